@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+
+namespace shelfsync {
+
+/// The one error enum of shelfsync. Handlers return `caf::result<T>`, helpers
+/// `caf::expected<T>` or `caf::error` carrying one of these codes.
+enum class ec : uint8_t {
+  none = 0,
+  /// RocksDB reported a failure; the context carries its message.
+  storage_failure,
+  /// A stored record could not be decoded.
+  corrupt_record,
+  /// A request or event was invalid; the context says what and where.
+  invalid_input,
+  /// A configuration was invalid.
+  invalid_config,
+  /// The thing asked for does not exist.
+  not_found,
+  /// The engine is shutting down and takes no more work.
+  shutting_down,
+};
+
+/// Returns a stable name for `x`.
+const char* to_string(ec x);
+
+} // namespace shelfsync
+
+CAF_ERROR_CODE_ENUM(shelfsync::ec, "shelfsync")

@@ -1,0 +1,49 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "storage/codec.hpp"
+
+/// The key layout of the store. One prefix byte per kind of record; parts
+/// are separated by a NUL byte, which product codes and shop ids never hold.
+namespace shelfsync::keys {
+
+constexpr char log = 'L';       ///< L seq(8, big-endian) -> stock_event
+constexpr char event_id = 'I';  ///< I id -> seq
+constexpr char product = 'P';   ///< P code -> product_record
+constexpr char outbox = 'O';    ///< O shop NUL code -> view_change
+constexpr char delivery = 'D';  ///< D shop NUL code -> delivery_record
+constexpr char history = 'H';   ///< H code NUL seq(8) -> empty
+constexpr std::string_view checkpoint = "Mcheckpoint";
+
+inline std::string make(char kind, std::string_view a) {
+  std::string k;
+  k.reserve(1 + a.size());
+  k.push_back(kind);
+  k.append(a);
+  return k;
+}
+
+inline std::string make(char kind, std::string_view a, std::string_view b) {
+  auto k = make(kind, a);
+  k.push_back('\0');
+  k.append(b);
+  return k;
+}
+
+inline std::string log_key(uint64_t seq) {
+  std::string k(1, log);
+  codec::append_big_endian(k, seq);
+  return k;
+}
+
+inline std::string history_key(std::string_view code, uint64_t seq) {
+  auto k = make(history, code);
+  k.push_back('\0');
+  codec::append_big_endian(k, seq);
+  return k;
+}
+
+} // namespace shelfsync::keys

@@ -1,0 +1,330 @@
+#include "storage/store.hpp"
+
+#include <unordered_set>
+
+#include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/error.hpp"
+#include "storage/keys.hpp"
+
+namespace shelfsync {
+
+namespace {
+
+/// Translates a RocksDB status into our error, once, at the boundary.
+caf::error to_error(const rocksdb::Status& st, std::string_view what) {
+  return caf::make_error(ec::storage_failure,
+                         std::string{what} + ": " + st.ToString());
+}
+
+rocksdb::Slice slice(std::string_view x) { return {x.data(), x.size()}; }
+
+rocksdb::WriteOptions derived_writes() {
+  rocksdb::WriteOptions opts;
+  // Derived state is rebuilt from the log after a crash; see store.hpp.
+  opts.disableWAL = true;
+  return opts;
+}
+
+rocksdb::Options make_options() {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.IncreaseParallelism(2);
+  opts.write_buffer_size = 64 << 20;
+  opts.max_write_buffer_number = 3;
+  opts.compression = rocksdb::kLZ4Compression;
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return opts;
+}
+
+} // namespace
+
+// -- state_batch ---------------------------------------------------------------
+
+state_batch::state_batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+state_batch::~state_batch() = default;
+state_batch::state_batch(state_batch&&) noexcept = default;
+state_batch& state_batch::operator=(state_batch&&) noexcept = default;
+
+void state_batch::put_product(std::string_view code, const product_record& x) {
+  std::string value;
+  encode(x, value);
+  batch_->Put(keys::make(keys::product, code), value);
+  ++writes_;
+}
+
+void state_batch::put_outbox(std::string_view shop, const view_change& x) {
+  std::string value;
+  encode(x, value);
+  batch_->Put(keys::make(keys::outbox, shop, x.product), value);
+  ++writes_;
+}
+
+void state_batch::erase_outbox(std::string_view shop, std::string_view code) {
+  batch_->Delete(keys::make(keys::outbox, shop, code));
+  ++writes_;
+}
+
+void state_batch::add_history(std::string_view product, uint64_t seq) {
+  batch_->Put(keys::history_key(product, seq), rocksdb::Slice{});
+  ++writes_;
+}
+
+// -- store ---------------------------------------------------------------------
+
+store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
+  : db_(std::move(db)), mode_(mode) {
+}
+
+store::~store() {
+  if (db_) {
+    // Persist derived state so that the next start replays nothing. A failed
+    // flush loses nothing: the log is the source of truth.
+    auto st = db_->Flush(rocksdb::FlushOptions{});
+    static_cast<void>(st);
+    st = db_->Close();
+    static_cast<void>(st);
+  }
+}
+
+caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
+                                                  durability mode) {
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(make_options(), dir, &raw);
+  if (!st.ok())
+    return to_error(st, "cannot open the store in " + dir);
+  std::unique_ptr<store> result{
+    new store(std::unique_ptr<rocksdb::DB>{raw}, mode)};
+  // The last log key holds the highest sequence number.
+  std::unique_ptr<rocksdb::Iterator> it{
+    result->db_->NewIterator(rocksdb::ReadOptions{})};
+  it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
+  if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::log)
+    result->last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the event log");
+  return result;
+}
+
+caf::expected<append_result> store::append(std::vector<stock_event> batch) {
+  append_result result;
+  // Look up every id at once; ids repeated within the batch count too.
+  std::vector<std::string> id_keys;
+  id_keys.reserve(batch.size());
+  for (auto& e : batch)
+    id_keys.push_back(keys::make(keys::event_id, e.id));
+  std::vector<rocksdb::Slice> slices(id_keys.begin(), id_keys.end());
+  std::vector<rocksdb::PinnableSlice> values(batch.size());
+  std::vector<rocksdb::Status> statuses(batch.size());
+  db_->MultiGet(rocksdb::ReadOptions{}, db_->DefaultColumnFamily(),
+                slices.size(), slices.data(), values.data(), statuses.data());
+  std::unordered_set<std::string_view> in_batch;
+  rocksdb::WriteBatch wb;
+  auto seq = last_seq_;
+  std::string value;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (statuses[i].ok() || !in_batch.insert(batch[i].id).second) {
+      ++result.duplicates;
+      continue;
+    }
+    if (!statuses[i].IsNotFound())
+      return to_error(statuses[i], "cannot look up event ids");
+    auto& e = batch[i];
+    e.seq = ++seq;
+    value.clear();
+    encode(e, value);
+    wb.Put(keys::log_key(e.seq), value);
+    std::string seq_bytes;
+    codec::append_big_endian(seq_bytes, e.seq);
+    wb.Put(id_keys[i], seq_bytes);
+  }
+  if (seq != last_seq_) {
+    rocksdb::WriteOptions opts;
+    opts.sync = mode_ == durability::fsync;
+    auto st = db_->Write(opts, &wb);
+    if (!st.ok())
+      return to_error(st, "cannot append to the event log");
+  }
+  // Move accepted events out only after the write succeeded.
+  in_batch.clear();
+  result.accepted.reserve(seq - last_seq_);
+  for (auto& e : batch)
+    if (e.seq != 0)
+      result.accepted.push_back(std::move(e));
+  last_seq_ = seq;
+  result.last_seq = seq;
+  return result;
+}
+
+caf::expected<std::vector<stock_event>>
+store::read_log(uint64_t from, uint64_t to, size_t max) const {
+  std::vector<stock_event> result;
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(slice(keys::log_key(from)));
+       it->Valid() && result.size() < max; it->Next()) {
+    auto key = it->key();
+    if (key.size() != 9 || key[0] != keys::log)
+      break;
+    if (codec::read_big_endian({key.data() + 1, 8}) > to)
+      break;
+    stock_event e;
+    if (!decode({it->value().data(), it->value().size()}, e))
+      return caf::make_error(ec::corrupt_record, "undecodable log entry");
+    result.push_back(std::move(e));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the event log");
+  return result;
+}
+
+caf::expected<std::vector<stock_event>>
+store::history(std::string_view product, size_t max) const {
+  std::vector<stock_event> result;
+  auto prefix = keys::make(keys::history, product);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(rocksdb::ReadOptions{})};
+  std::string value;
+  for (it->Seek(slice(prefix));
+       it->Valid() && it->key().starts_with(slice(prefix))
+       && result.size() < max;
+       it->Next()) {
+    auto key = it->key();
+    if (key.size() != prefix.size() + 8)
+      continue;
+    auto seq = codec::read_big_endian({key.data() + prefix.size(), 8});
+    auto st = db_->Get(rocksdb::ReadOptions{}, keys::log_key(seq), &value);
+    if (!st.ok())
+      return to_error(st, "cannot read a history entry");
+    stock_event e;
+    if (!decode(value, e))
+      return caf::make_error(ec::corrupt_record, "undecodable log entry");
+    result.push_back(std::move(e));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the history index");
+  return result;
+}
+
+caf::expected<uint64_t> store::checkpoint() const {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::checkpoint), &value);
+  if (st.IsNotFound())
+    return uint64_t{0};
+  if (!st.ok())
+    return to_error(st, "cannot read the checkpoint");
+  if (value.size() != 8)
+    return caf::make_error(ec::corrupt_record, "undecodable checkpoint");
+  return codec::read_big_endian(value);
+}
+
+caf::expected<bool> store::load_product(std::string_view code,
+                                        product_record& out) const {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions{}, keys::make(keys::product, code),
+                     &value);
+  if (st.IsNotFound())
+    return false;
+  if (!st.ok())
+    return to_error(st, "cannot read a product");
+  if (!decode(value, out))
+    return caf::make_error(ec::corrupt_record, "undecodable product record",
+                           std::string{code});
+  return true;
+}
+
+caf::expected<std::string> store::scan_products(
+  std::string_view after, size_t max,
+  const std::function<void(std::string_view, product_record&&)>& visit) const {
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(rocksdb::ReadOptions{})};
+  auto start = keys::make(keys::product, after);
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && it->key() == slice(start))
+    it->Next();
+  std::string last{after};
+  for (size_t n = 0; it->Valid() && n < max; it->Next(), ++n) {
+    auto key = it->key();
+    if (key.empty() || key[0] != keys::product)
+      break;
+    product_record rec;
+    if (!decode({it->value().data(), it->value().size()}, rec))
+      return caf::make_error(ec::corrupt_record, "undecodable product record");
+    last.assign(key.data() + 1, key.size() - 1);
+    visit(last, std::move(rec));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot scan products");
+  return last;
+}
+
+caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
+  if (checkpoint != 0) {
+    std::string value;
+    codec::append_big_endian(value, checkpoint);
+    batch.batch_->Put(slice(keys::checkpoint), value);
+  }
+  if (batch.batch_->Count() == 0)
+    return caf::none;
+  auto st = db_->Write(derived_writes(), batch.batch_.get());
+  if (!st.ok())
+    return to_error(st, "cannot write derived state");
+  batch.batch_->Clear();
+  batch.writes_ = 0;
+  return caf::none;
+}
+
+caf::error store::for_each_outbox(
+  std::string_view shop,
+  const std::function<void(view_change&&)>& visit) const {
+  auto prefix = keys::make(keys::outbox, shop);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it{
+    db_->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(slice(prefix));
+       it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    view_change x;
+    if (!decode({it->value().data(), it->value().size()}, x))
+      return caf::make_error(ec::corrupt_record, "undecodable outbox entry");
+    visit(std::move(x));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read an outbox");
+  return caf::none;
+}
+
+caf::expected<bool> store::load_delivery(std::string_view shop,
+                                         std::string_view product,
+                                         delivery_record& out) const {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions{},
+                     keys::make(keys::delivery, shop, product), &value);
+  if (st.IsNotFound())
+    return false;
+  if (!st.ok())
+    return to_error(st, "cannot read a delivery record");
+  if (!decode(value, out))
+    return caf::make_error(ec::corrupt_record, "undecodable delivery record");
+  return true;
+}
+
+caf::error store::put_delivery(std::string_view shop, std::string_view product,
+                               const delivery_record& x) {
+  std::string value;
+  encode(x, value);
+  rocksdb::WriteOptions opts;
+  opts.sync = mode_ == durability::fsync;
+  auto st = db_->Put(opts, keys::make(keys::delivery, shop, product), value);
+  if (!st.ok())
+    return to_error(st, "cannot write a delivery record");
+  return caf::none;
+}
+
+} // namespace shelfsync

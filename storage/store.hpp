@@ -1,0 +1,145 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "config/config.hpp"
+#include "storage/records.hpp"
+
+namespace rocksdb {
+class DB;
+class WriteBatch;
+} // namespace rocksdb
+
+namespace shelfsync {
+
+/// What `store::append` did with a batch.
+struct append_result {
+  /// The events new to shelfsync, with their sequence numbers, in order.
+  std::vector<stock_event> accepted;
+  /// How many events carried an id seen before (earlier, or in this batch).
+  size_t duplicates = 0;
+  /// The highest sequence number in the log after the append.
+  uint64_t last_seq = 0;
+};
+
+/// Derived-state writes collected for one atomic commit.
+class state_batch {
+public:
+  state_batch();
+  ~state_batch();
+  state_batch(state_batch&&) noexcept;
+  state_batch& operator=(state_batch&&) noexcept;
+
+  /// Stores the record of product `code`.
+  void put_product(std::string_view code, const product_record& x);
+
+  /// Puts a changed view into the outbox of `shop` (latest value wins).
+  void put_outbox(std::string_view shop, const view_change& x);
+
+  /// Removes the outbox entry of `shop` for `product`.
+  void erase_outbox(std::string_view shop, std::string_view product);
+
+  /// Indexes event `seq` under its product for history reads.
+  void add_history(std::string_view product, uint64_t seq);
+
+  /// Returns how many writes the batch holds.
+  size_t size() const { return writes_; }
+
+private:
+  friend class store;
+  std::unique_ptr<rocksdb::WriteBatch> batch_;
+  size_t writes_ = 0;
+};
+
+/// The one place that knows RocksDB. Holds the event log (the source of
+/// truth), the idempotency index, and the state derived from the log.
+///
+/// Durability model: the log and its id index are written through RocksDB's
+/// WAL (and fsync'ed with `durability::fsync`) before an event is
+/// acknowledged. Derived state (product records, outboxes, history index,
+/// checkpoint) is written without WAL in atomic batches that carry the
+/// checkpoint: after a crash, the surviving derived state is a consistent
+/// prefix and the log tail after its checkpoint is replayed. Delivery records
+/// (what a channel confirmed) cannot be derived and go through the WAL.
+class store {
+public:
+  /// Opens or creates the store in `dir`.
+  static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
+                                                    durability mode);
+
+  /// Flushes derived state to disk so that the next start replays little.
+  ~store();
+
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  // -- event log -------------------------------------------------------------
+
+  /// Drops events whose id was seen before, assigns sequence numbers to the
+  /// rest and writes them durably in one atomic write. Not thread-safe:
+  /// exactly one writer appends.
+  caf::expected<append_result> append(std::vector<stock_event> batch);
+
+  /// Returns the highest sequence number in the log (0 when empty).
+  uint64_t last_seq() const { return last_seq_; }
+
+  /// Reads up to `max` events with sequence numbers in [from, to].
+  caf::expected<std::vector<stock_event>>
+  read_log(uint64_t from, uint64_t to, size_t max) const;
+
+  /// Reads the events of `product` in log order, at most `max`.
+  caf::expected<std::vector<stock_event>> history(std::string_view product,
+                                                  size_t max) const;
+
+  // -- derived state ---------------------------------------------------------
+
+  /// Returns the sequence number up to which derived state is complete.
+  caf::expected<uint64_t> checkpoint() const;
+
+  /// Loads the record of `code` into `out`; returns false if never seen.
+  caf::expected<bool> load_product(std::string_view code,
+                                   product_record& out) const;
+
+  /// Visits product records in key order starting after `after` (empty =
+  /// from the start), at most `max`; returns the last code visited.
+  caf::expected<std::string>
+  scan_products(std::string_view after, size_t max,
+                const std::function<void(std::string_view,
+                                         product_record&&)>& visit) const;
+
+  /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it.
+  caf::error commit(state_batch& batch, uint64_t checkpoint);
+
+  /// Visits every outbox entry of `shop`.
+  caf::error
+  for_each_outbox(std::string_view shop,
+                  const std::function<void(view_change&&)>& visit) const;
+
+  // -- channel outcomes --------------------------------------------------------
+
+  /// Loads the delivery record of `shop` and `product`; false if none.
+  caf::expected<bool> load_delivery(std::string_view shop,
+                                    std::string_view product,
+                                    delivery_record& out) const;
+
+  /// Stores the delivery record of `shop` and `product` durably.
+  caf::error put_delivery(std::string_view shop, std::string_view product,
+                          const delivery_record& x);
+
+private:
+  store(std::unique_ptr<rocksdb::DB> db, durability mode);
+
+  std::unique_ptr<rocksdb::DB> db_;
+  durability mode_;
+  uint64_t last_seq_ = 0;
+};
+
+} // namespace shelfsync
