@@ -45,8 +45,12 @@ json coerce(const schema& s, const json& v, const graphql::type_ref& t,
   case type_kind::scalar:
     if (t.name == "Int") {
       if (!v.is_number_integer()) return bad("Int");
-      auto n = v.is_number_unsigned() ? std::numeric_limits<int64_t>::max()
-                                      : v.get<int64_t>();
+      auto n =
+          v.is_number_unsigned() &&
+                  v.get<uint64_t>() >
+                      static_cast<uint64_t>(std::numeric_limits<int64_t>::max())
+              ? std::numeric_limits<int64_t>::max()
+              : v.get<int64_t>();
       if (n < std::numeric_limits<int32_t>::min() ||
           n > std::numeric_limits<int32_t>::max())
         return bad("Int");
