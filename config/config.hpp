@@ -23,13 +23,17 @@ enum class durability {
 struct node_config {
   /// Where RocksDB keeps its files.
   std::string data_dir = "var/shelfsync";
-  /// Host and port of the HTTP API.
+  /// Host of the HTTP API, from `node.listen` ("host:port", "[::1]:port").
   std::string listen_host = "127.0.0.1";
+  /// Port of the HTTP API, from `node.listen` (1 to 65535).
   uint16_t listen_port = 8080;
+  /// From `node.durability`: "wal" (default) or "fsync".
   enum durability durability = durability::wal;
-  /// A product actor with no message for this long is stopped.
+  /// A product actor with no message for this long is stopped; read from
+  /// `node.product_idle_seconds` (1 to 86400).
   uint32_t product_idle_seconds = 30;
-  /// Largest accepted request body of the HTTP API.
+  /// Largest accepted request body of the HTTP API; read from
+  /// `node.max_body_bytes` (1 byte to 1 GiB).
   uint64_t max_body_bytes = 16ull << 20;
 };
 
@@ -43,12 +47,15 @@ struct api_config {
 
 /// A stock-holding place.
 struct warehouse_config {
+  /// Unique, non-empty, without control characters.
   std::string id;
 };
 
 /// One warehouse as a shop sees it.
 struct shop_warehouse {
+  /// The id of a declared warehouse; listed at most once per shop.
   std::string warehouse;
+  /// Whether this warehouse's stock counts for the shop.
   bool enabled = false;
   /// Shopify location GID; empty for Amazon, or while disabled.
   std::string location;
@@ -56,8 +63,11 @@ struct shop_warehouse {
 
 /// Per-shop stock rules, applied in this order: buffer, percent, max.
 struct stock_rules {
+  /// Subtracted from available, never below 0; >= 0.
   std::optional<int64_t> buffer;
+  /// Percentage kept, rounded down; 0 to 100.
   std::optional<int64_t> percent;
+  /// Upper bound of the quantity sent; >= 0.
   std::optional<int64_t> max;
 };
 
@@ -66,31 +76,47 @@ enum class channel_kind { shopify, amazon };
 
 /// Shopify settings of a shop.
 struct shopify_config {
+  /// The store's base URL, http:// or https://.
   std::string shop_url;
+  /// Admin API version, `YYYY-MM`.
   std::string api_version = "2026-10";
+  /// Name of the environment variable holding the Admin API access token.
   std::string access_token_env;
 };
 
 /// Amazon settings of a shop.
 struct amazon_config {
+  /// Base URL of the Selling Partner API, http:// or https://.
   std::string endpoint;
+  /// URL of the Login with Amazon token endpoint, http:// or https://.
   std::string lwa_endpoint;
+  /// The seller account id (non-empty).
   std::string seller_id;
+  /// At least one marketplace id, each non-empty and listed once.
   std::vector<std::string> marketplace_ids;
+  /// Names of the environment variables holding the LWA credentials.
   std::string client_id_env;
   std::string client_secret_env;
   std::string refresh_token_env;
+  /// How often pending changes go out as a feed (1 to 86400).
   uint32_t batch_interval_seconds = 60;
+  /// First getFeed delay after a submission (1 to 3600).
   uint32_t feed_poll_seconds = 15;
+  /// The listings product type sent in feeds (non-empty).
   std::string product_type = "PRODUCT";
 };
 
 /// One connected sales channel account.
 struct shop_config {
+  /// Unique, non-empty, `[A-Za-z0-9._-]+` (it appears in URLs).
   std::string id;
+  /// Which of `shopify` and `amazon` is set.
   channel_kind channel = channel_kind::shopify;
+  /// When false, nothing at all is sent to this shop.
   bool stock_sync = true;
+  /// The shop's view of the declared warehouses, in file order.
   std::vector<shop_warehouse> warehouses;
+  /// Applied on top of available.
   stock_rules rules;
   /// Set when `channel` is shopify.
   shopify_config shopify;
@@ -98,16 +124,20 @@ struct shop_config {
   amazon_config amazon;
 };
 
-// -- the whole file ------------------------------------------------------------
+// -- the whole file -----------------------------------------------------------
 
 /// A validated configuration file. Immutable once loaded: a reload makes a
 /// new one and hands it out as a `config_ptr`.
 struct config {
   /// The file it was read from, for reloads.
   std::string path;
+  /// The section `node`.
   node_config node;
+  /// The section `api`.
   api_config api;
+  /// The declared warehouses, in file order.
   std::vector<warehouse_config> warehouses;
+  /// The connected shops, in file order.
   std::vector<shop_config> shops;
 
   /// Returns the shop with `id`, or nullptr.
@@ -121,14 +151,19 @@ using config_ptr = std::shared_ptr<const config>;
 
 /// One problem found in a configuration, with its JSON path ("$.shops[1].id").
 struct config_problem {
+  /// Where: "$" for the whole file, else "$.shops[1].warehouses[0].location".
   std::string path;
+  /// What is wrong and what is expected, as one sentence.
   std::string message;
 };
 
 /// Either a config or every problem found in it.
 struct config_result {
+  /// The config; null when there is any problem.
   config_ptr value;
+  /// Every problem found, in file order.
   std::vector<config_problem> problems;
+  /// Returns whether the config is valid.
   explicit operator bool() const { return value != nullptr; }
 };
 
@@ -142,5 +177,10 @@ config_result load_config(const std::string& path);
 
 /// Formats a problem as one line: "$.shops[1].id: must not be empty".
 std::string to_string(const config_problem& problem);
+
+/// Returns the value of the environment variable `env_name` if it is set and
+/// not empty. The only place where shelfsync reads a secret: the config holds
+/// the variable names, never the values.
+std::optional<std::string> read_secret(const std::string& env_name);
 
 } // namespace shelfsync

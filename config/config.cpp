@@ -1,0 +1,169 @@
+#include "config/config.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <set>
+
+#include "config/object_reader.hpp"
+#include "config/validate.hpp"
+
+namespace shelfsync {
+
+namespace {
+
+using detail::json;
+
+/// Follows the parser through the document to report keys that appear twice
+/// in one object: JSON parsers keep only one of them, so the other would be
+/// ignored without a word.
+class duplicate_key_finder {
+ public:
+  explicit duplicate_key_finder(std::vector<config_problem>& problems)
+      : problems_(problems) {}
+
+  bool operator()(int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+    case json::parse_event_t::object_start:
+    case json::parse_event_t::array_start:
+      frames_.push_back(frame{
+          event == json::parse_event_t::array_start, child_path(), {}, {}, 0});
+      break;
+    case json::parse_event_t::object_end:
+    case json::parse_event_t::array_end:
+      frames_.pop_back();
+      break;
+    case json::parse_event_t::key: {
+      auto& top = frames_.back();
+      top.key = parsed.get<std::string>();
+      if (!top.keys.insert(top.key).second)
+        problems_.push_back(
+            {detail::member_path(top.path, top.key),
+             "duplicate key; it appears more than once in this object and "
+             "only one of them would be used"});
+      break;
+    }
+    case json::parse_event_t::value:
+      child_path();
+      break;
+    }
+    return true;
+  }
+
+ private:
+  struct frame {
+    bool is_array;
+    std::string path;
+    std::set<std::string> keys;
+    std::string key;
+    size_t next_index = 0;
+  };
+
+  /// The path of the value that starts now; advances an array's index.
+  std::string child_path() {
+    if (frames_.empty()) return "$";
+    auto& top = frames_.back();
+    if (top.is_array) return detail::index_path(top.path, top.next_index++);
+    return detail::member_path(top.path, top.key);
+  }
+
+  std::vector<config_problem>& problems_;
+  std::vector<frame> frames_;
+};
+
+/// Turns a parse error into one problem with the byte offset and line.
+config_problem malformed(const std::string& text, const json::parse_error& e) {
+  // nlohmann counts the byte that failed, starting at 1.
+  auto offset = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+  size_t line = 1;
+  size_t column = 1;
+  for (size_t i = 0; i < offset; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  // what() reads "[json.exception.parse_error.101] parse error at line 1,
+  // column 2: syntax error ..."; keep the part after the position.
+  std::string detail = e.what();
+  if (auto at = detail.find(": ", detail.find("column"));
+      at != std::string::npos)
+    detail = detail.substr(at + 2);
+  return {"$", "malformed JSON at byte offset " + std::to_string(offset) +
+                   " (line " + std::to_string(line) + ", column " +
+                   std::to_string(column) + "): " + detail};
+}
+
+} // namespace
+
+// -- config ------------------------------------------------------------------
+
+const shop_config* config::find_shop(const std::string& id) const {
+  auto i = std::find_if(shops.begin(), shops.end(), [&](const shop_config& s) {
+    return s.id == id;
+  });
+  return i == shops.end() ? nullptr : &*i;
+}
+
+bool config::has_warehouse(const std::string& id) const {
+  return std::any_of(warehouses.begin(), warehouses.end(),
+                     [&](const warehouse_config& w) {
+                       return w.id == id;
+                     });
+}
+
+// -- loading -----------------------------------------------------------------
+
+config_result parse_config(const std::string& json_text,
+                           const std::string& origin) {
+  config_result result;
+  json doc;
+  try {
+    doc = json::parse(json_text, duplicate_key_finder{result.problems});
+  } catch (const json::parse_error& e) {
+    result.problems = {malformed(json_text, e)};
+    return result;
+  }
+  auto parsed = std::make_shared<config>();
+  parsed->path = origin;
+  detail::read_document(doc, *parsed, result.problems);
+  if (result.problems.empty()) result.value = std::move(parsed);
+  return result;
+}
+
+config_result load_config(const std::string& path) {
+  auto fail = [&](int error) {
+    config_result result;
+    result.problems.push_back({"$", "cannot read config file " +
+                                        detail::json_string(path) + ": " +
+                                        std::strerror(error)});
+    return result;
+  };
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) return fail(errno);
+  std::string text;
+  char buffer[65536];
+  size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof(buffer), file)) > 0)
+    text.append(buffer, n);
+  int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) return fail(error);
+  return parse_config(text, path);
+}
+
+std::string to_string(const config_problem& problem) {
+  return problem.path + ": " + problem.message;
+}
+
+std::optional<std::string> read_secret(const std::string& env_name) {
+  const char* value = std::getenv(env_name.c_str());
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string{value};
+}
+
+} // namespace shelfsync

@@ -1,0 +1,143 @@
+#include "config/validate.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
+namespace shelfsync::detail {
+
+namespace {
+
+constexpr const char* listen_form = "\"host:port\" (e.g. \"127.0.0.1:8080\")";
+
+/// Splits `text` into host and port; reports at `path` what is wrong.
+void read_listen(object_reader& node, const std::string& text,
+                 node_config& out) {
+  auto path = node.path_of("listen");
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    node.report(path, std::string{"must be "} + listen_form + ", got " +
+                          json_string(text));
+    return;
+  }
+  auto host = text.substr(0, colon);
+  auto port = text.substr(colon + 1);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos) {
+    node.report(path,
+                "an IPv6 host must be in brackets (\"[::1]:8080\"), got " +
+                    json_string(text));
+    return;
+  }
+  if (host.empty()) {
+    node.report(path, std::string{"has an empty host; expected "} +
+                          listen_form + ", got " + json_string(text));
+    return;
+  }
+  if (std::any_of(host.begin(), host.end(), [](char c) {
+        auto u = static_cast<unsigned char>(c);
+        return u <= 0x20 || u == 0x7f || c == '/' || c == '[' || c == ']';
+      })) {
+    node.report(path, "has an invalid host; expected " +
+                          std::string{listen_form} + ", got " +
+                          json_string(text));
+    return;
+  }
+  bool digits = !port.empty() && port.size() <= 5 &&
+                std::all_of(port.begin(), port.end(), [](char c) {
+                  return std::isdigit(static_cast<unsigned char>(c));
+                });
+  if (!digits || std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    node.report(path,
+                "must have a port from 1 to 65535, got " + json_string(text));
+    return;
+  }
+  out.listen_host = host;
+  out.listen_port = static_cast<uint16_t>(std::stoi(port));
+}
+
+void read_node(const json& value, const std::string& path, node_config& out,
+               std::vector<config_problem>& problems) {
+  object_reader node{value, path, problems};
+  if (auto dir = node.text("data_dir", presence::optional)) out.data_dir = *dir;
+  if (auto listen = node.string("listen", presence::optional))
+    read_listen(node, *listen, out);
+  if (auto mode = node.string("durability", presence::optional)) {
+    if (*mode == "wal")
+      out.durability = durability::wal;
+    else if (*mode == "fsync")
+      out.durability = durability::fsync;
+    else
+      node.report(node.path_of("durability"),
+                  "must be \"wal\" or \"fsync\", got " + json_string(*mode));
+  }
+  if (auto idle =
+          node.integer("product_idle_seconds", presence::optional, 1, 86400))
+    out.product_idle_seconds = static_cast<uint32_t>(*idle);
+  if (auto bytes = node.integer("max_body_bytes", presence::optional, 1,
+                                int64_t{1} << 30))
+    out.max_body_bytes = static_cast<uint64_t>(*bytes);
+  node.finish();
+}
+
+void read_api(const json& value, const std::string& path, api_config& out,
+              std::vector<config_problem>& problems) {
+  object_reader api{value, path, problems};
+  if (auto name = api.env_name("token_env", presence::optional))
+    out.token_env = *name;
+  api.finish();
+}
+
+} // namespace
+
+void read_node_and_api(object_reader& doc, config& out,
+                       std::vector<config_problem>& problems) {
+  if (auto* node = doc.member("node", presence::optional, "an object"))
+    read_node(*node, doc.path_of("node"), out.node, problems);
+  if (auto* api = doc.member("api", presence::optional, "an object"))
+    read_api(*api, doc.path_of("api"), out.api, problems);
+}
+
+bool read_warehouses(object_reader& doc, config& out,
+                     std::vector<config_problem>& problems) {
+  auto* list = doc.array("warehouses", presence::required);
+  if (list == nullptr) return false;
+  if (list->empty()) {
+    // Every shop's entries would be unknown too; say it once.
+    doc.report(
+        doc.path_of("warehouses"),
+        "must declare at least one warehouse, e.g. [{\"id\": \"WH-A\"}]");
+    return false;
+  }
+  // Where each id was first declared, to point a duplicate at it.
+  std::map<std::string, std::string> first;
+  for (size_t i = 0; i < list->size(); ++i) {
+    auto path = index_path(doc.path_of("warehouses"), i);
+    object_reader entry{(*list)[i], path, problems};
+    if (auto id = entry.text("id", presence::required)) {
+      auto [at, fresh] = first.emplace(*id, path);
+      if (fresh)
+        out.warehouses.push_back(warehouse_config{*id});
+      else
+        entry.report(entry.path_of("id"),
+                     "duplicate warehouse id " + json_string(*id) +
+                         ", already declared at " + at->second +
+                         "; warehouse ids must be unique");
+    }
+    entry.finish();
+  }
+  return true;
+}
+
+void read_document(const json& doc, config& out,
+                   std::vector<config_problem>& problems) {
+  object_reader top{doc, "$", problems};
+  if (!top.is_object()) return;
+  read_node_and_api(top, out, problems);
+  auto warehouses_known = read_warehouses(top, out, problems);
+  read_shops(top, out, warehouses_known, problems);
+  top.finish();
+}
+
+} // namespace shelfsync::detail
