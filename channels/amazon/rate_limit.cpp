@@ -111,11 +111,13 @@ void token_bucket::set_rate(double rate, rate_clock::time_point now) {
 
 // -- rate_limiter -------------------------------------------------------------
 
-rate_limiter::rate_limiter(rate_table rates, now_function now)
-    : now_(std::move(now)) {
+rate_limiter::rate_limiter(rate_table rates, double headroom, now_function now)
+    : headroom_(headroom > 0 && headroom <= 1 ? headroom : default_headroom),
+      now_(std::move(now)) {
   auto t = this->now();
   for (size_t i = 0; i < operation_count; ++i)
-    buckets_[i].emplace(rates[i], t);
+    buckets_[i].emplace(rate_spec{rates[i].rate * headroom_, rates[i].burst},
+                        t);
 }
 
 rate_clock::time_point rate_limiter::now() const {
@@ -175,7 +177,7 @@ void rate_limiter::note_429(operation op,
 
 void rate_limiter::note_rate_limit(operation op, double rate) {
   std::lock_guard<std::mutex> guard{mtx_};
-  buckets_[static_cast<size_t>(op)]->set_rate(rate, now());
+  buckets_[static_cast<size_t>(op)]->set_rate(rate * headroom_, now());
 }
 
 rate_spec rate_limiter::spec(operation op) const {

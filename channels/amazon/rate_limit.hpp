@@ -87,12 +87,20 @@ class token_bucket {
 /// The client's model of its SP-API budget for one seller: one bucket per
 /// operation, so that calls are spread out instead of earning 429s.
 /// Thread-safe.
+///
+/// The model refills at `headroom` times Amazon's rate: at exactly Amazon's
+/// rate, a request that travels faster than the one before it arrives before
+/// Amazon's bucket has refilled and earns a 429.
 class rate_limiter {
  public:
   /// Returns the current time; replaceable for tests.
   using now_function = std::function<rate_clock::time_point()>;
 
+  /// Default share of Amazon's rate the model uses.
+  static constexpr double default_headroom = 0.9;
+
   explicit rate_limiter(rate_table rates = default_rates(),
+                        double headroom = default_headroom,
                         now_function now = {});
 
   /// How long until `op` may be called (zero if now). For createFeed this
@@ -112,10 +120,11 @@ class rate_limiter {
   void note_429(operation op,
                 std::optional<rate_clock::duration> retry_after = {});
 
-  /// Adopts the rate Amazon announced in x-amzn-RateLimit-Limit for `op`.
+  /// Adopts the rate Amazon announced in x-amzn-RateLimit-Limit for `op`
+  /// (times headroom).
   void note_rate_limit(operation op, double rate);
 
-  /// The bucket shape currently modelled for `op`.
+  /// The bucket shape currently modelled for `op` (rate times headroom).
   rate_spec spec(operation op) const;
 
  private:
@@ -123,6 +132,7 @@ class rate_limiter {
   rate_clock::duration delay_locked(operation op,
                                     rate_clock::time_point now) const;
 
+  double headroom_;
   now_function now_;
   mutable std::mutex mtx_;
   std::array<std::optional<token_bucket>, operation_count> buckets_;

@@ -48,7 +48,7 @@ TEST(token_bucket, burst_then_refill_at_rate) {
 
 TEST(rate_limit, create_feed_is_bound_by_five_listings_feeds_per_5_minutes) {
   manual_clock clock;
-  rate_limiter limiter{default_rates(), clock.fn()};
+  rate_limiter limiter{default_rates(), 1.0, clock.fn()};
   // createFeed's own burst is 15, but only 5 JSON_LISTINGS_FEEDs may go.
   for (int i = 0; i < 5; ++i)
     EXPECT_TRUE(limiter.try_acquire(operation::create_feed)) << i;
@@ -63,7 +63,7 @@ TEST(rate_limit, create_feed_is_bound_by_five_listings_feeds_per_5_minutes) {
 
 TEST(rate_limit, note_429_closes_the_bucket_for_retry_after_or_one_token) {
   manual_clock clock;
-  rate_limiter limiter{default_rates(), clock.fn()};
+  rate_limiter limiter{default_rates(), 1.0, clock.fn()};
   limiter.note_429(operation::get_feed, 3s);
   EXPECT_FALSE(limiter.try_acquire(operation::get_feed));
   EXPECT_EQ(limiter.delay(operation::get_feed), 3500ms);
@@ -81,7 +81,7 @@ TEST(rate_limit, adopts_the_announced_rate) {
   manual_clock clock;
   auto rates = default_rates();
   rates[static_cast<size_t>(operation::get_feed)] = {2, 1};
-  rate_limiter limiter{rates, clock.fn()};
+  rate_limiter limiter{rates, 1.0, clock.fn()};
   EXPECT_TRUE(limiter.try_acquire(operation::get_feed));
   limiter.note_rate_limit(operation::get_feed, 0.5);
   EXPECT_EQ(limiter.delay(operation::get_feed), 2s);
@@ -96,4 +96,19 @@ TEST(rate_limit, wait_for_blocks_until_a_token_refills) {
   auto start = rate_clock::now();
   limiter.wait_for(operation::get_feed);
   EXPECT_GE(rate_clock::now() - start, 15ms);
+}
+
+TEST(rate_limit, headroom_keeps_the_model_below_amazons_rate) {
+  manual_clock clock;
+  rate_limiter limiter{default_rates(), 0.9, clock.fn()};
+  EXPECT_DOUBLE_EQ(limiter.spec(operation::get_feed).rate, 1.8);
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(limiter.try_acquire(operation::create_feed));
+  // Amazon refills a JSON_LISTINGS_FEED slot every 60 s; the model waits
+  // 66.7 s so that the next createFeed cannot arrive early.
+  auto wait = limiter.delay(operation::create_feed);
+  EXPECT_GT(wait, 66s);
+  EXPECT_LT(wait, 67s);
+  limiter.note_rate_limit(operation::get_feed, 10);
+  EXPECT_DOUBLE_EQ(limiter.spec(operation::get_feed).rate, 9);
 }
