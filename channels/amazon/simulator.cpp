@@ -217,6 +217,27 @@ http::response simulator::state::control(const sim::parsed_target& target,
     return http::make_json_response(http::status::ok,
                                     faults_to_json(faults).dump());
   }
+  if (rest == "sellers" && method == http::verb::post) {
+    const auto body = json::parse(req.body(), nullptr, false);
+    sim_seller account;
+    for (auto [key, field] :
+         {std::pair{"seller_id", &account.seller_id},
+          std::pair{"client_id", &account.client_id},
+          std::pair{"client_secret", &account.client_secret},
+          std::pair{"refresh_token", &account.refresh_token}}) {
+      const json* value = nullptr;
+      if (body.is_object() && body.contains(key)) value = &body[key];
+      if (!value || !value->is_string() || value->get<std::string>().empty())
+        return control_error(http::status::unprocessable_entity,
+                             std::string{"sellers."} + key +
+                                 ": required, a non-empty string");
+      *field = value->get<std::string>();
+    }
+    auto id = account.seller_id;
+    sellers[id].account = std::move(account);
+    return http::make_json_response(http::status::ok,
+                                    json{{"sellerId", id}}.dump());
+  }
   if (method != http::verb::get)
     return control_error(http::status::method_not_allowed,
                          "use GET for inspection endpoints");
@@ -322,6 +343,12 @@ bool simulator::handle(http::request& req, const http::responder& r) {
   else
     r.drop();
   return true;
+}
+
+void simulator::add_seller(sim_seller seller) {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  auto id = seller.seller_id;
+  state_->sellers[id].account = std::move(seller);
 }
 
 void simulator::set_faults(sim_faults faults) {

@@ -124,6 +124,11 @@ class simulator {
   /// answers are sent from the simulator's own thread.
   bool handle(http::request& req, const http::responder& r);
 
+  /// Adds a seller account, or replaces the credentials of a known one.
+  /// Also reachable as POST /_sim/amazon/sellers with
+  /// {"seller_id", "client_id", "client_secret", "refresh_token"}.
+  void add_seller(sim_seller seller);
+
   /// Replaces the fault settings.
   void set_faults(sim_faults faults);
 

@@ -469,3 +469,20 @@ TEST_F(loopback, faults_and_patch_listings_item_over_http) {
       raw(http::make_request(http::verb::get, "/_sim/amazon/requests")).body());
   EXPECT_GE(requests["requests"].size(), 4u);
 }
+
+TEST_F(loopback, sellers_can_be_added_at_run_time) {
+  auto added = raw(
+      http::make_json_request(http::verb::post, "/_sim/amazon/sellers",
+                              R"({"seller_id": "A3NEW", "client_id": "cid-2",
+        "client_secret": "sec-2", "refresh_token": "Atzr|r2"})"));
+  ASSERT_EQ(added.result_int(), 200u);
+  lwa_client other{url("/auth/o2/token"), {"cid-2", "sec-2", "Atzr|r2"}};
+  ASSERT_TRUE(other.access_token());
+  auto listings =
+      raw(http::make_request(http::verb::get, "/_sim/amazon/A3NEW/listings"));
+  EXPECT_EQ(listings.result_int(), 200u);
+  auto incomplete = raw(http::make_json_request(
+      http::verb::post, "/_sim/amazon/sellers", R"({"seller_id": "X"})"));
+  EXPECT_EQ(incomplete.result_int(), 422u);
+  EXPECT_NE(incomplete.body().find("client_id"), std::string::npos);
+}
