@@ -24,8 +24,7 @@ uint64_t reader::u64() {
     }
     auto byte = static_cast<uint8_t>(in_[pos_++]);
     result |= static_cast<uint64_t>(byte & 0x7f) << shift;
-    if ((byte & 0x80) == 0)
-      return result;
+    if ((byte & 0x80) == 0) return result;
   }
   ok_ = false;
   return 0;

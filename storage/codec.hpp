@@ -9,7 +9,7 @@ namespace shelfsync::codec {
 /// Appends compact binary fields to a string: varints, zigzag integers and
 /// length-prefixed strings. Used for every record shelfsync stores.
 class writer {
-public:
+ public:
   explicit writer(std::string& out) : out_(out) {}
 
   /// Appends an unsigned LEB128 varint.
@@ -21,14 +21,14 @@ public:
   /// Appends a length-prefixed string.
   void str(std::string_view x);
 
-private:
+ private:
   std::string& out_;
 };
 
 /// Reads what `writer` wrote. Every read fails soft: once a read runs past
 /// the end or finds a malformed varint, `ok()` turns false and stays false.
 class reader {
-public:
+ public:
   explicit reader(std::string_view in) : in_(in) {}
 
   /// Reads an unsigned varint.
@@ -49,7 +49,7 @@ public:
   /// Returns whether every byte has been read.
   bool done() const { return pos_ == in_.size(); }
 
-private:
+ private:
   std::string_view in_;
   size_t pos_ = 0;
   bool ok_ = true;

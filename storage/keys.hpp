@@ -10,12 +10,12 @@
 /// are separated by a NUL byte, which product codes and shop ids never hold.
 namespace shelfsync::keys {
 
-constexpr char log = 'L';       ///< L seq(8, big-endian) -> stock_event
-constexpr char event_id = 'I';  ///< I id -> seq
-constexpr char product = 'P';   ///< P code -> product_record
-constexpr char outbox = 'O';    ///< O shop NUL code -> view_change
-constexpr char delivery = 'D';  ///< D shop NUL code -> delivery_record
-constexpr char history = 'H';   ///< H code NUL seq(8) -> empty
+constexpr char log = 'L';      ///< L seq(8, big-endian) -> stock_event
+constexpr char event_id = 'I'; ///< I id -> seq
+constexpr char product = 'P';  ///< P code -> product_record
+constexpr char outbox = 'O';   ///< O shop NUL code -> view_change
+constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
+constexpr char history = 'H';  ///< H code NUL seq(8) -> empty
 constexpr std::string_view checkpoint = "Mcheckpoint";
 
 inline std::string make(char kind, std::string_view a) {

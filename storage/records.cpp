@@ -6,14 +6,14 @@ namespace shelfsync {
 
 const char* to_string(delivery_state x) {
   switch (x) {
-    case delivery_state::pending:
-      return "pending";
-    case delivery_state::in_flight:
-      return "in_flight";
-    case delivery_state::confirmed:
-      return "confirmed";
-    case delivery_state::failed:
-      return "failed";
+  case delivery_state::pending:
+    return "pending";
+  case delivery_state::in_flight:
+    return "in_flight";
+  case delivery_state::confirmed:
+    return "confirmed";
+  case delivery_state::failed:
+    return "failed";
   }
   return "pending";
 }
@@ -59,8 +59,7 @@ void encode(const stock_event& x, std::string& out) {
 
 bool decode(std::string_view in, stock_event& x) {
   codec::reader r{in};
-  if (r.u64() != format_v1)
-    return false;
+  if (r.u64() != format_v1) return false;
   x.seq = r.u64();
   x.id = r.str();
   x.product = r.str();
@@ -97,8 +96,7 @@ void encode(const product_record& x, std::string& out) {
 
 bool decode(std::string_view in, product_record& x) {
   codec::reader r{in};
-  if (r.u64() != format_v1)
-    return false;
+  if (r.u64() != format_v1) return false;
   x = product_record{};
   x.applied_seq = r.u64();
   for (auto n = r.u64(); r.ok() && n > 0; --n) {
@@ -127,8 +125,7 @@ void encode(const view_change& x, std::string& out) {
 
 bool decode(std::string_view in, view_change& x) {
   codec::reader r{in};
-  if (r.u64() != format_v1)
-    return false;
+  if (r.u64() != format_v1) return false;
   x.product = r.str();
   x.seq = r.u64();
   get_view(r, x.desired);
@@ -155,15 +152,13 @@ void encode(const delivery_record& x, std::string& out) {
 
 bool decode(std::string_view in, delivery_record& x) {
   codec::reader r{in};
-  if (r.u64() != format_v1)
-    return false;
+  if (r.u64() != format_v1) return false;
   x.clear();
   for (auto n = r.u64(); r.ok() && n > 0; --n) {
     auto location = r.str();
     auto& d = x[std::move(location)];
     auto state = r.u64();
-    if (state > static_cast<uint64_t>(delivery_state::failed))
-      return false;
+    if (state > static_cast<uint64_t>(delivery_state::failed)) return false;
     d.state = static_cast<delivery_state>(state);
     d.has_confirmed = r.u64() != 0;
     d.confirmed = r.i64();

@@ -40,7 +40,7 @@ struct stock_event {
 };
 
 /// @relates stock_event
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, stock_event& x) {
   return f(caf::meta::type_name("stock_event"), x.seq, x.id, x.product,
            x.warehouse, x.fields, x.on_hand, x.delta, x.reserved, x.version,
@@ -90,7 +90,7 @@ struct view_change {
 };
 
 /// @relates view_change
-template <class Inspector>
+template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, view_change& x) {
   return f(caf::meta::type_name("view_change"), x.product, x.seq, x.desired);
 }
@@ -133,5 +133,23 @@ bool decode(std::string_view in, stock_event& x);
 bool decode(std::string_view in, product_record& x);
 bool decode(std::string_view in, view_change& x);
 bool decode(std::string_view in, delivery_record& x);
+
+} // namespace shelfsync
+
+namespace shelfsync {
+
+/// @relates warehouse_stock
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, warehouse_stock& x) {
+  return f(caf::meta::type_name("warehouse_stock"), x.on_hand, x.reserved,
+           x.version, x.versioned, x.last_seq);
+}
+
+/// @relates product_record
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_record& x) {
+  return f(caf::meta::type_name("product_record"), x.applied_seq, x.stock,
+           x.views);
+}
 
 } // namespace shelfsync

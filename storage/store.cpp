@@ -45,7 +45,8 @@ rocksdb::Options make_options() {
 
 } // namespace
 
-// -- state_batch ---------------------------------------------------------------
+// -- state_batch
+// ---------------------------------------------------------------
 
 state_batch::state_batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 state_batch::~state_batch() = default;
@@ -76,11 +77,11 @@ void state_batch::add_history(std::string_view product, uint64_t seq) {
   ++writes_;
 }
 
-// -- store ---------------------------------------------------------------------
+// -- store
+// ---------------------------------------------------------------------
 
 store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
-  : db_(std::move(db)), mode_(mode) {
-}
+    : db_(std::move(db)), mode_(mode) {}
 
 store::~store() {
   if (db_) {
@@ -97,13 +98,12 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
                                                   durability mode) {
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(make_options(), dir, &raw);
-  if (!st.ok())
-    return to_error(st, "cannot open the store in " + dir);
+  if (!st.ok()) return to_error(st, "cannot open the store in " + dir);
   std::unique_ptr<store> result{
-    new store(std::unique_ptr<rocksdb::DB>{raw}, mode)};
+      new store(std::unique_ptr<rocksdb::DB>{raw}, mode)};
   // The last log key holds the highest sequence number.
   std::unique_ptr<rocksdb::Iterator> it{
-    result->db_->NewIterator(rocksdb::ReadOptions{})};
+      result->db_->NewIterator(rocksdb::ReadOptions{})};
   it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
   if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::log)
     result->last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
@@ -148,15 +148,13 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
     rocksdb::WriteOptions opts;
     opts.sync = mode_ == durability::fsync;
     auto st = db_->Write(opts, &wb);
-    if (!st.ok())
-      return to_error(st, "cannot append to the event log");
+    if (!st.ok()) return to_error(st, "cannot append to the event log");
   }
   // Move accepted events out only after the write succeeded.
   in_batch.clear();
   result.accepted.reserve(seq - last_seq_);
   for (auto& e : batch)
-    if (e.seq != 0)
-      result.accepted.push_back(std::move(e));
+    if (e.seq != 0) result.accepted.push_back(std::move(e));
   last_seq_ = seq;
   result.last_seq = seq;
   return result;
@@ -166,14 +164,12 @@ caf::expected<std::vector<stock_event>>
 store::read_log(uint64_t from, uint64_t to, size_t max) const {
   std::vector<stock_event> result;
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(rocksdb::ReadOptions{})};
-  for (it->Seek(slice(keys::log_key(from)));
-       it->Valid() && result.size() < max; it->Next()) {
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(slice(keys::log_key(from))); it->Valid() && result.size() < max;
+       it->Next()) {
     auto key = it->key();
-    if (key.size() != 9 || key[0] != keys::log)
-      break;
-    if (codec::read_big_endian({key.data() + 1, 8}) > to)
-      break;
+    if (key.size() != 9 || key[0] != keys::log) break;
+    if (codec::read_big_endian({key.data() + 1, 8}) > to) break;
     stock_event e;
     if (!decode({it->value().data(), it->value().size()}, e))
       return caf::make_error(ec::corrupt_record, "undecodable log entry");
@@ -184,25 +180,23 @@ store::read_log(uint64_t from, uint64_t to, size_t max) const {
   return result;
 }
 
-caf::expected<std::vector<stock_event>>
-store::history(std::string_view product, size_t max) const {
+caf::expected<std::vector<stock_event>> store::history(std::string_view product,
+                                                       size_t max) const {
   std::vector<stock_event> result;
   auto prefix = keys::make(keys::history, product);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(rocksdb::ReadOptions{})};
+      db_->NewIterator(rocksdb::ReadOptions{})};
   std::string value;
   for (it->Seek(slice(prefix));
-       it->Valid() && it->key().starts_with(slice(prefix))
-       && result.size() < max;
+       it->Valid() && it->key().starts_with(slice(prefix)) &&
+       result.size() < max;
        it->Next()) {
     auto key = it->key();
-    if (key.size() != prefix.size() + 8)
-      continue;
+    if (key.size() != prefix.size() + 8) continue;
     auto seq = codec::read_big_endian({key.data() + prefix.size(), 8});
     auto st = db_->Get(rocksdb::ReadOptions{}, keys::log_key(seq), &value);
-    if (!st.ok())
-      return to_error(st, "cannot read a history entry");
+    if (!st.ok()) return to_error(st, "cannot read a history entry");
     stock_event e;
     if (!decode(value, e))
       return caf::make_error(ec::corrupt_record, "undecodable log entry");
@@ -216,10 +210,8 @@ store::history(std::string_view product, size_t max) const {
 caf::expected<uint64_t> store::checkpoint() const {
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::checkpoint), &value);
-  if (st.IsNotFound())
-    return uint64_t{0};
-  if (!st.ok())
-    return to_error(st, "cannot read the checkpoint");
+  if (st.IsNotFound()) return uint64_t{0};
+  if (!st.ok()) return to_error(st, "cannot read the checkpoint");
   if (value.size() != 8)
     return caf::make_error(ec::corrupt_record, "undecodable checkpoint");
   return codec::read_big_endian(value);
@@ -228,12 +220,10 @@ caf::expected<uint64_t> store::checkpoint() const {
 caf::expected<bool> store::load_product(std::string_view code,
                                         product_record& out) const {
   std::string value;
-  auto st = db_->Get(rocksdb::ReadOptions{}, keys::make(keys::product, code),
-                     &value);
-  if (st.IsNotFound())
-    return false;
-  if (!st.ok())
-    return to_error(st, "cannot read a product");
+  auto st =
+      db_->Get(rocksdb::ReadOptions{}, keys::make(keys::product, code), &value);
+  if (st.IsNotFound()) return false;
+  if (!st.ok()) return to_error(st, "cannot read a product");
   if (!decode(value, out))
     return caf::make_error(ec::corrupt_record, "undecodable product record",
                            std::string{code});
@@ -241,27 +231,25 @@ caf::expected<bool> store::load_product(std::string_view code,
 }
 
 caf::expected<std::string> store::scan_products(
-  std::string_view after, size_t max,
-  const std::function<void(std::string_view, product_record&&)>& visit) const {
+    std::string_view after, size_t max,
+    const std::function<void(std::string_view, product_record&&)>& visit)
+    const {
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(rocksdb::ReadOptions{})};
+      db_->NewIterator(rocksdb::ReadOptions{})};
   auto start = keys::make(keys::product, after);
   it->Seek(slice(start));
-  if (!after.empty() && it->Valid() && it->key() == slice(start))
-    it->Next();
+  if (!after.empty() && it->Valid() && it->key() == slice(start)) it->Next();
   std::string last{after};
   for (size_t n = 0; it->Valid() && n < max; it->Next(), ++n) {
     auto key = it->key();
-    if (key.empty() || key[0] != keys::product)
-      break;
+    if (key.empty() || key[0] != keys::product) break;
     product_record rec;
     if (!decode({it->value().data(), it->value().size()}, rec))
       return caf::make_error(ec::corrupt_record, "undecodable product record");
     last.assign(key.data() + 1, key.size() - 1);
     visit(last, std::move(rec));
   }
-  if (!it->status().ok())
-    return to_error(it->status(), "cannot scan products");
+  if (!it->status().ok()) return to_error(it->status(), "cannot scan products");
   return last;
 }
 
@@ -271,23 +259,34 @@ caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
     codec::append_big_endian(value, checkpoint);
     batch.batch_->Put(slice(keys::checkpoint), value);
   }
-  if (batch.batch_->Count() == 0)
-    return caf::none;
+  if (batch.batch_->Count() == 0) return caf::none;
   auto st = db_->Write(derived_writes(), batch.batch_.get());
-  if (!st.ok())
-    return to_error(st, "cannot write derived state");
+  if (!st.ok()) return to_error(st, "cannot write derived state");
   batch.batch_->Clear();
   batch.writes_ = 0;
   return caf::none;
 }
 
-caf::error store::for_each_outbox(
-  std::string_view shop,
-  const std::function<void(view_change&&)>& visit) const {
+caf::expected<bool> store::load_outbox(std::string_view shop,
+                                       std::string_view product,
+                                       view_change& out) const {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions{},
+                     keys::make(keys::outbox, shop, product), &value);
+  if (st.IsNotFound()) return false;
+  if (!st.ok()) return to_error(st, "cannot read an outbox entry");
+  if (!decode(value, out))
+    return caf::make_error(ec::corrupt_record, "undecodable outbox entry");
+  return true;
+}
+
+caf::error
+store::for_each_outbox(std::string_view shop,
+                       const std::function<void(view_change&&)>& visit) const {
   auto prefix = keys::make(keys::outbox, shop);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it{
-    db_->NewIterator(rocksdb::ReadOptions{})};
+      db_->NewIterator(rocksdb::ReadOptions{})};
   for (it->Seek(slice(prefix));
        it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
     view_change x;
@@ -306,10 +305,8 @@ caf::expected<bool> store::load_delivery(std::string_view shop,
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{},
                      keys::make(keys::delivery, shop, product), &value);
-  if (st.IsNotFound())
-    return false;
-  if (!st.ok())
-    return to_error(st, "cannot read a delivery record");
+  if (st.IsNotFound()) return false;
+  if (!st.ok()) return to_error(st, "cannot read a delivery record");
   if (!decode(value, out))
     return caf::make_error(ec::corrupt_record, "undecodable delivery record");
   return true;
@@ -322,8 +319,7 @@ caf::error store::put_delivery(std::string_view shop, std::string_view product,
   rocksdb::WriteOptions opts;
   opts.sync = mode_ == durability::fsync;
   auto st = db_->Put(opts, keys::make(keys::delivery, shop, product), value);
-  if (!st.ok())
-    return to_error(st, "cannot write a delivery record");
+  if (!st.ok()) return to_error(st, "cannot write a delivery record");
   return caf::none;
 }
 

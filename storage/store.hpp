@@ -32,7 +32,7 @@ struct append_result {
 
 /// Derived-state writes collected for one atomic commit.
 class state_batch {
-public:
+ public:
   state_batch();
   ~state_batch();
   state_batch(state_batch&&) noexcept;
@@ -53,7 +53,7 @@ public:
   /// Returns how many writes the batch holds.
   size_t size() const { return writes_; }
 
-private:
+ private:
   friend class store;
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   size_t writes_ = 0;
@@ -70,7 +70,7 @@ private:
 /// prefix and the log tail after its checkpoint is replayed. Delivery records
 /// (what a channel confirmed) cannot be derived and go through the WAL.
 class store {
-public:
+ public:
   /// Opens or creates the store in `dir`.
   static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
                                                     durability mode);
@@ -92,8 +92,8 @@ public:
   uint64_t last_seq() const { return last_seq_; }
 
   /// Reads up to `max` events with sequence numbers in [from, to].
-  caf::expected<std::vector<stock_event>>
-  read_log(uint64_t from, uint64_t to, size_t max) const;
+  caf::expected<std::vector<stock_event>> read_log(uint64_t from, uint64_t to,
+                                                   size_t max) const;
 
   /// Reads the events of `product` in log order, at most `max`.
   caf::expected<std::vector<stock_event>> history(std::string_view product,
@@ -112,18 +112,24 @@ public:
   /// from the start), at most `max`; returns the last code visited.
   caf::expected<std::string>
   scan_products(std::string_view after, size_t max,
-                const std::function<void(std::string_view,
-                                         product_record&&)>& visit) const;
+                const std::function<void(std::string_view, product_record&&)>&
+                    visit) const;
 
   /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it.
   caf::error commit(state_batch& batch, uint64_t checkpoint);
+
+  /// Loads the outbox entry of `shop` for `product`; false if none.
+  caf::expected<bool> load_outbox(std::string_view shop,
+                                  std::string_view product,
+                                  view_change& out) const;
 
   /// Visits every outbox entry of `shop`.
   caf::error
   for_each_outbox(std::string_view shop,
                   const std::function<void(view_change&&)>& visit) const;
 
-  // -- channel outcomes --------------------------------------------------------
+  // -- channel outcomes
+  // --------------------------------------------------------
 
   /// Loads the delivery record of `shop` and `product`; false if none.
   caf::expected<bool> load_delivery(std::string_view shop,
@@ -134,7 +140,7 @@ public:
   caf::error put_delivery(std::string_view shop, std::string_view product,
                           const delivery_record& x);
 
-private:
+ private:
   store(std::unique_ptr<rocksdb::DB> db, durability mode);
 
   std::unique_ptr<rocksdb::DB> db_;

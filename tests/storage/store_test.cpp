@@ -22,10 +22,10 @@ struct store_test : ::testing::Test {
   std::string dir;
 
   void SetUp() override {
-    dir = (std::filesystem::temp_directory_path()
-           / ("shelfsync-store-" + std::to_string(::getpid()) + "-"
-              + ::testing::UnitTest::GetInstance()->current_test_info()->name()))
-            .string();
+    dir = (std::filesystem::temp_directory_path() /
+           ("shelfsync-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+              .string();
     std::filesystem::remove_all(dir);
   }
 
@@ -59,7 +59,8 @@ TEST_F(store_test, append_assigns_sequence_numbers_and_drops_duplicates) {
 TEST_F(store_test, log_and_ids_survive_reopen) {
   {
     auto s = open();
-    ASSERT_TRUE(s->append({make_event("a", "p1", 1), make_event("b", "p2", 2)}));
+    ASSERT_TRUE(
+        s->append({make_event("a", "p1", 1), make_event("b", "p2", 2)}));
   }
   auto s = open();
   EXPECT_EQ(s->last_seq(), 2u);
@@ -110,7 +111,9 @@ TEST_F(store_test, derived_state_commits_with_checkpoint) {
   EXPECT_EQ(outbox[0].desired["loc"], 7);
   // Another shop's outbox is separate, also when one id prefixes another.
   size_t other = 0;
-  ASSERT_FALSE(s->for_each_outbox("e", [&](view_change&&) { ++other; }));
+  ASSERT_FALSE(s->for_each_outbox("e", [&](view_change&&) {
+    ++other;
+  }));
   EXPECT_EQ(other, 0u);
   b.erase_outbox("eu", "p1");
   ASSERT_FALSE(s->commit(b, 0));

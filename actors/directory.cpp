@@ -1,0 +1,222 @@
+#include "actors/directory.hpp"
+
+#include <malloc.h>
+
+#include <caf/all.hpp>
+
+#include "actors/log.hpp"
+#include "actors/product.hpp"
+#include "storage/error.hpp"
+
+namespace shelfsync {
+
+namespace {
+
+/// How many stored products one refresh step visits.
+constexpr size_t refresh_chunk = 1000;
+
+} // namespace
+
+void directory_state::record(product_update&& update) {
+  writes.put_product(update.product, update.record);
+  for (auto seq : update.seqs)
+    writes.add_history(update.product, seq);
+  for (auto& [shop, change] : update.changes) {
+    writes.put_outbox(shop, change);
+    notifications[shop].push_back(std::move(change));
+  }
+}
+
+caf::error directory_state::commit() {
+  auto new_checkpoint = checkpoint;
+  while (!batches.empty() && batches.front().outstanding == 0) {
+    new_checkpoint = batches.front().last_seq;
+    batches.pop_front();
+  }
+  if (batches.empty()) new_checkpoint = dispatched_seq;
+  auto advance = new_checkpoint > checkpoint ? new_checkpoint : 0;
+  if (auto err = cfg.db->commit(writes, advance)) return err;
+  if (advance != 0) checkpoint = advance;
+  return caf::none;
+}
+
+directory_actor::behavior_type
+directory(directory_actor::stateful_pointer<directory_state> self,
+          directory_config cfg) {
+  self->state.cfg = std::move(cfg);
+  if (auto cp = self->state.cfg.db->checkpoint())
+    self->state.checkpoint = self->state.dispatched_seq = *cp;
+  // -- helpers ---------------------------------------------------------------
+  auto product_for =
+      [self](const std::string& code) -> directory_state::live_product& {
+    auto& st = self->state;
+    auto i = st.live.find(code);
+    if (i != st.live.end()) return i->second;
+    auto handle = self->spawn(
+        product,
+        product_config{code, st.cfg.db, caf::actor_cast<directory_actor>(self),
+                       st.cfg.product_idle});
+    return st.live.emplace(code, directory_state::live_product{handle, 0})
+        .first->second;
+  };
+  // Commits, then hands view changes to the shops and answers sync waiters.
+  auto flush = [self] {
+    auto& st = self->state;
+    if (auto err = st.commit()) {
+      // Nothing is lost: the log holds every event and the writes stay
+      // pending until a later commit succeeds.
+      log_line(log_level::error, "directory",
+               "cannot commit derived state: " + to_string(err));
+      return;
+    }
+    for (auto& [shop, changes] : st.notifications) {
+      auto i = st.cfg.shops.find(shop);
+      if (i != st.cfg.shops.end())
+        self->send(i->second, atom::pending_v, std::move(changes));
+    }
+    st.notifications.clear();
+    if (st.batches.empty()) {
+      for (auto& rp : st.sync_waiters)
+        rp.deliver(st.checkpoint);
+      st.sync_waiters.clear();
+    }
+  };
+  return {
+      [=](atom::apply, std::vector<stock_event>& events) {
+        auto& st = self->state;
+        if (events.empty()) return;
+        // Group by product, keeping log order within each product.
+        std::unordered_map<std::string, std::vector<stock_event>> groups;
+        for (auto& e : events)
+          groups[e.product].push_back(std::move(e));
+        auto id = st.next_batch++;
+        st.dispatched_seq = std::max(st.dispatched_seq, events.back().seq);
+        st.batches.push_back({id, st.dispatched_seq, groups.size()});
+        for (auto& [code, group] : groups) {
+          auto& p = product_for(code);
+          ++p.sent;
+          self->send(p.handle, atom::apply_v, st.cfg.conf, id,
+                     std::move(group));
+        }
+      },
+      [=](atom::applied, uint64_t id, product_update& update) {
+        auto& st = self->state;
+        st.record(std::move(update));
+        for (auto& b : st.batches)
+          if (b.id == id) {
+            if (--b.outstanding == 0) flush();
+            return;
+          }
+      },
+      [=](atom::idle, const std::string& code, uint64_t activity) {
+        auto& st = self->state;
+        auto i = st.live.find(code);
+        if (i == st.live.end() || i->second.sent != activity) return;
+        // Its last update must be on disk before a new actor may load it.
+        if (st.writes.size() > 0) flush();
+        self->send(i->second.handle, atom::stop_v);
+        st.live.erase(i);
+        if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
+          st.stops_since_trim = 0;
+          malloc_trim(0);
+        }
+      },
+      [=](atom::get, const std::string& code) -> caf::result<product_record> {
+        auto& st = self->state;
+        if (auto i = st.live.find(code); i != st.live.end()) {
+          ++i->second.sent;
+          return self->delegate(i->second.handle, atom::get_v);
+        }
+        product_record rec;
+        auto found = st.cfg.db->load_product(code, rec);
+        if (!found) return found.error();
+        if (!*found)
+          return caf::make_error(ec::not_found, "product never seen: " + code);
+        return rec;
+      },
+      [=](atom::sync) -> caf::result<uint64_t> {
+        auto& st = self->state;
+        if (st.batches.empty() && st.writes.size() == 0) return st.checkpoint;
+        auto rp = self->make_response_promise<uint64_t>();
+        st.sync_waiters.push_back(rp);
+        if (st.batches.empty()) flush();
+        return rp;
+      },
+      [=](atom::reload, config_ptr& conf, shop_map& shops) {
+        auto& st = self->state;
+        st.cfg.conf = std::move(conf);
+        st.cfg.shops = std::move(shops);
+        // Live products recompute at once, as one batch.
+        if (!st.live.empty()) {
+          auto id = st.next_batch++;
+          st.batches.push_back({id, st.dispatched_seq, st.live.size()});
+          for (auto& [code, p] : st.live) {
+            ++p.sent;
+            self->send(p.handle, atom::refresh_v, st.cfg.conf, id);
+          }
+        }
+        // Stored products recompute in the background, a chunk at a time.
+        st.refresh_after.clear();
+        if (!st.refreshing) {
+          st.refreshing = true;
+          self->send(self, atom::refresh_v, std::string{});
+        }
+      },
+      [=](atom::refresh, const std::string&) {
+        auto& st = self->state;
+        std::vector<product_update> updates;
+        auto last = st.cfg.db->scan_products(
+            st.refresh_after, refresh_chunk,
+            [&](std::string_view code, product_record&& rec) {
+              std::string key{code};
+              if (st.live.count(key) != 0)
+                return; // a live actor refreshes itself
+              product_state tmp;
+              tmp.cfg.code = std::move(key);
+              tmp.record = std::move(rec);
+              auto update = tmp.refresh(*st.cfg.conf);
+              if (!update.changes.empty()) updates.push_back(std::move(update));
+            });
+        if (!last) {
+          log_line(log_level::error, "directory",
+                   "refresh after reload stopped: " + to_string(last.error()));
+          st.refreshing = false;
+          return;
+        }
+        for (auto& u : updates)
+          st.record(std::move(u));
+        if (!updates.empty()) flush();
+        if (*last == st.refresh_after) {
+          st.refreshing = false;
+          return;
+        }
+        st.refresh_after = *last;
+        self->send(self, atom::refresh_v, st.refresh_after);
+      },
+      [=](atom::settled, const std::string& shop, const std::string& code,
+          uint64_t seq) {
+        auto& st = self->state;
+        // Outbox puts may still be pending: commit them before comparing.
+        if (st.writes.size() > 0) flush();
+        view_change entry;
+        auto found = st.cfg.db->load_outbox(shop, code, entry);
+        if (found && *found && entry.seq <= seq) {
+          st.writes.erase_outbox(shop, code);
+          flush();
+        }
+      },
+      [=](atom::count) {
+        return static_cast<uint64_t>(self->state.live.size());
+      },
+      [=](atom::stop) {
+        auto& st = self->state;
+        for (auto& [code, p] : st.live)
+          self->send(p.handle, atom::stop_v);
+        st.live.clear();
+        flush();
+        self->quit();
+      },
+  };
+}
+
+} // namespace shelfsync

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/interfaces.hpp"
+#include "storage/store.hpp"
+
+namespace shelfsync {
+
+/// What the directory is spawned with.
+struct directory_config {
+  std::shared_ptr<store> db;
+  config_ptr conf;
+  shop_map shops;
+  /// Product actors report themselves idle after this long.
+  std::chrono::milliseconds product_idle{std::chrono::seconds{30}};
+  /// Return freed memory to the OS after this many product actors stopped.
+  uint64_t trim_after_stops = 10000;
+};
+
+/// State of the DIRECTORY actor.
+struct directory_state {
+  /// A live product actor and how many messages it was sent.
+  struct live_product {
+    product_actor handle;
+    uint64_t sent = 0;
+  };
+
+  /// A dispatched batch: how many products still have to report.
+  struct batch {
+    uint64_t id = 0;
+    uint64_t last_seq = 0;
+    size_t outstanding = 0;
+  };
+
+  directory_config cfg;
+  std::unordered_map<std::string, live_product> live;
+  std::deque<batch> batches;
+  uint64_t next_batch = 1;
+  /// The highest sequence number dispatched so far.
+  uint64_t dispatched_seq = 0;
+  /// The checkpoint last committed.
+  uint64_t checkpoint = 0;
+  /// Derived-state writes not yet committed, and the view changes to hand
+  /// to each shop once they are.
+  state_batch writes;
+  std::map<std::string, std::vector<view_change>> notifications;
+  std::vector<caf::typed_response_promise<uint64_t>> sync_waiters;
+  uint64_t stops_since_trim = 0;
+  /// Progress of the background refresh of stored products after a reload.
+  std::string refresh_after;
+  bool refreshing = false;
+  static inline const char* name = "directory";
+
+  /// Records one product's result into the pending writes.
+  void record(product_update&& update);
+
+  /// Commits pending writes, advancing the checkpoint over completed
+  /// batches, then notifies shops and sync waiters.
+  caf::error commit();
+};
+
+/// The behaviour of the DIRECTORY actor.
+directory_actor::behavior_type
+directory(directory_actor::stateful_pointer<directory_state> self,
+          directory_config cfg);
+
+} // namespace shelfsync

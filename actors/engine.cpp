@@ -1,0 +1,196 @@
+#include "actors/engine.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/directory.hpp"
+#include "actors/event_log.hpp"
+#include "actors/log.hpp"
+#include "actors/shop.hpp"
+
+namespace shelfsync {
+
+namespace {
+
+/// How many log entries one replay step reads.
+constexpr size_t replay_chunk = 10000;
+
+/// Runs `f` inside a one-shot actor, so that a response can be awaited
+/// without blocking the caller's thread (the HTTP server's, usually).
+template<class F>
+void in_actor(caf::actor_system& sys, F f) {
+  sys.spawn([f = std::move(f)](caf::event_based_actor* self) mutable {
+    f(self);
+  });
+}
+
+} // namespace
+
+engine_system_config::engine_system_config() {
+  add_message_types<caf::id_block::shelfsync>();
+}
+
+engine::engine(config_ptr conf, std::shared_ptr<store> db)
+    : sys_(sys_cfg_), conf_(std::move(conf)), db_(std::move(db)) {}
+
+engine::~engine() {
+  caf::scoped_actor self{sys_};
+  self->send(directory_, atom::stop_v);
+  for (auto& [id, handle] : shops_)
+    self->send(handle, atom::stop_v);
+  self->send_exit(log_, caf::exit_reason::user_shutdown);
+  sys_.await_all_actors_done();
+}
+
+caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf) {
+  auto db = store::open(conf->node.data_dir, conf->node.durability);
+  if (!db) return db.error();
+  std::unique_ptr<engine> result{
+      new engine(conf, std::shared_ptr<store>{std::move(*db)})};
+  auto& e = *result;
+  for (auto& shop : conf->shops)
+    e.shops_.emplace(shop.id, e.spawn_shop(shop));
+  directory_config dcfg{e.db_, conf, e.shops_,
+                        std::chrono::seconds{conf->node.product_idle_seconds}};
+  // The directory and the log block on disk writes: give them threads.
+  e.directory_ =
+      e.sys_.spawn<caf::detached>(shelfsync::directory, std::move(dcfg));
+  e.log_ = e.sys_.spawn<caf::detached>(event_log, e.db_, e.directory_);
+  if (auto err = e.replay()) return err;
+  return result;
+}
+
+shop_actor engine::spawn_shop(const shop_config& shop) {
+  return sys_.spawn(shelfsync::shop, shop.id, conf_, db_);
+}
+
+caf::error engine::replay() {
+  auto from = db_->checkpoint();
+  if (!from) return from.error();
+  auto next = *from + 1;
+  size_t replayed = 0;
+  while (next <= db_->last_seq()) {
+    auto chunk = db_->read_log(next, UINT64_MAX, replay_chunk);
+    if (!chunk) return chunk.error();
+    if (chunk->empty()) break;
+    next = chunk->back().seq + 1;
+    replayed += chunk->size();
+    caf::anon_send(directory_, atom::apply_v, std::move(*chunk));
+    if (auto done = sync(); !done) return done.error();
+  }
+  if (replayed > 0)
+    log_line(log_level::info, "engine",
+             "replayed " + std::to_string(replayed) +
+                 " events after the checkpoint");
+  return caf::none;
+}
+
+void engine::ingest(std::vector<stock_event> batch,
+                    std::function<void(caf::expected<ingest_result>)> done) {
+  in_actor(sys_, [log = log_, batch = std::move(batch), done = std::move(done)](
+                     caf::event_based_actor* self) mutable {
+    self->request(log, caf::infinite, atom::ingest_v, std::move(batch))
+        .then(
+            [done](ingest_result& r) {
+              done(std::move(r));
+            },
+            [done](caf::error& err) {
+              done(std::move(err));
+            });
+  });
+}
+
+void engine::product(std::string code,
+                     std::function<void(caf::expected<product_record>)> done) {
+  in_actor(sys_, [dir = directory_, code = std::move(code),
+                  done = std::move(done)](caf::event_based_actor* self) {
+    self->request(dir, std::chrono::seconds{30}, atom::get_v, code)
+        .then(
+            [done](product_record& r) {
+              done(std::move(r));
+            },
+            [done](caf::error& err) {
+              done(std::move(err));
+            });
+  });
+}
+
+void engine::shops(std::function<void(std::vector<shop_status>)> done) {
+  std::vector<shop_actor> handles;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    for (auto& shop : conf_->shops)
+      handles.push_back(shops_.at(shop.id));
+  }
+  in_actor(sys_, [handles,
+                  done = std::move(done)](caf::event_based_actor* self) {
+    auto results = std::make_shared<std::vector<shop_status>>(handles.size());
+    auto remaining = std::make_shared<size_t>(handles.size());
+    if (handles.empty()) {
+      done({});
+      return;
+    }
+    for (size_t i = 0; i < handles.size(); ++i)
+      self->request(handles[i], std::chrono::seconds{30}, atom::status_v)
+          .then(
+              [=](shop_status& s) {
+                (*results)[i] = std::move(s);
+                if (--*remaining == 0) done(std::move(*results));
+              },
+              [=](caf::error&) {
+                if (--*remaining == 0) done(std::move(*results));
+              });
+  });
+}
+
+void engine::reload(config_ptr conf) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  shop_map next;
+  for (auto& shop : conf->shops) {
+    auto i = shops_.find(shop.id);
+    if (i != shops_.end()) {
+      caf::anon_send(i->second, atom::reload_v, conf);
+      next.emplace(shop.id, i->second);
+    } else {
+      conf_ = conf; // spawn_shop reads it
+      next.emplace(shop.id, spawn_shop(shop));
+    }
+  }
+  for (auto& [id, handle] : shops_)
+    if (next.count(id) == 0) caf::anon_send(handle, atom::stop_v);
+  shops_ = next;
+  conf_ = conf;
+  caf::anon_send(directory_, atom::reload_v, conf, std::move(next));
+}
+
+caf::expected<uint64_t> engine::sync() {
+  caf::scoped_actor self{sys_};
+  caf::expected<uint64_t> result{uint64_t{0}};
+  self->request(directory_, caf::infinite, atom::sync_v)
+      .receive(
+          [&](uint64_t cp) {
+            result = cp;
+          },
+          [&](caf::error& err) {
+            result = std::move(err);
+          });
+  return result;
+}
+
+uint64_t engine::live_products() {
+  caf::scoped_actor self{sys_};
+  uint64_t result = 0;
+  self->request(directory_, std::chrono::seconds{30}, atom::count_v)
+      .receive(
+          [&](uint64_t n) {
+            result = n;
+          },
+          [&](caf::error&) {});
+  return result;
+}
+
+config_ptr engine::current_config() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return conf_;
+}
+
+} // namespace shelfsync

@@ -1,0 +1,80 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/interfaces.hpp"
+#include "storage/store.hpp"
+
+namespace shelfsync {
+
+/// The actor system configuration of shelfsync: registers the type-ID block.
+class engine_system_config : public caf::actor_system_config {
+ public:
+  engine_system_config();
+};
+
+/// The engine: the store and the actors around it, assembled from a config.
+/// Thread-safe; callbacks run on actor threads and must not block.
+class engine {
+ public:
+  /// Opens the store, spawns the actors, and replays the log tail after the
+  /// checkpoint before returning, so that state is complete.
+  static caf::expected<std::unique_ptr<engine>> start(config_ptr conf);
+
+  /// Stops the actors and flushes the store.
+  ~engine();
+
+  /// Appends a batch durably; `done` gets the result.
+  void ingest(std::vector<stock_event> batch,
+              std::function<void(caf::expected<ingest_result>)> done);
+
+  /// Reads a product's stock and views (error not_found if never seen).
+  void product(std::string code,
+               std::function<void(caf::expected<product_record>)> done);
+
+  /// Reads the status of every shop, in config order.
+  void shops(std::function<void(std::vector<shop_status>)> done);
+
+  /// Switches to a new, already validated config: spawns shops that are
+  /// new, stops shops that left, and recomputes every view.
+  void reload(config_ptr conf);
+
+  /// Blocks until everything accepted so far is applied and committed.
+  caf::expected<uint64_t> sync();
+
+  /// Returns how many product actors are alive.
+  uint64_t live_products();
+
+  /// Returns the config in force.
+  config_ptr current_config() const;
+
+  /// Returns the store (thread-safe reads).
+  store& db() { return *db_; }
+
+  /// The directory actor, for tests.
+  directory_actor directory() const { return directory_; }
+
+ private:
+  engine(config_ptr conf, std::shared_ptr<store> db);
+  caf::error replay();
+  shop_actor spawn_shop(const shop_config& shop);
+
+  engine_system_config sys_cfg_;
+  caf::actor_system sys_;
+  mutable std::mutex mtx_;
+  config_ptr conf_;
+  std::shared_ptr<store> db_;
+  directory_actor directory_;
+  event_log_actor log_;
+  shop_map shops_;
+};
+
+} // namespace shelfsync

@@ -1,0 +1,37 @@
+#include "actors/event_log.hpp"
+
+#include <chrono>
+
+#include <caf/all.hpp>
+
+namespace shelfsync {
+
+event_log_actor::behavior_type
+event_log(event_log_actor::stateful_pointer<event_log_state> self,
+          std::shared_ptr<store> db, directory_actor directory) {
+  self->state.db = std::move(db);
+  self->state.directory = std::move(directory);
+  return {
+      [=](atom::ingest,
+          std::vector<stock_event>& batch) -> caf::result<ingest_result> {
+        auto& st = self->state;
+        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        for (auto& e : batch)
+          e.received_ms = now;
+        auto appended = st.db->append(std::move(batch));
+        if (!appended) return appended.error();
+        ingest_result result{appended->accepted.size(), appended->duplicates,
+                             appended->last_seq};
+        // Dispatch before answering, so that a read after the answer sees the
+        // events applied (the directory and products keep mailbox order).
+        if (!appended->accepted.empty())
+          self->send(st.directory, atom::apply_v,
+                     std::move(appended->accepted));
+        return result;
+      },
+  };
+}
+
+} // namespace shelfsync

@@ -1,0 +1,79 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/fwd.hpp"
+
+/// The catalogue of shelfsync's actors: every typed interface, in the order
+/// an event travels through them.
+namespace shelfsync {
+
+/// The EVENT LOG: the single writer of the durable event log. Answers a batch
+/// only once it is on disk, then hands the accepted events to the directory.
+using event_log_actor = caf::typed_actor<
+    // Appends a batch all-or-nothing; duplicates by id are counted, not
+    // applied.
+    caf::replies_to<atom::ingest,
+                    std::vector<stock_event>>::with<ingest_result>>;
+
+/// A PRODUCT: owns the stock and the shop views of exactly one product code.
+/// Spawned on first use, stopped when idle; its state lives in the store.
+using product_actor = caf::typed_actor<
+    // Applies events of one dispatched batch; reports a product_update.
+    caf::reacts_to<atom::apply, config_ptr, uint64_t, std::vector<stock_event>>,
+    // Recomputes every view under a new config; reports a product_update.
+    caf::reacts_to<atom::refresh, config_ptr, uint64_t>,
+    // Reads the current stock and views.
+    caf::replies_to<atom::get>::with<product_record>,
+    // Idle check (timer self-send carrying the activity count it was set at).
+    caf::reacts_to<atom::tick, uint64_t>,
+    // Stops; sent by the directory once the product's state is on disk.
+    caf::reacts_to<atom::stop>>;
+
+/// A SHOP: one connected sales channel account. Holds the outbox of views
+/// still to be delivered and, with a channel attached, delivers them.
+using shop_actor = caf::typed_actor<
+    // Views that changed, committed to the outbox.
+    caf::reacts_to<atom::pending, std::vector<view_change>>,
+    // A new configuration (stock sync, mapping, rules may have changed).
+    caf::reacts_to<atom::reload, config_ptr>,
+    // Reads the shop's status.
+    caf::replies_to<atom::status>::with<shop_status>,
+    // Stops.
+    caf::reacts_to<atom::stop>>;
+
+/// The shop actors by shop id.
+using shop_map = std::map<std::string, shop_actor>;
+
+/// The DIRECTORY: routes events to product actors, spawning them on demand,
+/// and is the single writer of derived state (product records, outboxes,
+/// history index, checkpoint), committed in atomic batches.
+using directory_actor = caf::typed_actor<
+    // Accepted events, in log order.
+    caf::reacts_to<atom::apply, std::vector<stock_event>>,
+    // A product's result for dispatched batch N.
+    caf::reacts_to<atom::applied, uint64_t, product_update>,
+    // A product saw no message since its activity count N.
+    caf::reacts_to<atom::idle, std::string, uint64_t>,
+    // Reads a product (error not_found if never seen).
+    caf::replies_to<atom::get, std::string>::with<product_record>,
+    // Replies with the checkpoint once everything dispatched is committed.
+    caf::replies_to<atom::sync>::with<uint64_t>,
+    // Switches to a new config and shop set; recomputes every view.
+    caf::reacts_to<atom::reload, config_ptr, shop_map>,
+    // Continues refreshing stored products after the given code (internal).
+    caf::reacts_to<atom::refresh, std::string>,
+    // A shop delivered product P's view up to sequence number N.
+    caf::reacts_to<atom::settled, std::string, std::string, uint64_t>,
+    // Counts the live product actors.
+    caf::replies_to<atom::count>::with<uint64_t>,
+    // Stops every product actor and itself.
+    caf::reacts_to<atom::stop>>;
+
+} // namespace shelfsync

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "config/config.hpp"
+#include "storage/records.hpp"
+
+namespace shelfsync {
+
+/// The answer to an ingested batch.
+struct ingest_result {
+  uint64_t accepted = 0;
+  uint64_t duplicates = 0;
+  uint64_t last_seq = 0;
+};
+
+/// @relates ingest_result
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
+  return f(caf::meta::type_name("ingest_result"), x.accepted, x.duplicates,
+           x.last_seq);
+}
+
+/// What a product actor reports after applying events or a new config.
+struct product_update {
+  std::string product;
+  product_record record;
+  /// Sequence numbers of the events applied, for the history index.
+  std::vector<uint64_t> seqs;
+  /// Per shop id, the view that changed.
+  std::map<std::string, view_change> changes;
+};
+
+/// @relates product_update
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, product_update& x) {
+  return f(caf::meta::type_name("product_update"), x.product, x.record, x.seqs,
+           x.changes);
+}
+
+/// A shop as `GET /v1/shops/{id}` shows it.
+struct shop_status {
+  std::string shop;
+  std::string channel;
+  bool stock_sync = false;
+  /// Products with a view not yet confirmed by the channel.
+  uint64_t pending = 0;
+  uint64_t in_flight = 0;
+  /// RFC 3339, empty when never.
+  std::string last_success;
+  std::string last_error;
+  /// Channel-specific details (API budget, feeds) as a JSON object text.
+  std::string details = "{}";
+};
+
+/// @relates shop_status
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, shop_status& x) {
+  return f(caf::meta::type_name("shop_status"), x.shop, x.channel, x.stock_sync,
+           x.pending, x.in_flight, x.last_success, x.last_error, x.details);
+}
+
+} // namespace shelfsync
+
+// A config is shared read-only between actors of one process and never sent
+// to another node.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(shelfsync::config_ptr)

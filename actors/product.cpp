@@ -1,0 +1,92 @@
+#include "actors/product.hpp"
+
+#include <caf/all.hpp>
+
+#include "actors/log.hpp"
+#include "actors/shop_view.hpp"
+#include "actors/stock.hpp"
+
+namespace shelfsync {
+
+product_update product_state::apply(const config& conf,
+                                    const std::vector<stock_event>& events) {
+  product_update out;
+  out.product = cfg.code;
+  for (auto& e : events)
+    if (apply_event(record, e) != apply_outcome::replayed)
+      out.seqs.push_back(e.seq);
+  recompute(conf, out);
+  return out;
+}
+
+product_update product_state::refresh(const config& conf) {
+  product_update out;
+  out.product = cfg.code;
+  recompute(conf, out);
+  return out;
+}
+
+void product_state::recompute(const config& conf, product_update& out) {
+  for (auto& shop : conf.shops) {
+    auto view = compute_view(shop, record);
+    auto i = record.views.find(shop.id);
+    if (!view) {
+      // Stock sync off: keep no view, so that switching it back on sends.
+      if (i != record.views.end()) record.views.erase(i);
+      continue;
+    }
+    if (i != record.views.end() && i->second == *view) continue;
+    record.views[shop.id] = *view;
+    out.changes.emplace(shop.id,
+                        view_change{cfg.code, record.applied_seq, *view});
+  }
+  // Views of shops that left the config go with them.
+  for (auto i = record.views.begin(); i != record.views.end();)
+    i = conf.find_shop(i->first) ? std::next(i) : record.views.erase(i);
+  out.record = record;
+}
+
+product_actor::behavior_type
+product(product_actor::stateful_pointer<product_state> self,
+        product_config cfg) {
+  auto& st = self->state;
+  st.cfg = std::move(cfg);
+  if (auto found = st.cfg.db->load_product(st.cfg.code, st.record); !found) {
+    // Without its record the product would resurrect stale stock: stop
+    // rather than apply events to an empty state.
+    log_line(log_level::error, "product " + st.cfg.code,
+             "cannot load: " + to_string(found.error()));
+    self->quit(found.error());
+  } else {
+    self->delayed_send(self, st.cfg.idle_after, atom::tick_v, st.activity);
+  }
+  return {
+      [=](atom::apply, const config_ptr& conf, uint64_t batch,
+          const std::vector<stock_event>& events) {
+        auto& st = self->state;
+        ++st.activity;
+        self->send(st.cfg.directory, atom::applied_v, batch,
+                   st.apply(*conf, events));
+      },
+      [=](atom::refresh, const config_ptr& conf, uint64_t batch) {
+        auto& st = self->state;
+        ++st.activity;
+        self->send(st.cfg.directory, atom::applied_v, batch, st.refresh(*conf));
+      },
+      [=](atom::get) {
+        ++self->state.activity;
+        return self->state.record;
+      },
+      [=](atom::tick, uint64_t seen) {
+        auto& st = self->state;
+        if (seen == st.activity)
+          self->send(st.cfg.directory, atom::idle_v, st.cfg.code, st.activity);
+        self->delayed_send(self, st.cfg.idle_after, atom::tick_v, st.activity);
+      },
+      [=](atom::stop) {
+        self->quit();
+      },
+  };
+}
+
+} // namespace shelfsync

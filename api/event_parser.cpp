@@ -1,0 +1,242 @@
+#include "api/event_parser.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace shelfsync {
+
+namespace {
+
+using json = nlohmann::json;
+
+/// Integers in events must be exactly representable as IEEE doubles.
+constexpr int64_t max_magnitude = int64_t{1} << 53;
+
+constexpr size_t max_product_length = 128;
+constexpr size_t max_id_length = 256;
+
+bool has_control_chars(std::string_view s) {
+  for (unsigned char c : s)
+    if (c < 0x20 || c == 0x7f) return true;
+  return false;
+}
+
+/// Checks an RFC 3339 date-time such as 2026-11-27T10:00:00.123+01:00.
+bool is_rfc3339(std::string_view s) {
+  auto digits = [&](size_t pos, size_t n) {
+    if (pos + n > s.size()) return false;
+    for (size_t i = pos; i < pos + n; ++i)
+      if (s[i] < '0' || s[i] > '9') return false;
+    return true;
+  };
+  if (!digits(0, 4) || s.size() < 20 || s[4] != '-' || !digits(5, 2) ||
+      s[7] != '-' || !digits(8, 2) || (s[10] != 'T' && s[10] != 't') ||
+      !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' ||
+      !digits(17, 2))
+    return false;
+  auto num = [&](size_t pos) {
+    return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
+  };
+  if (num(5) < 1 || num(5) > 12 || num(8) < 1 || num(8) > 31 || num(11) > 23 ||
+      num(14) > 59 || num(17) > 60)
+    return false;
+  size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    auto start = pos;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9')
+      ++pos;
+    if (pos == start) return false;
+  }
+  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z'))
+    return pos + 1 == s.size();
+  return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') &&
+         digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2);
+}
+
+struct event_reader {
+  const warehouse_check& known_warehouse;
+  size_t index;
+  std::optional<batch_error> error;
+
+  void fail(std::string field, std::string message) {
+    if (!error)
+      error = batch_error{422, std::move(message), index, std::move(field), {}};
+  }
+
+  std::optional<std::string> text(const json& obj, const char* field,
+                                  bool required) {
+    auto i = obj.find(field);
+    if (i == obj.end()) {
+      if (required)
+        fail(field, std::string{"event "} + std::to_string(index) +
+                        " has no \"" + field + "\" (a string is required)");
+      return std::nullopt;
+    }
+    if (!i->is_string()) {
+      fail(field, std::string{"\""} + field + "\" of event " +
+                      std::to_string(index) + " must be a string, got " +
+                      i->type_name());
+      return std::nullopt;
+    }
+    return i->get<std::string>();
+  }
+
+  std::optional<int64_t> integer(const json& obj, const char* field) {
+    auto i = obj.find(field);
+    if (i == obj.end()) return std::nullopt;
+    auto where =
+        std::string{"\""} + field + "\" of event " + std::to_string(index);
+    if (!i->is_number_integer()) {
+      fail(field, where + " must be an integer, got " +
+                      (i->is_number_float() ? std::string{"a fraction"}
+                                            : std::string{i->type_name()}));
+      return std::nullopt;
+    }
+    if (i->is_number_unsigned() &&
+        i->get<uint64_t>() > uint64_t(max_magnitude)) {
+      fail(field, where + " is out of range (at most 2^53 in magnitude)");
+      return std::nullopt;
+    }
+    auto x = i->get<int64_t>();
+    if (x > max_magnitude || x < -max_magnitude) {
+      fail(field, where + " is out of range (at most 2^53 in magnitude)");
+      return std::nullopt;
+    }
+    return x;
+  }
+
+  std::optional<stock_event> read(const json& obj) {
+    if (!obj.is_object()) {
+      fail("", "event " + std::to_string(index) +
+                   " must be a JSON object, got " + obj.type_name());
+      return std::nullopt;
+    }
+    static const char* known[] = {"id",    "product",  "warehouse", "on_hand",
+                                  "delta", "reserved", "version",   "at"};
+    for (auto& [key, value] : obj.items())
+      if (std::find_if(std::begin(known), std::end(known), [&](const char* k) {
+            return key == k;
+          }) == std::end(known))
+        fail(key, "event " + std::to_string(index) +
+                      " has an unknown field \"" + key + "\"");
+    stock_event e;
+    auto id = text(obj, "id", true);
+    auto product = text(obj, "product", true);
+    auto warehouse = text(obj, "warehouse", true);
+    auto on_hand = integer(obj, "on_hand");
+    auto delta = integer(obj, "delta");
+    auto reserved = integer(obj, "reserved");
+    auto version = integer(obj, "version");
+    auto at = text(obj, "at", false);
+    if (error) return std::nullopt;
+    auto where = " of event " + std::to_string(index);
+    if (id->empty() || id->size() > max_id_length)
+      fail("id", "\"id\"" + where + " must have 1 to 256 characters");
+    else if (product->empty() || product->size() > max_product_length)
+      fail("product", "\"product\"" + where + " must have 1 to 128 characters");
+    else if (has_control_chars(*product))
+      fail("product",
+           "\"product\"" + where + " must not contain control characters");
+    else if (!known_warehouse(*warehouse))
+      fail("warehouse", "\"warehouse\"" + where + " is \"" + *warehouse +
+                            "\", which the config does not declare");
+    else if (on_hand && delta)
+      fail("delta", "event " + std::to_string(index) +
+                        " has both \"on_hand\" and \"delta\"; send one");
+    else if (!on_hand && !delta && !reserved)
+      fail("on_hand", "event " + std::to_string(index) +
+                          " needs one of \"on_hand\", \"delta\", \"reserved\"");
+    else if (at && !is_rfc3339(*at))
+      fail("at", "\"at\"" + where + " must be an RFC 3339 date-time, got \"" +
+                     *at + "\"");
+    if (error) return std::nullopt;
+    e.id = std::move(*id);
+    e.product = std::move(*product);
+    e.warehouse = std::move(*warehouse);
+    if (on_hand) {
+      e.fields |= stock_event::has_on_hand;
+      e.on_hand = *on_hand;
+    }
+    if (delta) {
+      e.fields |= stock_event::has_delta;
+      e.delta = *delta;
+    }
+    if (reserved) {
+      e.fields |= stock_event::has_reserved;
+      e.reserved = *reserved;
+    }
+    if (version) {
+      e.fields |= stock_event::has_version;
+      e.version = *version;
+    }
+    if (at) e.at = std::move(*at);
+    return e;
+  }
+};
+
+batch_error malformed(const json::parse_error& err, uint64_t base,
+                      std::optional<size_t> index) {
+  // nlohmann counts the byte it stopped at from 1.
+  uint64_t offset = base + (err.byte > 0 ? err.byte - 1 : 0);
+  std::string what = err.what();
+  if (auto pos = what.find("syntax error"); pos != std::string::npos)
+    what = what.substr(pos);
+  return batch_error{
+      400, "malformed JSON at byte " + std::to_string(offset) + ": " + what,
+      index, "", offset};
+}
+
+} // namespace
+
+std::variant<std::vector<stock_event>, batch_error>
+parse_events(std::string_view body, batch_format format,
+             const warehouse_check& known_warehouse) {
+  std::vector<stock_event> result;
+  auto take = [&](const json& doc, size_t index) -> std::optional<batch_error> {
+    event_reader reader{known_warehouse, index, std::nullopt};
+    auto e = reader.read(doc);
+    if (!e) return reader.error;
+    result.push_back(std::move(*e));
+    return std::nullopt;
+  };
+  if (format == batch_format::json_array) {
+    json doc;
+    try {
+      doc = json::parse(body.begin(), body.end());
+    } catch (const json::parse_error& err) {
+      return malformed(err, 0, std::nullopt);
+    }
+    if (!doc.is_array())
+      return batch_error{422,
+                         std::string{"the body must be a JSON array of events, "
+                                     "got "} +
+                             doc.type_name(),
+                         std::nullopt, "", std::nullopt};
+    result.reserve(doc.size());
+    for (size_t i = 0; i < doc.size(); ++i)
+      if (auto err = take(doc[i], i)) return *err;
+    return result;
+  }
+  size_t index = 0;
+  size_t pos = 0;
+  while (pos < body.size()) {
+    auto end = body.find('\n', pos);
+    if (end == std::string_view::npos) end = body.size();
+    auto line = body.substr(pos, end - pos);
+    auto blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
+    if (!blank) {
+      json doc;
+      try {
+        doc = json::parse(line.begin(), line.end());
+      } catch (const json::parse_error& err) {
+        return malformed(err, pos, index);
+      }
+      if (auto err = take(doc, index)) return *err;
+      ++index;
+    }
+    pos = end + 1;
+  }
+  return result;
+}
+
+} // namespace shelfsync

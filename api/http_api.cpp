@@ -1,0 +1,320 @@
+#include "api/http_api.hpp"
+
+#include <chrono>
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+
+#include "api/event_parser.hpp"
+#include "storage/error.hpp"
+
+namespace shelfsync {
+
+namespace {
+
+using json = nlohmann::json;
+using clock_type = std::chrono::steady_clock;
+
+http::response json_answer(http::status code, const json& body,
+                           const http::request& req) {
+  auto res = http::make_response(code, body.dump(), "application/json",
+                                 req.keep_alive());
+  return res;
+}
+
+http::response error_answer(http::status code, const std::string& message,
+                            const http::request& req) {
+  return json_answer(code, json{{"error", message}}, req);
+}
+
+http::response batch_error_answer(const batch_error& err,
+                                  const http::request& req) {
+  json body{{"error", err.message}};
+  if (err.index) body["index"] = *err.index;
+  if (!err.field.empty()) body["field"] = err.field;
+  if (err.offset) body["offset"] = *err.offset;
+  return json_answer(static_cast<http::status>(err.status), body, req);
+}
+
+/// Compares in time independent of where the strings differ.
+bool same_secret(std::string_view given, std::string_view expected) {
+  if (given.size() != expected.size() || expected.empty()) return false;
+  return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+json error_json(const delivery& d) {
+  if (d.error_code.empty()) return nullptr;
+  return json{
+      {"code", d.error_code}, {"message", d.error_message}, {"at", d.error_at}};
+}
+
+/// The delivery state of one location as the API reports it.
+const char* state_of(const delivery* d, int64_t desired) {
+  if (d == nullptr) return "pending";
+  if (d->state == delivery_state::in_flight ||
+      d->state == delivery_state::failed)
+    return to_string(d->state);
+  if (d->has_confirmed && d->confirmed == desired) return "confirmed";
+  return "pending";
+}
+
+json location_json(const delivery* d, int64_t desired) {
+  json out{{"desired", desired},
+           {"confirmed", d && d->has_confirmed ? json(d->confirmed) : json()},
+           {"state", state_of(d, desired)},
+           {"error", d ? error_json(*d) : json()}};
+  return out;
+}
+
+json product_json(const std::string& code, const product_record& rec,
+                  const config& conf, store& db) {
+  json warehouses = json::object();
+  for (auto& [id, s] : rec.stock) {
+    json w{{"on_hand", s.on_hand},
+           {"reserved", s.reserved},
+           {"available", s.available()}};
+    if (s.versioned) w["version"] = s.version;
+    warehouses[id] = std::move(w);
+  }
+  json shops = json::object();
+  for (auto& shop : conf.shops) {
+    delivery_record deliveries;
+    auto loaded = db.load_delivery(shop.id, code, deliveries);
+    if (!loaded) deliveries.clear();
+    auto view = rec.views.find(shop.id);
+    auto find = [&](const std::string& loc) -> const delivery* {
+      auto i = deliveries.find(loc);
+      return i == deliveries.end() ? nullptr : &i->second;
+    };
+    json s;
+    if (shop.channel == channel_kind::shopify) {
+      s = json{{"channel", "shopify"}, {"stock_sync", shop.stock_sync}};
+      json locations = json::object();
+      if (view != rec.views.end())
+        for (auto& [loc, desired] : view->second)
+          locations[loc] = location_json(find(loc), desired);
+      s["locations"] = std::move(locations);
+    } else {
+      s = json{{"channel", "amazon"}, {"stock_sync", shop.stock_sync}};
+      if (view != rec.views.end()) {
+        auto desired = view->second.begin()->second;
+        auto* d = find("");
+        s.update(location_json(d, desired));
+        s["feed"] = d && !d->request.empty() ? json(d->request) : json();
+      }
+    }
+    shops[shop.id] = std::move(s);
+  }
+  return json{{"product", code}, {"warehouses", warehouses}, {"shops", shops}};
+}
+
+json shop_json(const shop_status& s) {
+  json out{
+      {"id", s.shop},
+      {"channel", s.channel},
+      {"stock_sync", s.stock_sync},
+      {"pending", s.pending},
+      {"in_flight", s.in_flight},
+      {"last_success", s.last_success.empty() ? json() : json(s.last_success)},
+      {"last_error", s.last_error.empty() ? json() : json(s.last_error)}};
+  auto details = json::parse(s.details, nullptr, false);
+  if (details.is_object()) out.update(details);
+  return out;
+}
+
+} // namespace
+
+bool percent_decode(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out.push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size() ||
+        !std::isxdigit(static_cast<unsigned char>(in[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(in[i + 2])))
+      return false;
+    out.push_back(static_cast<char>(
+        std::stoi(std::string{in.substr(i + 1, 2)}, nullptr, 16)));
+    i += 2;
+  }
+  return true;
+}
+
+http_api::http_api(engine& eng, metrics& counters, std::string token,
+                   reload_function reload)
+    : engine_(eng), metrics_(counters), token_(std::move(token)),
+      reload_(std::move(reload)) {}
+
+void http_api::handle(http::request&& req, http::responder r) {
+  std::string_view target{req.target().data(), req.target().size()};
+  auto path = target.substr(0, target.find('?'));
+  auto method = req.method();
+  if (path == "/healthz") {
+    r.send(json_answer(http::status::ok, json{{"status", "ok"}}, req));
+    return;
+  }
+  if (path == "/metrics" && method == http::verb::get) {
+    get_metrics(req, std::move(r));
+    return;
+  }
+  auto auth = req[boost::beast::http::field::authorization];
+  std::string_view given{auth.data(), auth.size()};
+  constexpr std::string_view bearer = "Bearer ";
+  if (given.substr(0, bearer.size()) != bearer ||
+      !same_secret(given.substr(bearer.size()), token_)) {
+    auto res = error_answer(http::status::unauthorized,
+                            "missing or wrong bearer token", req);
+    res.set(boost::beast::http::field::www_authenticate, "Bearer");
+    r.send(std::move(res));
+    return;
+  }
+  auto bad_method = [&] {
+    r.send(error_answer(http::status::method_not_allowed,
+                        "method not allowed on " + std::string{path}, req));
+  };
+  if (path == "/v1/stock/events") {
+    if (method != http::verb::post) return bad_method();
+    post_events(std::move(req), std::move(r));
+    return;
+  }
+  constexpr std::string_view products = "/v1/products/";
+  if (path.substr(0, products.size()) == products) {
+    if (method != http::verb::get) return bad_method();
+    std::string code;
+    auto raw = path.substr(products.size());
+    if (raw.empty() || raw.find('/') != std::string_view::npos ||
+        !percent_decode(raw, code)) {
+      r.send(error_answer(http::status::not_found,
+                          "no such resource: " + std::string{path}, req));
+      return;
+    }
+    get_product(code, req, std::move(r));
+    return;
+  }
+  if (path == "/v1/shops" || path.substr(0, 10) == "/v1/shops/") {
+    if (method != http::verb::get) return bad_method();
+    get_shops(path.size() > 10 ? std::string{path.substr(10)} : "", req,
+              std::move(r));
+    return;
+  }
+  if (path == "/v1/config/reload") {
+    if (method != http::verb::post) return bad_method();
+    auto problems = reload_();
+    if (problems.empty()) {
+      r.send(json_answer(http::status::ok, json{{"reloaded", true}}, req));
+      return;
+    }
+    json list = json::array();
+    for (auto& p : problems)
+      list.push_back(json{{"path", p.path}, {"message", p.message}});
+    r.send(json_answer(http::status::unprocessable_entity,
+                       json{{"error", "the new config is invalid; the old "
+                                      "one stays in force"},
+                            {"problems", list}},
+                       req));
+    return;
+  }
+  r.send(error_answer(http::status::not_found,
+                      "no such resource: " + std::string{path}, req));
+}
+
+void http_api::post_events(http::request&& req, http::responder r) {
+  auto started = clock_type::now();
+  auto type = req[boost::beast::http::field::content_type];
+  auto format = type.starts_with("application/x-ndjson")
+                    ? batch_format::ndjson
+                    : batch_format::json_array;
+  auto conf = engine_.current_config();
+  auto parsed = parse_events(req.body(), format, [&](std::string_view wh) {
+    return conf->has_warehouse(std::string{wh});
+  });
+  if (auto* err = std::get_if<batch_error>(&parsed)) {
+    metrics_.batch_rejected(err->index ? *err->index + 1 : 0);
+    r.send(batch_error_answer(*err, req));
+    return;
+  }
+  auto keep_alive = req.keep_alive();
+  engine_.ingest(
+      std::move(std::get<std::vector<stock_event>>(parsed)),
+      [this, r, keep_alive, started](caf::expected<ingest_result> result) {
+        if (!result) {
+          r.send(http::make_response(
+              http::status::service_unavailable,
+              json{{"error", "the batch could not be stored, nothing of it was "
+                             "accepted: " +
+                                 to_string(result.error())}}
+                  .dump(),
+              "application/json", keep_alive));
+          return;
+        }
+        std::chrono::duration<double> took = clock_type::now() - started;
+        metrics_.batch_done(result->accepted, result->duplicates, took.count());
+        r.send(http::make_response(http::status::ok,
+                                   json{{"accepted", result->accepted},
+                                        {"duplicates", result->duplicates},
+                                        {"last_seq", result->last_seq}}
+                                       .dump(),
+                                   "application/json", keep_alive));
+      });
+}
+
+void http_api::get_product(const std::string& code, const http::request& req,
+                           http::responder r) {
+  auto keep_alive = req.keep_alive();
+  engine_.product(code, [this, code, r,
+                         keep_alive](caf::expected<product_record> rec) {
+    if (!rec) {
+      auto missing = rec.error() == ec::not_found;
+      r.send(http::make_response(
+          missing ? http::status::not_found
+                  : http::status::internal_server_error,
+          json{{"error", missing
+                             ? "shelfsync never saw product \"" + code + "\""
+                             : to_string(rec.error())}}
+              .dump(),
+          "application/json", keep_alive));
+      return;
+    }
+    auto body =
+        product_json(code, *rec, *engine_.current_config(), engine_.db());
+    r.send(http::make_response(http::status::ok, body.dump(),
+                               "application/json", keep_alive));
+  });
+}
+
+void http_api::get_shops(const std::string& id, const http::request& req,
+                         http::responder r) {
+  auto keep_alive = req.keep_alive();
+  engine_.shops([id, r, keep_alive](std::vector<shop_status> all) {
+    if (id.empty()) {
+      json list = json::array();
+      for (auto& s : all)
+        list.push_back(shop_json(s));
+      r.send(http::make_response(http::status::ok, json{{"shops", list}}.dump(),
+                                 "application/json", keep_alive));
+      return;
+    }
+    for (auto& s : all)
+      if (s.shop == id) {
+        r.send(http::make_response(http::status::ok, shop_json(s).dump(),
+                                   "application/json", keep_alive));
+        return;
+      }
+    r.send(http::make_response(
+        http::status::not_found,
+        json{{"error", "no shop \"" + id + "\" in the config"}}.dump(),
+        "application/json", keep_alive));
+  });
+}
+
+void http_api::get_metrics(const http::request& req, http::responder r) {
+  auto keep_alive = req.keep_alive();
+  engine_.shops([this, r, keep_alive](std::vector<shop_status> all) {
+    r.send(http::make_response(http::status::ok, metrics_.render(all),
+                               "text/plain; version=0.0.4", keep_alive));
+  });
+}
+
+} // namespace shelfsync

@@ -1,0 +1,103 @@
+#include <csignal>
+#include <iostream>
+
+#include "actors/engine.hpp"
+#include "actors/log.hpp"
+#include "api/commands.hpp"
+#include "api/http_api.hpp"
+#include "channels/http/server.hpp"
+
+namespace shelfsync::commands {
+
+namespace {
+
+void print_problems(const std::string& path,
+                    const std::vector<config_problem>& problems) {
+  for (auto& p : problems)
+    std::cerr << path << ": " << to_string(p) << '\n';
+}
+
+} // namespace
+
+int serve(const std::string& config_path) {
+  auto loaded = load_config(config_path);
+  if (!loaded) {
+    print_problems(config_path, loaded.problems);
+    return 1;
+  }
+  auto conf = loaded.value;
+  auto token = read_secret(conf->api.token_env);
+  if (!token) {
+    std::cerr << "shelfsync: environment variable " << conf->api.token_env
+              << " (named by api.token_env) is not set; it holds the API "
+                 "bearer token\n";
+    return 1;
+  }
+  // Signals are taken by sigwait below; block them before threads start so
+  // that every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto eng = engine::start(conf);
+  if (!eng) {
+    std::cerr << "shelfsync: cannot start: " << to_string(eng.error()) << '\n';
+    return 1;
+  }
+  metrics counters;
+  auto reload = [&]() -> std::vector<config_problem> {
+    auto next = load_config(config_path);
+    if (!next) {
+      log_line(log_level::error, "config",
+               "reload refused, the old config stays in force");
+      return next.problems;
+    }
+    if (next.value->node.data_dir != conf->node.data_dir ||
+        next.value->node.listen_port != conf->node.listen_port ||
+        next.value->node.listen_host != conf->node.listen_host)
+      log_line(log_level::warning, "config",
+               "node settings take effect only after a restart");
+    (*eng)->reload(next.value);
+    log_line(log_level::info, "config", "reloaded " + config_path);
+    return {};
+  };
+  auto api = std::make_unique<http_api>(**eng, counters, *token, reload);
+  http::server_options opts;
+  opts.host = conf->node.listen_host;
+  opts.port = conf->node.listen_port;
+  opts.max_body_bytes = conf->node.max_body_bytes;
+  http::server server{opts, [&api](http::request&& req, http::responder r) {
+                        api->handle(std::move(req), std::move(r));
+                      }};
+  try {
+    auto port = server.start();
+    log_line(log_level::info, "serve",
+             "listening on " + opts.host + ":" + std::to_string(port));
+  } catch (const std::exception& e) {
+    std::cerr << "shelfsync: " << e.what() << '\n';
+    return 1;
+  }
+  for (;;) {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    if (sig == SIGHUP) {
+      auto problems = reload();
+      for (auto& p : problems)
+        log_line(log_level::error, "config", to_string(p));
+      continue;
+    }
+    log_line(log_level::info, "serve", "shutting down");
+    break;
+  }
+  // Stop taking requests, let the actors finish, then drop the API that
+  // their callbacks point to.
+  server.stop();
+  eng->reset();
+  api.reset();
+  return 0;
+}
+
+} // namespace shelfsync::commands

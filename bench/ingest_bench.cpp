@@ -1,0 +1,348 @@
+// Ingest throughput and memory, measured in one run on the same data:
+//   (a) raw RocksDB writing the same records (log entry + state update per
+//       event) in WriteBatches of 1000 — the baseline,
+//   (b) shelfsync's in-process ingest path until the views are in the outbox,
+//   (c) ingest over HTTP on loopback with batches of 1000,
+// then the ratios b/a and c/a, and the resident memory of 1,000,000 distinct
+// products at peak and once idle product actors have stopped.
+#include <malloc.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "actors/engine.hpp"
+#include "api/http_api.hpp"
+#include "channels/http/client.hpp"
+#include "channels/http/server.hpp"
+#include "channels/http/url.hpp"
+#include "storage/codec.hpp"
+
+using namespace shelfsync;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+constexpr size_t batch_size = 1000;
+
+struct options {
+  size_t events = 1'000'000;
+  size_t products = 100'000;
+  size_t memory_products = 1'000'000;
+  std::string dir = "/tmp/shelfsync-bench";
+};
+
+config_ptr make_config(const std::string& dir, uint32_t idle_seconds) {
+  auto c = std::make_shared<config>();
+  c->node.data_dir = dir;
+  c->node.product_idle_seconds = idle_seconds;
+  c->warehouses = {{"WH-A"}, {"WH-B"}};
+  shop_config eu;
+  eu.id = "eu-store";
+  eu.channel = channel_kind::shopify;
+  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1001"},
+                   {"WH-B", true, "gid://shopify/Location/1002"}};
+  shop_config us;
+  us.id = "amazon-us";
+  us.channel = channel_kind::amazon;
+  us.warehouses = {{"WH-A", true, ""}, {"WH-B", true, ""}};
+  c->shops = {eu, us};
+  return c;
+}
+
+/// A realistic stream: mostly deltas, some absolute counts and reservations,
+/// spread over `products` codes in two warehouses.
+std::vector<stock_event> make_events(size_t n, size_t products,
+                                     const std::string& prefix) {
+  std::mt19937_64 rng{42};
+  std::vector<stock_event> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto& e = out[i];
+    e.id = prefix + std::to_string(i);
+    e.product = "SKU-" + std::to_string(rng() % products);
+    e.warehouse = (rng() % 2) ? "WH-A" : "WH-B";
+    switch (rng() % 10) {
+    case 0:
+      e.fields = stock_event::has_on_hand;
+      e.on_hand = static_cast<int64_t>(rng() % 500);
+      break;
+    case 1:
+      e.fields = stock_event::has_reserved;
+      e.reserved = static_cast<int64_t>(rng() % 5);
+      break;
+    default:
+      e.fields = stock_event::has_delta;
+      e.delta = static_cast<int64_t>(rng() % 7) - 3;
+    }
+  }
+  return out;
+}
+
+std::string to_json(const std::vector<stock_event>& events, size_t from,
+                    size_t to) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (size_t i = from; i < to; ++i) {
+    auto& e = events[i];
+    nlohmann::json j{
+        {"id", e.id}, {"product", e.product}, {"warehouse", e.warehouse}};
+    if (e.has(stock_event::has_on_hand)) j["on_hand"] = e.on_hand;
+    if (e.has(stock_event::has_delta)) j["delta"] = e.delta;
+    if (e.has(stock_event::has_reserved)) j["reserved"] = e.reserved;
+    arr.push_back(std::move(j));
+  }
+  return arr.dump();
+}
+
+double seconds_since(clock_type::time_point t) {
+  return std::chrono::duration<double>(clock_type::now() - t).count();
+}
+
+/// (a) The same records straight into RocksDB: per event the log entry and
+/// the product's state record, 1000 events per WriteBatch, WAL on.
+double raw_rocksdb(const std::vector<stock_event>& events,
+                   const std::string& dir) {
+  rocksdb::Options opts;
+  opts.create_if_missing = true;
+  opts.IncreaseParallelism(2);
+  opts.write_buffer_size = 64 << 20;
+  opts.compression = rocksdb::kLZ4Compression;
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(opts, dir, &raw);
+  if (!st.ok()) {
+    std::fprintf(stderr, "cannot open %s: %s\n", dir.c_str(),
+                 st.ToString().c_str());
+    std::exit(1);
+  }
+  std::unique_ptr<rocksdb::DB> db{raw};
+  product_record rec;
+  rec.stock["WH-A"] = {10, 1, 0, false, 1};
+  rec.stock["WH-B"] = {10, 1, 0, false, 1};
+  rec.views["eu-store"] = {{"gid://shopify/Location/1001", 9},
+                           {"gid://shopify/Location/1002", 9}};
+  rec.views["amazon-us"] = {{"", 18}};
+  auto started = clock_type::now();
+  std::string value;
+  for (size_t from = 0; from < events.size(); from += batch_size) {
+    rocksdb::WriteBatch wb;
+    auto to = std::min(events.size(), from + batch_size);
+    for (size_t i = from; i < to; ++i) {
+      auto e = events[i];
+      e.seq = i + 1;
+      value.clear();
+      encode(e, value);
+      std::string key = "L";
+      codec::append_big_endian(key, e.seq);
+      wb.Put(key, value);
+      rec.applied_seq = e.seq;
+      value.clear();
+      encode(rec, value);
+      wb.Put("P" + e.product, value);
+    }
+    st = db->Write(rocksdb::WriteOptions{}, &wb);
+    if (!st.ok()) {
+      std::fprintf(stderr, "write failed: %s\n", st.ToString().c_str());
+      std::exit(1);
+    }
+  }
+  return seconds_since(started);
+}
+
+/// Keeps at most `limit` asynchronous batches in flight.
+class window {
+ public:
+  explicit window(size_t limit) : limit_(limit) {}
+  void acquire() {
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait(lock, [&] {
+      return in_flight_ < limit_;
+    });
+    ++in_flight_;
+  }
+  void release() {
+    std::lock_guard<std::mutex> lock{mtx_};
+    --in_flight_;
+    cv_.notify_all();
+  }
+  void drain() {
+    std::unique_lock<std::mutex> lock{mtx_};
+    cv_.wait(lock, [&] {
+      return in_flight_ == 0;
+    });
+  }
+
+ private:
+  size_t limit_;
+  size_t in_flight_ = 0;
+  std::mutex mtx_;
+  std::condition_variable cv_;
+};
+
+/// (b) engine::ingest in batches of 1000, then wait until every view is
+/// committed to its shop's outbox.
+double in_process(const std::vector<stock_event>& events,
+                  const std::string& dir) {
+  auto eng = std::move(*engine::start(make_config(dir, 30)));
+  window w{4};
+  std::atomic<size_t> failures{0};
+  auto started = clock_type::now();
+  for (size_t from = 0; from < events.size(); from += batch_size) {
+    std::vector<stock_event> batch(
+        events.begin() + from,
+        events.begin() + std::min(events.size(), from + batch_size));
+    w.acquire();
+    eng->ingest(std::move(batch), [&](caf::expected<ingest_result> r) {
+      if (!r) ++failures;
+      w.release();
+    });
+  }
+  w.drain();
+  eng->sync();
+  auto secs = seconds_since(started);
+  if (failures > 0)
+    std::fprintf(stderr, "(b) %zu batches failed\n", failures.load());
+  return secs;
+}
+
+/// (c) The same over HTTP on loopback: two client connections posting JSON
+/// batches of 1000, then wait until every view is committed.
+double over_http(const std::vector<stock_event>& events,
+                 const std::string& dir) {
+  auto eng = std::move(*engine::start(make_config(dir, 30)));
+  metrics counters;
+  http_api api{*eng, counters, "bench-token", [] {
+                 return std::vector<config_problem>{};
+               }};
+  http::server server{{}, [&](http::request&& req, http::responder r) {
+                        api.handle(std::move(req), std::move(r));
+                      }};
+  auto port = server.start();
+  // Bodies are prepared up front: the client's JSON encoding is not ours.
+  std::vector<std::string> bodies;
+  for (size_t from = 0; from < events.size(); from += batch_size)
+    bodies.push_back(
+        to_json(events, from, std::min(events.size(), from + batch_size)));
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> failures{0};
+  auto started = clock_type::now();
+  auto post_all = [&] {
+    http::client c{
+        *http::parse_url("http://127.0.0.1:" + std::to_string(port))};
+    for (size_t i = next++; i < bodies.size(); i = next++) {
+      auto req = http::make_request(http::verb::post, "/v1/stock/events",
+                                    bodies[i], "application/json");
+      req.set(boost::beast::http::field::authorization, "Bearer bench-token");
+      auto r = c.send(std::move(req));
+      if (!r.ok() || r.value().result_int() != 200) ++failures;
+    }
+  };
+  std::thread t1{post_all};
+  std::thread t2{post_all};
+  t1.join();
+  t2.join();
+  eng->sync();
+  auto secs = seconds_since(started);
+  server.stop();
+  if (failures > 0)
+    std::fprintf(stderr, "(c) %zu batches failed\n", failures.load());
+  return secs;
+}
+
+/// Returns a field of /proc/self/status in MB ("VmRSS", "VmHWM").
+double status_mb(const char* field) {
+  std::ifstream in{"/proc/self/status"};
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind(field, 0) == 0)
+      return std::stod(line.substr(line.find(':') + 1)) / 1024.0;
+  return 0;
+}
+
+void memory(const options& o, const std::string& dir) {
+  auto eng = std::move(*engine::start(make_config(dir, 2)));
+  auto base = status_mb("VmRSS");
+  auto events = make_events(o.memory_products, o.memory_products, "mem-");
+  // One event per distinct product.
+  for (size_t i = 0; i < events.size(); ++i)
+    events[i].product = "SKU-" + std::to_string(i);
+  window w{4};
+  auto started = clock_type::now();
+  for (size_t from = 0; from < events.size(); from += batch_size) {
+    std::vector<stock_event> batch(
+        events.begin() + from,
+        events.begin() + std::min(events.size(), from + batch_size));
+    w.acquire();
+    eng->ingest(std::move(batch), [&](caf::expected<ingest_result>) {
+      w.release();
+    });
+  }
+  w.drain();
+  eng->sync();
+  auto secs = seconds_since(started);
+  events.clear();
+  events.shrink_to_fit();
+  auto live_peak = eng->live_products();
+  auto peak = status_mb("VmHWM");
+  // Wait for idle product actors to stop.
+  auto waited = clock_type::now();
+  while (eng->live_products() > 0 && seconds_since(waited) < 120)
+    std::this_thread::sleep_for(std::chrono::milliseconds{500});
+  std::this_thread::sleep_for(std::chrono::seconds{1});
+  malloc_trim(0);
+  auto settled = status_mb("VmRSS");
+  std::printf("memory: %zu distinct products in %.1f s; live product actors "
+              "at peak %llu, after idle %llu\n",
+              o.memory_products, secs,
+              static_cast<unsigned long long>(live_peak),
+              static_cast<unsigned long long>(eng->live_products()));
+  std::printf("memory: RSS before %.0f MB, peak %.0f MB, settled %.0f MB "
+              "(target <= 300 MB settled)\n",
+              base, peak, settled);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--events")
+      o.events = std::stoul(argv[i + 1]);
+    else if (flag == "--products")
+      o.products = std::stoul(argv[i + 1]);
+    else if (flag == "--memory-products")
+      o.memory_products = std::stoul(argv[i + 1]);
+    else if (flag == "--dir")
+      o.dir = argv[i + 1];
+  }
+  std::filesystem::remove_all(o.dir);
+  std::filesystem::create_directories(o.dir);
+  auto events = make_events(o.events, o.products, "bench-");
+  std::printf("data: %zu events over %zu products, 2 warehouses, 2 shops "
+              "(Shopify 2 locations, Amazon sum)\n",
+              o.events, o.products);
+  auto a = raw_rocksdb(events, o.dir + "/a");
+  auto ra = o.events / a;
+  std::printf("(a) raw RocksDB, WriteBatch of 1000:   %10.0f events/s\n", ra);
+  auto b = in_process(events, o.dir + "/b");
+  auto rb = o.events / b;
+  std::printf("(b) in-process ingest to outbox:       %10.0f events/s\n", rb);
+  auto c = over_http(events, o.dir + "/c");
+  auto rc = o.events / c;
+  std::printf("(c) HTTP ingest, batches of 1000:      %10.0f events/s\n", rc);
+  std::printf("b/a = %.2f (target >= 0.6)   c/a = %.2f (target >= 0.4)\n",
+              rb / ra, rc / ra);
+  std::fflush(stdout);
+  if (o.memory_products > 0) memory(o, o.dir + "/m");
+  std::filesystem::remove_all(o.dir);
+  return 0;
+}

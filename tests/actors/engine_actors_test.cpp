@@ -1,0 +1,237 @@
+// The product, directory and shop actors under CAF's deterministic
+// scheduler: every message is delivered by the test, timers fire only when
+// the test advances time.
+#include <filesystem>
+#include <optional>
+
+#include <caf/all.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <gtest/gtest.h>
+
+#include "actors/directory.hpp"
+#include "actors/engine.hpp"
+#include "actors/shop.hpp"
+
+using namespace shelfsync;
+
+namespace {
+
+config_ptr make_config(bool wh_b_enabled_for_amazon) {
+  auto c = std::make_shared<config>();
+  c->warehouses = {{"WH-A"}, {"WH-B"}};
+  shop_config eu;
+  eu.id = "eu";
+  eu.channel = channel_kind::shopify;
+  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1"},
+                   {"WH-B", true, "gid://shopify/Location/2"}};
+  shop_config us;
+  us.id = "us";
+  us.channel = channel_kind::amazon;
+  us.warehouses = {{"WH-A", true, ""}, {"WH-B", wh_b_enabled_for_amazon, ""}};
+  c->shops = {eu, us};
+  return c;
+}
+
+stock_event on_hand(uint64_t seq, std::string product, std::string wh,
+                    int64_t x) {
+  stock_event e;
+  e.seq = seq;
+  e.id = "e" + std::to_string(seq);
+  e.product = std::move(product);
+  e.warehouse = std::move(wh);
+  e.fields = stock_event::has_on_hand;
+  e.on_hand = x;
+  return e;
+}
+
+struct actors_test : ::testing::Test {
+  static caf::actor_system_config& init(caf::actor_system_config& cfg) {
+    cfg.set("scheduler.policy", caf::atom("testing"));
+    return cfg;
+  }
+
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("shelfsync-actors-" + std::to_string(::getpid())))
+                        .string();
+  engine_system_config cfg;
+  caf::actor_system sys{init(cfg)};
+  caf::scheduler::test_coordinator& sched =
+      dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+  std::shared_ptr<store> db;
+  config_ptr conf = make_config(false);
+  shop_map shops;
+  directory_actor dir_actor;
+  const std::chrono::seconds idle{30};
+
+  actors_test() {
+    std::filesystem::remove_all(dir);
+    db = std::shared_ptr<store>{std::move(*store::open(dir, durability::wal))};
+    for (auto& s : conf->shops)
+      shops.emplace(s.id, sys.spawn(shop, s.id, conf, db));
+    dir_actor =
+        sys.spawn(directory, directory_config{db, conf, shops, idle, 1});
+    sched.run();
+  }
+
+  ~actors_test() override {
+    caf::anon_send(dir_actor, atom::stop_v);
+    for (auto& [id, s] : shops)
+      caf::anon_send(s, atom::stop_v);
+    sched.run();
+    db.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  /// Sends a request and runs the scheduler until its answer is in.
+  template<class T, class Handle, class... Ts>
+  std::optional<T> ask(const Handle& h, Ts... xs) {
+    std::optional<T> result;
+    sys.spawn([&, h](caf::event_based_actor* self) {
+      self->request(h, caf::infinite, xs...)
+          .then(
+              [&](T& x) {
+                result = std::move(x);
+              },
+              [&](caf::error&) {
+                result = std::nullopt;
+              });
+    });
+    sched.run();
+    return result;
+  }
+
+  void apply(std::vector<stock_event> events) {
+    caf::anon_send(dir_actor, atom::apply_v, std::move(events));
+    sched.run();
+  }
+
+  uint64_t pending(const std::string& shop_id) {
+    return ask<shop_status>(shops.at(shop_id), atom::status_v)->pending;
+  }
+
+  std::optional<view_change> outbox(const std::string& shop_id,
+                                    const std::string& product) {
+    view_change x;
+    auto found = db->load_outbox(shop_id, product, x);
+    if (!found || !*found) return std::nullopt;
+    return x;
+  }
+};
+
+} // namespace
+
+TEST_F(actors_test, events_become_views_in_each_shops_outbox) {
+  apply({on_hand(1, "003", "WH-A", 12), on_hand(2, "003", "WH-B", 4),
+         on_hand(3, "004", "WH-B", 9)});
+  auto eu = outbox("eu", "003");
+  ASSERT_TRUE(eu);
+  EXPECT_EQ(eu->desired.at("gid://shopify/Location/1"), 12);
+  EXPECT_EQ(eu->desired.at("gid://shopify/Location/2"), 4);
+  EXPECT_EQ(eu->seq, 2u);
+  // Amazon sums enabled warehouses only (WH-B is disabled there).
+  EXPECT_EQ(outbox("us", "003")->desired.at(""), 12);
+  EXPECT_EQ(outbox("us", "004")->desired.at(""), 0);
+  EXPECT_EQ(pending("eu"), 2u);
+  EXPECT_EQ(pending("us"), 2u);
+  EXPECT_EQ(*db->checkpoint(), 3u);
+  auto rec = ask<product_record>(dir_actor, atom::get_v, std::string{"003"});
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->stock.at("WH-B").on_hand, 4);
+}
+
+TEST_F(actors_test, unchanged_views_are_not_handed_on) {
+  apply({on_hand(1, "003", "WH-A", 12)});
+  // A change in WH-B moves the Shopify view but not the Amazon one.
+  apply({on_hand(2, "003", "WH-B", 5)});
+  EXPECT_EQ(outbox("us", "003")->seq, 1u);
+  EXPECT_EQ(outbox("eu", "003")->seq, 2u);
+  // The same absolute value again changes nothing at all.
+  apply({on_hand(3, "003", "WH-B", 5)});
+  EXPECT_EQ(outbox("eu", "003")->seq, 2u);
+  EXPECT_EQ(*db->checkpoint(), 3u);
+}
+
+TEST_F(actors_test, replayed_events_are_not_applied_twice) {
+  stock_event d = on_hand(1, "003", "WH-A", 0);
+  d.fields = stock_event::has_delta;
+  d.delta = 5;
+  apply({d});
+  apply({d});
+  auto rec = ask<product_record>(dir_actor, atom::get_v, std::string{"003"});
+  EXPECT_EQ(rec->stock.at("WH-A").on_hand, 5);
+}
+
+TEST_F(actors_test, idle_products_stop_and_their_state_survives) {
+  apply({on_hand(1, "003", "WH-A", 12)});
+  EXPECT_EQ(*ask<uint64_t>(dir_actor, atom::count_v), 1u);
+  sched.advance_time(idle);
+  sched.run();
+  sched.advance_time(idle);
+  sched.run();
+  EXPECT_EQ(*ask<uint64_t>(dir_actor, atom::count_v), 0u);
+  auto rec = ask<product_record>(dir_actor, atom::get_v, std::string{"003"});
+  ASSERT_TRUE(rec);
+  EXPECT_EQ(rec->stock.at("WH-A").on_hand, 12);
+  // The next event spawns it again from its stored record.
+  stock_event d = on_hand(2, "003", "WH-A", 0);
+  d.fields = stock_event::has_delta;
+  d.delta = -2;
+  apply({d});
+  EXPECT_EQ(outbox("us", "003")->desired.at(""), 10);
+}
+
+TEST_F(actors_test, busy_products_do_not_stop) {
+  apply({on_hand(1, "003", "WH-A", 12)});
+  sched.advance_time(idle);
+  sched.run();
+  apply({on_hand(2, "003", "WH-A", 11)});
+  sched.advance_time(idle);
+  sched.run();
+  EXPECT_EQ(*ask<uint64_t>(dir_actor, atom::count_v), 1u);
+}
+
+TEST_F(actors_test, unknown_products_are_not_found) {
+  EXPECT_FALSE(
+      (ask<product_record>(dir_actor, atom::get_v, std::string{"nope"})));
+}
+
+TEST_F(actors_test, reload_recomputes_live_and_stored_products) {
+  apply({on_hand(1, "live", "WH-B", 3), on_hand(2, "stored", "WH-B", 4)});
+  // Let "stored" go idle while "live" stays busy.
+  sched.advance_time(idle);
+  sched.run();
+  apply({on_hand(3, "live", "WH-A", 1)});
+  sched.advance_time(idle);
+  sched.run();
+  EXPECT_EQ(*ask<uint64_t>(dir_actor, atom::count_v), 1u);
+  EXPECT_EQ(outbox("us", "stored")->desired.at(""), 0);
+  auto next = make_config(true);
+  caf::anon_send(dir_actor, atom::reload_v, next, shops);
+  sched.run();
+  EXPECT_EQ(outbox("us", "stored")->desired.at(""), 4);
+  EXPECT_EQ(outbox("us", "live")->desired.at(""), 4);
+}
+
+TEST_F(actors_test, settled_entries_leave_the_outbox_unless_newer) {
+  apply({on_hand(1, "003", "WH-A", 12)});
+  apply({on_hand(2, "003", "WH-A", 13)});
+  // A delivery of the older view must not remove the newer one.
+  caf::anon_send(dir_actor, atom::settled_v, std::string{"us"},
+                 std::string{"003"}, uint64_t{1});
+  sched.run();
+  EXPECT_TRUE(outbox("us", "003"));
+  caf::anon_send(dir_actor, atom::settled_v, std::string{"us"},
+                 std::string{"003"}, uint64_t{2});
+  sched.run();
+  EXPECT_FALSE(outbox("us", "003"));
+}
+
+TEST_F(actors_test, stock_sync_off_produces_no_view) {
+  auto off = std::make_shared<config>(*make_config(false));
+  off->shops[1].stock_sync = false;
+  caf::anon_send(dir_actor, atom::reload_v, config_ptr{off}, shops);
+  sched.run();
+  apply({on_hand(1, "003", "WH-A", 12)});
+  EXPECT_TRUE(outbox("eu", "003"));
+  EXPECT_FALSE(outbox("us", "003"));
+}

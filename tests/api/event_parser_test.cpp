@@ -1,0 +1,161 @@
+#include "api/event_parser.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace shelfsync;
+
+namespace {
+
+bool known(std::string_view wh) { return wh == "WH-A" || wh == "WH-B"; }
+
+batch_error error_of(std::string_view body,
+                     batch_format f = batch_format::json_array) {
+  auto r = parse_events(body, f, known);
+  EXPECT_TRUE(std::holds_alternative<batch_error>(r)) << body;
+  if (auto* e = std::get_if<batch_error>(&r)) return *e;
+  return {};
+}
+
+std::vector<stock_event> events_of(std::string_view body,
+                                   batch_format f = batch_format::json_array) {
+  auto r = parse_events(body, f, known);
+  if (auto* e = std::get_if<batch_error>(&r)) ADD_FAILURE() << e->message;
+  auto* v = std::get_if<std::vector<stock_event>>(&r);
+  return v ? *v : std::vector<stock_event>{};
+}
+
+} // namespace
+
+TEST(event_parser, parses_the_specs_three_kinds_of_event) {
+  auto v = events_of(R"([
+    {"id": "wms-778812", "product": "003", "warehouse": "WH-A", "on_hand": 12},
+    {"id": "wms-778813", "product": "003", "warehouse": "WH-A", "delta": -1},
+    {"id": "wms-778814", "product": "003", "warehouse": "WH-A", "reserved": 2,
+     "version": 17, "at": "2026-11-27T10:00:00.5+01:00"}])");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_TRUE(v[0].has(stock_event::has_on_hand));
+  EXPECT_EQ(v[0].on_hand, 12);
+  EXPECT_EQ(v[1].delta, -1);
+  EXPECT_TRUE(v[2].has(stock_event::has_reserved));
+  EXPECT_TRUE(v[2].has(stock_event::has_version));
+  EXPECT_EQ(v[2].version, 17);
+  EXPECT_EQ(v[2].at, "2026-11-27T10:00:00.5+01:00");
+}
+
+TEST(event_parser, parses_ndjson_and_skips_blank_lines) {
+  auto v = events_of("{\"id\":\"a\",\"product\":\"1\",\"warehouse\":\"WH-A\","
+                     "\"on_hand\":1}\n\n{\"id\":\"b\",\"product\":\"2\","
+                     "\"warehouse\":\"WH-B\",\"delta\":2}\r\n",
+                     batch_format::ndjson);
+  ASSERT_EQ(v.size(), 2u);
+  EXPECT_EQ(v[1].id, "b");
+}
+
+TEST(event_parser, malformed_json_gives_400_with_byte_offset) {
+  auto e = error_of(R"([{"id": "a",, }])");
+  EXPECT_EQ(e.status, 400);
+  ASSERT_TRUE(e.offset);
+  EXPECT_EQ(*e.offset, 12u);
+  EXPECT_NE(e.message.find("byte 12"), std::string::npos) << e.message;
+}
+
+TEST(event_parser, malformed_ndjson_line_gives_offset_in_the_body) {
+  std::string body = "{\"id\":\"a\",\"product\":\"1\",\"warehouse\":\"WH-A\","
+                     "\"on_hand\":1}\n{\"id\": tru}\n";
+  auto e = error_of(body, batch_format::ndjson);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.index, 1u);
+  ASSERT_TRUE(e.offset);
+  EXPECT_EQ(*e.offset, body.find("tru") + 3);
+}
+
+TEST(event_parser, body_must_be_an_array) {
+  auto e = error_of(R"({"id": "a"})");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_NE(e.message.find("JSON array"), std::string::npos);
+}
+
+TEST(event_parser, every_field_error_names_index_and_field) {
+  struct row {
+    const char* body;
+    size_t index;
+    const char* field;
+    const char* says;
+  };
+  const char* ok =
+      R"({"id":"ok","product":"1","warehouse":"WH-A","on_hand":1})";
+  std::vector<row> rows = {
+      {R"([OK, 5])", 1, "", "must be a JSON object"},
+      {R"([OK, {"product":"1","warehouse":"WH-A","on_hand":1}])", 1, "id",
+       "has no \"id\""},
+      {R"([{"id":"x","warehouse":"WH-A","on_hand":1}])", 0, "product",
+       "has no \"product\""},
+      {R"([{"id":"x","product":"1","on_hand":1}])", 0, "warehouse",
+       "has no \"warehouse\""},
+      {R"([{"id":7,"product":"1","warehouse":"WH-A","on_hand":1}])", 0, "id",
+       "must be a string"},
+      {R"([{"id":"","product":"1","warehouse":"WH-A","on_hand":1}])", 0, "id",
+       "1 to 256"},
+      {R"([{"id":"x","product":"","warehouse":"WH-A","on_hand":1}])", 0,
+       "product", "1 to 128"},
+      {R"([{"id":"x","product":"a\tb","warehouse":"WH-A","on_hand":1}])", 0,
+       "product", "control characters"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-Z","on_hand":1}])", 0,
+       "warehouse", "does not declare"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A"}])", 0, "on_hand",
+       "needs one of"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"delta":1}])",
+       0, "delta", "both"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1.5}])", 0,
+       "on_hand", "must be an integer"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","delta":"1"}])", 0,
+       "delta", "must be an integer"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":9007199254740993}])",
+       0, "on_hand", "out of range"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","reserved":-9007199254740993}])",
+       0, "reserved", "out of range"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"version":"2"}])",
+       0, "version", "must be an integer"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"at":"yesterday"}])",
+       0, "at", "RFC 3339"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"at":"2026-13-01T00:00:00Z"}])",
+       0, "at", "RFC 3339"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hnad":1}])", 0,
+       "on_hnad", "unknown field"},
+  };
+  for (auto& r : rows) {
+    std::string body = r.body;
+    if (auto pos = body.find("OK"); pos != std::string::npos)
+      body.replace(pos, 2, ok);
+    auto e = error_of(body);
+    EXPECT_EQ(e.status, 422) << body;
+    EXPECT_EQ(e.index, r.index) << body;
+    EXPECT_EQ(e.field, r.field) << body;
+    EXPECT_NE(e.message.find(r.says), std::string::npos)
+        << body << " -> " << e.message;
+  }
+}
+
+TEST(event_parser, limits_are_inclusive) {
+  auto v = events_of(R"([{"id":"x","product":"1","warehouse":"WH-A",
+                          "on_hand":9007199254740992,"reserved":-9007199254740992}])");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].on_hand, 9007199254740992);
+  std::string code(128, 'p');
+  EXPECT_EQ(events_of(R"([{"id":"x","product":")" + code +
+                      R"(","warehouse":"WH-A","delta":1}])")
+                .size(),
+            1u);
+  EXPECT_EQ(error_of(R"([{"id":"x","product":")" + code +
+                     R"(p","warehouse":"WH-A","delta":1}])")
+                .field,
+            "product");
+}
+
+TEST(event_parser, first_problem_wins_and_nothing_is_returned) {
+  auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
+                        {"id":"b","product":"1","warehouse":"WH-Q","delta":1},
+                        {"id":"c","product":"1","warehouse":"WH-A"}])");
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.field, "warehouse");
+}

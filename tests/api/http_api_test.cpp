@@ -1,0 +1,224 @@
+// The HTTP API on a real loopback server, driven by a real HTTP client.
+#include "api/http_api.hpp"
+
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "channels/http/client.hpp"
+#include "channels/http/url.hpp"
+
+using namespace shelfsync;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr const char* token = "s3cret-token";
+
+config_ptr make_config(const std::string& dir) {
+  auto c = std::make_shared<config>();
+  c->node.data_dir = dir;
+  c->node.product_idle_seconds = 60;
+  c->warehouses = {{"WH-A"}, {"WH-B"}};
+  shop_config eu;
+  eu.id = "eu-store";
+  eu.channel = channel_kind::shopify;
+  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1001"},
+                   {"WH-B", true, "gid://shopify/Location/1002"}};
+  shop_config us;
+  us.id = "amazon-us";
+  us.channel = channel_kind::amazon;
+  us.warehouses = {{"WH-A", true, ""}, {"WH-B", false, ""}};
+  us.rules.buffer = 1;
+  c->shops = {eu, us};
+  return c;
+}
+
+struct http_api_test : ::testing::Test {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("shelfsync-api-" + std::to_string(::getpid())))
+                        .string();
+  metrics counters;
+  std::unique_ptr<engine> eng;
+  std::unique_ptr<http_api> api;
+  std::unique_ptr<http::server> server;
+  std::unique_ptr<http::client> client;
+  std::vector<config_problem> reload_answer;
+  int reloads = 0;
+
+  void SetUp() override {
+    std::filesystem::remove_all(dir);
+    eng = std::move(*engine::start(make_config(dir)));
+    api = std::make_unique<http_api>(*eng, counters, token, [this] {
+      ++reloads;
+      return reload_answer;
+    });
+    http::server_options opts;
+    opts.max_body_bytes = 4096;
+    server = std::make_unique<http::server>(
+        opts, [this](http::request&& req, http::responder r) {
+          api->handle(std::move(req), std::move(r));
+        });
+    auto port = server->start();
+    client = std::make_unique<http::client>(
+        *http::parse_url("http://127.0.0.1:" + std::to_string(port)));
+  }
+
+  void TearDown() override {
+    server->stop();
+    eng.reset();
+    std::filesystem::remove_all(dir);
+  }
+
+  http::response call(http::verb method, std::string target,
+                      std::string body = {},
+                      std::string type = "application/json",
+                      const char* bearer = token) {
+    auto req =
+        http::make_request(method, std::move(target), std::move(body), type);
+    if (bearer)
+      req.set(boost::beast::http::field::authorization,
+              std::string{"Bearer "} + bearer);
+    auto res = client->send(std::move(req));
+    EXPECT_TRUE(res.ok()) << (res.ok() ? "" : res.error().message);
+    return res.ok() ? res.value() : http::response{};
+  }
+
+  json post(std::string body, int expect = 200,
+            std::string type = "application/json") {
+    auto res = call(http::verb::post, "/v1/stock/events", std::move(body),
+                    std::move(type));
+    EXPECT_EQ(res.result_int(), expect) << res.body();
+    return json::parse(res.body(), nullptr, false);
+  }
+};
+
+} // namespace
+
+TEST_F(http_api_test, health_and_metrics_need_no_token) {
+  auto res = call(http::verb::get, "/healthz", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 200);
+  res = call(http::verb::get, "/metrics", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_NE(res.body().find("shelfsync_events_accepted_total 0"),
+            std::string::npos);
+}
+
+TEST_F(http_api_test, wrong_or_missing_token_is_401) {
+  auto res = call(http::verb::get, "/v1/shops", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 401);
+  EXPECT_EQ(json::parse(res.body())["error"], "missing or wrong bearer token");
+  res = call(http::verb::get, "/v1/shops", {}, {}, "s3cret-tokeN");
+  EXPECT_EQ(res.result_int(), 401);
+  EXPECT_EQ(res.body().find(token), std::string::npos);
+}
+
+TEST_F(http_api_test, accepted_events_show_in_the_product) {
+  auto r = post(R"([
+    {"id": "wms-1", "product": "003", "warehouse": "WH-A", "on_hand": 12},
+    {"id": "wms-2", "product": "003", "warehouse": "WH-A", "reserved": 2, "version": 17},
+    {"id": "wms-3", "product": "003", "warehouse": "WH-B", "on_hand": 5}])");
+  EXPECT_EQ(r["accepted"], 3);
+  EXPECT_EQ(r["duplicates"], 0);
+  EXPECT_EQ(r["last_seq"], 3);
+  auto res = call(http::verb::get, "/v1/products/003");
+  ASSERT_EQ(res.result_int(), 200);
+  auto p = json::parse(res.body());
+  EXPECT_EQ(p["product"], "003");
+  EXPECT_EQ(p["warehouses"]["WH-A"]["available"], 10);
+  EXPECT_EQ(p["warehouses"]["WH-A"]["version"], 17);
+  auto& loc =
+      p["shops"]["eu-store"]["locations"]["gid://shopify/Location/1001"];
+  EXPECT_EQ(loc["desired"], 10);
+  EXPECT_EQ(loc["state"], "pending");
+  EXPECT_TRUE(loc["confirmed"].is_null());
+  EXPECT_EQ(p["shops"]["eu-store"]["locations"]["gid://shopify/Location/1002"]
+             ["desired"],
+            5);
+  // Amazon: WH-A only, minus a buffer of 1.
+  EXPECT_EQ(p["shops"]["amazon-us"]["desired"], 9);
+  EXPECT_EQ(p["shops"]["amazon-us"]["state"], "pending");
+}
+
+TEST_F(http_api_test, ndjson_batches_and_duplicates) {
+  auto r = post("{\"id\":\"a\",\"product\":\"p\",\"warehouse\":\"WH-A\","
+                "\"delta\":4}\n{\"id\":\"a\",\"product\":\"p\","
+                "\"warehouse\":\"WH-A\",\"delta\":4}\n",
+                200, "application/x-ndjson");
+  EXPECT_EQ(r["accepted"], 1);
+  EXPECT_EQ(r["duplicates"], 1);
+  r = post(R"([{"id":"a","product":"p","warehouse":"WH-A","delta":4}])");
+  EXPECT_EQ(r["accepted"], 0);
+  EXPECT_EQ(r["duplicates"], 1);
+  auto p = json::parse(call(http::verb::get, "/v1/products/p").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 4);
+}
+
+TEST_F(http_api_test, invalid_batches_apply_nothing) {
+  auto r = post(R"([{"id":"ok","product":"q","warehouse":"WH-A","on_hand":1},
+                    {"id":"bad","product":"q","warehouse":"WH-X","on_hand":1}])",
+                422);
+  EXPECT_EQ(r["index"], 1);
+  EXPECT_EQ(r["field"], "warehouse");
+  r = post(R"([{"id":"ok","product":"q","warehouse":"WH-A","on_hand":1},)",
+           400);
+  EXPECT_TRUE(r["error"].get<std::string>().find("byte") != std::string::npos);
+  EXPECT_TRUE(r.contains("offset"));
+  EXPECT_EQ(call(http::verb::get, "/v1/products/q").result_int(), 404);
+  // The ids of a refused batch were not consumed.
+  EXPECT_EQ(
+      post(R"([{"id":"ok","product":"q","warehouse":"WH-A","on_hand":1}])")
+          ["accepted"],
+      1);
+}
+
+TEST_F(http_api_test, oversized_body_is_413) {
+  std::string big = "[" + std::string(5000, ' ') + "]";
+  auto res = call(http::verb::post, "/v1/stock/events", big);
+  EXPECT_EQ(res.result_int(), 413);
+}
+
+TEST_F(http_api_test, unknown_product_is_404_and_codes_are_percent_decoded) {
+  EXPECT_EQ(call(http::verb::get, "/v1/products/none").result_int(), 404);
+  post(R"([{"id":"s","product":"a b/c","warehouse":"WH-A","on_hand":1}])");
+  auto res = call(http::verb::get, "/v1/products/a%20b%2Fc");
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(json::parse(res.body())["product"], "a b/c");
+}
+
+TEST_F(http_api_test, shops_list_and_detail) {
+  post(R"([{"id":"1","product":"x","warehouse":"WH-A","on_hand":3}])");
+  auto res = call(http::verb::get, "/v1/shops");
+  ASSERT_EQ(res.result_int(), 200);
+  auto list = json::parse(res.body())["shops"];
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["id"], "eu-store");
+  EXPECT_EQ(list[0]["pending"], 1);
+  res = call(http::verb::get, "/v1/shops/amazon-us");
+  ASSERT_EQ(res.result_int(), 200);
+  EXPECT_EQ(json::parse(res.body())["channel"], "amazon");
+  EXPECT_EQ(call(http::verb::get, "/v1/shops/nope").result_int(), 404);
+  res = call(http::verb::get, "/metrics", {}, {}, nullptr);
+  EXPECT_NE(res.body().find("shelfsync_outbox_depth{shop=\"eu-store\"} 1"),
+            std::string::npos)
+      << res.body();
+  EXPECT_NE(res.body().find("shelfsync_events_accepted_total 1"),
+            std::string::npos);
+}
+
+TEST_F(http_api_test, reload_answers_with_the_configs_problems) {
+  auto res = call(http::verb::post, "/v1/config/reload");
+  EXPECT_EQ(res.result_int(), 200);
+  reload_answer = {{"$.shops[0].id", "must not be empty"}};
+  res = call(http::verb::post, "/v1/config/reload");
+  EXPECT_EQ(res.result_int(), 422);
+  auto body = json::parse(res.body());
+  EXPECT_EQ(body["problems"][0]["path"], "$.shops[0].id");
+  EXPECT_EQ(reloads, 2);
+}
+
+TEST_F(http_api_test, unknown_paths_and_methods) {
+  EXPECT_EQ(call(http::verb::get, "/v2/nothing").result_int(), 404);
+  EXPECT_EQ(call(http::verb::get, "/v1/stock/events").result_int(), 405);
+}
