@@ -92,16 +92,48 @@ bool is_valid_utf8(std::string_view text) {
 
 feed_builder::feed_builder(feed_options opts) : opts_(std::move(opts)) {}
 
+namespace {
+
+uint32_t sku_hash(std::string_view sku) {
+  return static_cast<uint32_t>(std::hash<std::string_view>{}(sku));
+}
+
+} // namespace
+
+void feed_builder::grow() {
+  std::vector<uint64_t> bigger(slots_.empty() ? 1024 : slots_.size() * 2, 0);
+  auto mask = bigger.size() - 1;
+  for (auto slot : slots_) {
+    if (slot == 0) continue;
+    auto i = (slot >> 32) & mask;
+    while (bigger[i] != 0)
+      i = (i + 1) & mask;
+    bigger[i] = slot;
+  }
+  slots_.swap(bigger);
+}
+
 void feed_builder::add(std::string_view sku, int64_t quantity,
                        std::string_view product_type) {
-  auto [it, fresh] = index_.try_emplace(std::string{sku}, updates_.size());
-  if (fresh) {
-    updates_.push_back({std::string{sku}, quantity, std::string{product_type}});
+  // Kept at most half full, so probes stay short.
+  if ((updates_.size() + 1) * 2 > slots_.size()) grow();
+  auto hash = sku_hash(sku);
+  auto mask = slots_.size() - 1;
+  for (auto i = hash & mask;; i = (i + 1) & mask) {
+    auto slot = slots_[i];
+    if (slot == 0) {
+      slots_[i] = (uint64_t{hash} << 32) | (updates_.size() + 1);
+      updates_.push_back(
+          {std::string{sku}, quantity, std::string{product_type}});
+      return;
+    }
+    if ((slot >> 32) != hash) continue;
+    auto& upd = updates_[(slot & 0xffffffff) - 1];
+    if (upd.sku != sku) continue;
+    upd.quantity = quantity;
+    upd.product_type.assign(product_type.data(), product_type.size());
     return;
   }
-  auto& upd = updates_[it->second];
-  upd.quantity = quantity;
-  upd.product_type.assign(product_type.data(), product_type.size());
 }
 
 namespace {
@@ -227,7 +259,7 @@ feed_batch feed_builder::finish() {
     writer.write(upd);
   writer.finish();
   updates_.clear();
-  index_.clear();
+  slots_.clear();
   return out;
 }
 

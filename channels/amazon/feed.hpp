@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace shelfsync::amazon {
@@ -101,9 +100,14 @@ class feed_builder {
   feed_batch finish();
 
  private:
+  void grow();
+
   feed_options opts_;
   std::vector<quantity_update> updates_;
-  std::unordered_map<std::string, size_t> index_;
+  /// Open-addressing index over updates_: each slot holds the SKU's 32-bit
+  /// hash in the high half and its position + 1 in the low half (0 = empty),
+  /// so a probe rarely touches an update that is not the one sought.
+  std::vector<uint64_t> slots_;
 };
 
 /// Builds the feeds for `updates` in one go (see feed_builder).

@@ -192,3 +192,21 @@ TEST(feed, amazons_own_example_is_schema_valid) {
   msg.erase("productType");
   EXPECT_FALSE(json_schema::listings_feed_message().validate(msg).empty());
 }
+
+TEST(feed, latest_value_wins_across_index_growth) {
+  // 5,000 SKUs, each set three times in interleaved rounds: the index grows
+  // several times while earlier SKUs are being overwritten.
+  feed_builder builder{seller()};
+  for (int round = 0; round < 3; ++round)
+    for (int i = 0; i < 5000; ++i)
+      builder.add("S" + std::to_string(i), round * 10000 + i);
+  EXPECT_EQ(builder.size(), 5000u);
+  auto batch = builder.finish();
+  ASSERT_EQ(batch.feeds.size(), 1u);
+  auto& entries = batch.feeds[0].entries;
+  ASSERT_EQ(entries.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) {
+    EXPECT_EQ(entries[i].sku, "S" + std::to_string(i));
+    EXPECT_EQ(entries[i].quantity, 20000 + i);
+  }
+}
