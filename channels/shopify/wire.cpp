@@ -301,6 +301,11 @@ std::string check_push(const push_request& p, api_version v) {
       return "quantities[" + std::to_string(i) +
              "].quantity is outside Shopify's ±1,000,000,000";
   }
+  if (push_cost(p) > 1000)
+    return "the push would cost " +
+           std::to_string(static_cast<int64_t>(push_cost(p))) +
+           " points, above Shopify's 1000 per query; send fewer activations "
+           "and tracking switches per push";
   bool blank =
       p.idempotency_key.find_first_not_of(" \t\r\n") == std::string::npos;
   if (v.has_change_from_quantity() && blank &&

@@ -113,6 +113,12 @@ TEST(wire_push, refuses_pushes_shopify_would_refuse) {
   huge.quantities[0].quantity = 1'000'000'001;
   EXPECT_NE(check_push(huge, v), "");
   EXPECT_NE(check_push(push_request{}, v), "");
+  auto costly = sample_push(1);
+  for (int i = 0; i < 90; ++i)
+    costly.activate.push_back(
+        {"I", "gid://shopify/Location/" + std::to_string(i), {}});
+  EXPECT_NE(check_push(costly, v).find("above Shopify's 1000"),
+            std::string::npos);
 }
 
 TEST(wire_lookup, aliases_one_search_per_sku_with_escaped_quotes) {
