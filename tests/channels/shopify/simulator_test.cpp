@@ -305,3 +305,38 @@ TEST_F(simulator_test, inspection_endpoints) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(simulator_routing, shops_are_separate_and_default_is_at_the_root) {
+  simulator sim;
+  simulator_server server{sim};
+  sim.add_shop("default", "d-tok");
+  sim.add_shop("us", "us-tok");
+  sim.add_location("default", "Main", "gid://shopify/Location/1");
+  sim.add_item("default", "ROOT-SKU", true, {{"gid://shopify/Location/1", 1}});
+  auto count = [&](const std::string& shop, const std::string& tok) {
+    http::client c{*http::parse_url(server.shop_url(shop))};
+    auto req = http::make_json_request(
+        http::verb::post, "/admin/api/2026-10/graphql.json",
+        R"({"query":"{ inventoryItems(first: 5) { nodes { sku } } }"})");
+    req.set("X-Shopify-Access-Token", tok);
+    auto res = c.send(std::move(req));
+    auto body = json::parse(res.value().body());
+    return body["data"]["inventoryItems"]["nodes"].size();
+  };
+  EXPECT_EQ(server.shop_url("default").find("/default"), std::string::npos);
+  EXPECT_EQ(count("default", "d-tok"), 1u);
+  EXPECT_EQ(count("us", "us-tok"), 0u);
+}
+
+TEST(simulator_routing, leaves_other_paths_to_the_caller) {
+  simulator sim;
+  http::responder none;
+  auto req = http::make_request(http::verb::get, "/sp-api/feeds/2021-06-30");
+  EXPECT_FALSE(sim.handle(req, none));
+  auto mine = http::make_request(http::verb::get, "/_sim/shopify/x/levels");
+  EXPECT_TRUE(sim.handle(mine, none));
+}
+
+} // namespace
