@@ -67,7 +67,7 @@ struct client::impl {
   url base;
   client_options opts;
   net::io_context ioc{1};
-  ssl::context tls_ctx{ssl::context::tls_client};
+  std::optional<ssl::context> tls_ctx;
   std::string tls_ctx_error;
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<tls_stream> tls;
@@ -75,10 +75,14 @@ struct client::impl {
   uint64_t opened = 0;
 
   impl(url u, client_options o) : base{std::move(u)}, opts{std::move(o)} {
+    // Building an OpenSSL context and its CA store costs milliseconds, so
+    // plain-HTTP clients never make one.
+    if (!base.tls()) return;
+    tls_ctx.emplace(ssl::context::tls_client);
     error_code ec;
-    tls_ctx.set_default_verify_paths(ec);
+    tls_ctx->set_default_verify_paths(ec);
     if (!ec && !opts.ca_file.empty())
-      tls_ctx.load_verify_file(opts.ca_file, ec);
+      tls_ctx->load_verify_file(opts.ca_file, ec);
     if (ec)
       tls_ctx_error = "cannot load trusted CA certificates: " + ec.message();
   }
@@ -176,7 +180,7 @@ struct client::impl {
     if (base.tls() && !tls_ctx_error.empty())
       return fail(error_kind::tls_error, tls_ctx_error, false);
     if (base.tls())
-      tls = std::make_unique<tls_stream>(ioc, tls_ctx);
+      tls = std::make_unique<tls_stream>(ioc, *tls_ctx);
     else
       plain = std::make_unique<beast::tcp_stream>(ioc);
     auto& layer = tcp_layer();

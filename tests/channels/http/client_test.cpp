@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include <gtest/gtest.h>
 
 #include "channels/http/server.hpp"
@@ -240,6 +242,39 @@ TEST(client, reports_connect_failed_when_nothing_listens) {
       << res.error().message;
   EXPECT_FALSE(res.error().sent);
   EXPECT_NE(res.error().message.find(std::to_string(port)), std::string::npos);
+}
+
+TEST(client, connect_timeout_fires_when_the_server_cannot_accept) {
+  // A listener that never accepts, with its accept queue filled: Linux drops
+  // further SYNs, so a connect hangs until our timeout.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor full{ioc};
+  full.open(boost::asio::ip::tcp::v4());
+  full.bind({boost::asio::ip::make_address("127.0.0.1"), 0});
+  full.listen(0);
+  auto port = full.local_endpoint().port();
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> fillers;
+  for (int i = 0; i < 4; ++i) {
+    fillers.push_back(std::make_unique<boost::asio::ip::tcp::socket>(ioc));
+    fillers.back()->open(boost::asio::ip::tcp::v4());
+    fillers.back()->native_non_blocking(true);
+    // Asio's connect() would wait for completion; start it and move on.
+    boost::asio::ip::tcp::endpoint target{
+        boost::asio::ip::make_address("127.0.0.1"), port};
+    ::connect(fillers.back()->native_handle(), target.data(), target.size());
+  }
+  http::client_options opts;
+  opts.connect_timeout = 200ms;
+  http::client c{*http::parse_url("http://127.0.0.1:" + std::to_string(port)),
+                 opts};
+  auto start = std::chrono::steady_clock::now();
+  auto res = c.send(post("/x", ""));
+  auto took = elapsed_since(start);
+  ASSERT_FALSE(res);
+  EXPECT_EQ(res.error().kind, http::error_kind::timeout) << res.error().message;
+  EXPECT_FALSE(res.error().sent);
+  EXPECT_GE(took, 200ms);
+  EXPECT_LT(took, 2s);
 }
 
 TEST(client, reports_tls_error_when_the_server_speaks_plain_http) {
