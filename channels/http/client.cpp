@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <optional>
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -278,6 +280,23 @@ struct client::impl {
                 true);
   }
 
+  client_error read_failed(error_code ec, bool got_some) {
+    close();
+    if (ec == beast::error::timeout) return timed_out();
+    if (is_connection_loss(ec))
+      return fail(error_kind::connection_dropped,
+                  got_some ? "connection closed in the middle of the response"
+                           : "connection closed before any response",
+                  true);
+    if (ec.category() ==
+            bhttp::make_error_code(bhttp::error::end_of_stream).category() ||
+        ec == bhttp::error::body_limit)
+      return fail(error_kind::protocol_error,
+                  "invalid HTTP response: " + ec.message(), true);
+    return fail(error_kind::connection_dropped,
+                "error reading the response: " + ec.message(), true);
+  }
+
   result send(request req) {
     prepare(req);
     bool reused = false;
@@ -305,30 +324,19 @@ struct client::impl {
                   "connection lost while sending the request: " + ec.message(),
                   true);
     }
-    bhttp::response_parser<bhttp::string_body> parser;
-    parser.body_limit(opts.max_response_body_bytes);
-    parser.header_limit(64 * 1024);
-    if (req.method() == bhttp::verb::head) parser.skip(true);
-    ec = read(parser, deadline);
-    if (ec) {
-      bool got_some = parser.got_some();
-      close();
-      if (ec == beast::error::timeout) return timed_out();
-      if (is_connection_loss(ec))
-        return fail(error_kind::connection_dropped,
-                    got_some ? "connection closed in the middle of the response"
-                             : "connection closed before any response",
-                    true);
-      if (ec.category() ==
-              bhttp::make_error_code(bhttp::error::end_of_stream).category() ||
-          ec == bhttp::error::body_limit)
-        return fail(error_kind::protocol_error,
-                    "invalid HTTP response: " + ec.message(), true);
-      return fail(error_kind::connection_dropped,
-                  "error reading the response: " + ec.message(), true);
-    }
+    // Interim 1xx answers (other than 101) precede the real one; skip them.
+    std::optional<bhttp::response_parser<bhttp::string_body>> parser;
+    do {
+      parser.emplace();
+      parser->body_limit(opts.max_response_body_bytes);
+      parser->header_limit(64 * 1024);
+      if (req.method() == bhttp::verb::head) parser->skip(true);
+      ec = read(*parser, deadline);
+      if (ec) return read_failed(ec, parser->got_some());
+    } while (parser->get().result_int() / 100 == 1 &&
+             parser->get().result() != bhttp::status::switching_protocols);
     tcp_layer().expires_never();
-    auto res = parser.release();
+    auto res = parser->release();
     if (!res.keep_alive() || buffer.size() != 0) close();
     return res;
   }

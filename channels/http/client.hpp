@@ -120,7 +120,8 @@ class client {
   /// Sends `req` and waits for the whole response. The target of `req` is
   /// relative to the base URL: base path "/eu-store" and target "/x" request
   /// "/eu-store/x". Host, User-Agent (unless set), Content-Length and
-  /// HTTP/1.1 are set here.
+  /// HTTP/1.1 are set here. Interim 1xx answers are skipped. Every status
+  /// code, 4xx and 5xx included, is a successful result.
   result send(request req);
 
   /// Closes the kept-alive connection, if any; the next send() reconnects.

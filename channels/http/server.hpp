@@ -77,6 +77,10 @@ class responder {
 /// Called on an I/O thread with each complete request. Must not block: keep
 /// the responder and answer later if the answer takes time. An exception
 /// escaping the handler becomes a 500 answer, unless it already answered.
+/// While an answer is pending the server watches the socket: a client that
+/// disconnects (or half-closes) gets its connection closed, and the later
+/// answer is discarded. A body sent in answer to HEAD is not transmitted;
+/// its length is announced.
 using handler = std::function<void(request&& req, responder r)>;
 
 // -- server -------------------------------------------------------------------
@@ -103,6 +107,7 @@ class server {
   /// Stops accepting, closes idle connections, lets requests in progress be
   /// answered for up to stop_timeout, closes what is left and joins the I/O
   /// threads. Answers given after stop() returns are discarded. Idempotent.
+  /// Must not be called from a handler (it joins the handler's thread).
   void stop();
 
   /// The bound port; 0 before start().

@@ -243,6 +243,7 @@ void session::dispatch() {
   parser_.reset();
   version_ = req.version();
   request_keep_alive_ = req.keep_alive();
+  head_request_ = req.method() == bhttp::verb::head;
   responder r{std::make_shared<reply_slot>(shared_from_this())};
   try {
     core_->on_request(std::move(req), r);
@@ -278,6 +279,8 @@ void session::write(response res) {
   bool keep_alive = request_keep_alive_ && res.keep_alive() && !stopping_;
   res.version(version_);
   if (!res.has_content_length() && !res.chunked()) res.prepare_payload();
+  // An answer to HEAD announces the length but carries no body.
+  if (head_request_) res.body().clear();
   res.keep_alive(keep_alive);
   out_.emplace(std::move(res));
   stream_.expires_after(core_->opts.read_timeout);
@@ -304,6 +307,7 @@ void session::reject(status code, const std::string& message) {
   phase_ = phase::handling;
   version_ = 11;
   request_keep_alive_ = false;
+  head_request_ = false;
   parser_.reset();
   write(make_json_error(code, message, false));
 }

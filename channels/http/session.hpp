@@ -145,6 +145,7 @@ class session : public std::enable_shared_from_this<session> {
   phase phase_ = phase::idle;
   unsigned version_ = 11;
   bool request_keep_alive_ = true;
+  bool head_request_ = false;
   bool stopping_ = false;
 };
 

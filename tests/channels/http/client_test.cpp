@@ -173,7 +173,10 @@ TEST(client, times_out_when_the_server_never_answers) {
     EXPECT_TRUE(res.error().sent);
     EXPECT_GE(took, 200ms);
     EXPECT_LT(took, 2s);
-    EXPECT_EQ(parked.size(), 1u);
+    EXPECT_TRUE(eventually([&] {
+      std::lock_guard<std::mutex> guard{mtx};
+      return parked.size() == 1;
+    }));
   }
   // Answering after the server is gone is harmless.
   parked.front().send(http::make_json_response(http::status::ok, "{}"));
@@ -227,6 +230,51 @@ TEST(client, serves_concurrent_clients_from_several_threads) {
   EXPECT_EQ(good.load(), threads * per_thread);
   EXPECT_EQ(handled.load(), threads * per_thread);
   EXPECT_EQ(s.srv->connections_accepted(), static_cast<uint64_t>(threads));
+}
+
+TEST(client, skips_an_interim_100_continue) {
+  // A raw server that sends "100 Continue" before its real answer.
+  boost::asio::io_context ioc;
+  boost::asio::ip::tcp::acceptor acceptor{
+      ioc, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  auto port = acceptor.local_endpoint().port();
+  std::thread peer{[&] {
+    boost::asio::ip::tcp::socket socket{ioc};
+    acceptor.accept(socket);
+    std::string got;
+    char buf[1024];
+    boost::system::error_code ec;
+    while (got.find("\r\n\r\n") == std::string::npos && !ec)
+      got.append(buf, socket.read_some(boost::asio::buffer(buf), ec));
+    std::string answer = "HTTP/1.1 100 Continue\r\n\r\n"
+                         "HTTP/1.1 201 Created\r\nContent-Length: 4\r\n\r\n"
+                         "done";
+    boost::asio::write(socket, boost::asio::buffer(answer), ec);
+    socket.read_some(boost::asio::buffer(buf), ec); // until the client closes
+  }};
+  {
+    http::client c{
+        *http::parse_url("http://127.0.0.1:" + std::to_string(port))};
+    auto res = c.send(post("/x", "body"));
+    ASSERT_TRUE(res) << res.error().message;
+    EXPECT_EQ(res.value().result(), http::status::created);
+    EXPECT_EQ(res.value().body(), "done");
+  }
+  peer.join();
+}
+
+TEST(client, head_response_has_no_body_to_wait_for) {
+  loopback_server s{[](http::request&&, http::responder r) {
+    r.send(http::make_response(http::status::ok, "hello", "text/plain"));
+  }};
+  http::client c{s.base()};
+  for (int i = 0; i < 2; ++i) {
+    auto res = c.send(http::make_request(http::verb::head, "/"));
+    ASSERT_TRUE(res) << res.error().message;
+    EXPECT_EQ(res.value()[boost::beast::http::field::content_length], "5");
+    EXPECT_EQ(res.value().body(), "");
+  }
+  EXPECT_EQ(c.connections_opened(), 1u);
 }
 
 TEST(client, reports_connect_failed_when_nothing_listens) {

@@ -89,6 +89,18 @@ TEST(server, sends_100_continue_when_asked) {
   EXPECT_TRUE(starts_with(reply, "HTTP/1.1 200 OK\r\n")) << reply;
 }
 
+TEST(server, answers_head_with_length_but_no_body) {
+  loopback_server s{[](http::request&&, http::responder r) {
+    r.send(http::make_response(http::status::ok, "hello", "text/plain"));
+  }};
+  raw_connection conn{s.port};
+  conn.write("HEAD / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+  auto reply = conn.read_all();
+  EXPECT_TRUE(starts_with(reply, "HTTP/1.1 200 OK\r\n")) << reply;
+  EXPECT_NE(reply.find("Content-Length: 5\r\n"), std::string::npos) << reply;
+  EXPECT_EQ(reply.substr(reply.size() - 4), "\r\n\r\n") << reply;
+}
+
 TEST(server, survives_clients_that_disconnect_mid_request) {
   std::atomic<int> handled{0};
   loopback_server s{[&](http::request&& req, http::responder r) {
