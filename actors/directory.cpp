@@ -205,6 +205,9 @@ directory(directory_actor::stateful_pointer<directory_state> self,
           flush();
         }
       },
+      [=](atom::attach, shop_map& shops) {
+        self->state.cfg.shops = std::move(shops);
+      },
       [=](atom::count) {
         return static_cast<uint64_t>(self->state.live.size());
       },

@@ -2,10 +2,12 @@
 
 #include <caf/all.hpp>
 
+#include "actors/amazon_shop.hpp"
 #include "actors/directory.hpp"
 #include "actors/event_log.hpp"
 #include "actors/log.hpp"
 #include "actors/shop.hpp"
+#include "actors/shopify_shop.hpp"
 
 namespace shelfsync {
 
@@ -33,11 +35,10 @@ engine::engine(config_ptr conf, std::shared_ptr<store> db)
     : sys_(sys_cfg_), conf_(std::move(conf)), db_(std::move(db)) {}
 
 engine::~engine() {
-  caf::scoped_actor self{sys_};
-  self->send(directory_, atom::stop_v);
+  caf::anon_send(directory_, atom::stop_v);
   for (auto& [id, handle] : shops_)
-    self->send(handle, atom::stop_v);
-  self->send_exit(log_, caf::exit_reason::user_shutdown);
+    caf::anon_send(handle, atom::stop_v);
+  caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
   sys_.await_all_actors_done();
 }
 
@@ -60,7 +61,14 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf) {
 }
 
 shop_actor engine::spawn_shop(const shop_config& shop) {
-  return sys_.spawn(shelfsync::shop, shop.id, conf_, db_);
+  shop_setup setup{shop.id, conf_, db_, directory_};
+  switch (shop.channel) {
+  case channel_kind::shopify:
+    return spawn_shopify_shop(sys_, std::move(setup));
+  case channel_kind::amazon:
+    return spawn_amazon_shop(sys_, std::move(setup));
+  }
+  return sys_.spawn(shelfsync::shop, std::move(setup));
 }
 
 caf::error engine::replay() {

@@ -26,6 +26,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(shelfsync, caf::first_custom_type_id)
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, settled, "settled")
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, status, "status")
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, count, "count")
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, attach, "attach")
 
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::stock_event))
   CAF_ADD_TYPE_ID(shelfsync, (std::vector<shelfsync::stock_event>))

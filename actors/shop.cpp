@@ -6,48 +6,35 @@
 
 namespace shelfsync {
 
-void shop_state::enqueue(std::vector<view_change>&& changes) {
-  for (auto& c : changes) {
-    auto i = outbox.find(c.product);
-    if (i == outbox.end())
-      outbox.emplace(c.product, std::move(c));
-    else if (i->second.seq <= c.seq)
-      i->second = std::move(c);
-  }
-}
-
-shop_status shop_state::status() const {
-  auto& s = shop();
+shop_status basic_status(const shop_config& shop, const outbox& box) {
   shop_status result;
-  result.shop = id;
-  result.channel = s.channel == channel_kind::shopify ? "shopify" : "amazon";
-  result.stock_sync = s.stock_sync;
-  result.pending = outbox.size();
+  result.shop = shop.id;
+  result.channel = shop.channel == channel_kind::shopify ? "shopify" : "amazon";
+  result.stock_sync = shop.stock_sync;
+  result.pending = box.waiting() + box.in_flight();
+  result.in_flight = box.in_flight();
   return result;
 }
 
 shop_actor::behavior_type shop(shop_actor::stateful_pointer<shop_state> self,
-                               std::string id, config_ptr conf,
-                               std::shared_ptr<store> db) {
+                               shop_setup setup) {
   auto& st = self->state;
-  st.id = std::move(id);
-  st.conf = std::move(conf);
-  st.db = std::move(db);
-  auto err = st.db->for_each_outbox(st.id, [&](view_change&& x) {
-    st.outbox.emplace(x.product, std::move(x));
-  });
-  if (err)
-    log_line(log_level::error, "shop " + st.id,
+  st.setup = std::move(setup);
+  st.box = std::make_unique<outbox>(st.setup.id, st.setup.db);
+  if (auto err = st.box->load())
+    log_line(log_level::error, "shop " + st.setup.id,
              "cannot load the outbox: " + to_string(err));
   return {
       [=](atom::pending, std::vector<view_change>& changes) {
-        self->state.enqueue(std::move(changes));
+        self->state.box->enqueue(std::move(changes));
       },
       [=](atom::reload, config_ptr& conf) {
-        if (conf->find_shop(self->state.id)) self->state.conf = std::move(conf);
+        if (conf->find_shop(self->state.setup.id))
+          self->state.setup.conf = std::move(conf);
       },
       [=](atom::status) {
-        return self->state.status();
+        auto& st = self->state;
+        return basic_status(*st.setup.conf->find_shop(st.setup.id), *st.box);
       },
       [=](atom::stop) {
         self->quit();

@@ -5,33 +5,33 @@
 #include <string>
 
 #include "actors/interfaces.hpp"
+#include "actors/outbox.hpp"
 #include "storage/store.hpp"
 
 namespace shelfsync {
 
-/// State of a SHOP actor: the shop's outbox of views still to deliver.
-struct shop_state {
+/// What every shop actor is spawned with.
+struct shop_setup {
   std::string id;
   config_ptr conf;
   std::shared_ptr<store> db;
-  /// Views still to deliver, by product; the latest value wins.
-  std::map<std::string, view_change> outbox;
-  static inline const char* name = "shop";
-
-  /// Returns this shop's config (always present while the actor lives).
-  const shop_config& shop() const { return *conf->find_shop(id); }
-
-  /// Merges `changes` into the outbox; an older view never replaces a newer.
-  void enqueue(std::vector<view_change>&& changes);
-
-  /// Describes the shop for `GET /v1/shops/{id}`.
-  shop_status status() const;
+  /// Told when a product's view is delivered, so that it leaves the outbox.
+  directory_actor directory;
 };
 
-/// The behaviour of a SHOP actor holding the outbox; it loads the outbox
-/// from the store on start.
+/// Returns the basic status of a shop: id, channel, stock sync and counts.
+shop_status basic_status(const shop_config& shop, const outbox& box);
+
+/// State of a SHOP actor without a channel: it keeps the outbox and sends
+/// nothing. Used for tests of the engine core.
+struct shop_state {
+  shop_setup setup;
+  std::unique_ptr<outbox> box;
+  static inline const char* name = "shop";
+};
+
+/// The behaviour of a SHOP actor that only holds its outbox.
 shop_actor::behavior_type shop(shop_actor::stateful_pointer<shop_state> self,
-                               std::string id, config_ptr conf,
-                               std::shared_ptr<store> db);
+                               shop_setup setup);
 
 } // namespace shelfsync

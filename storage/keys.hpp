@@ -16,6 +16,7 @@ constexpr char product = 'P';  ///< P code -> product_record
 constexpr char outbox = 'O';   ///< O shop NUL code -> view_change
 constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
 constexpr char history = 'H';  ///< H code NUL seq(8) -> empty
+constexpr char memo = 'C';     ///< C shop NUL key -> channel-defined bytes
 constexpr std::string_view checkpoint = "Mcheckpoint";
 
 inline std::string make(char kind, std::string_view a) {

@@ -145,6 +145,7 @@ void encode(const delivery_record& x, std::string& out) {
     w.str(d.request);
     w.i64(d.sent_ms);
     w.str(d.error_code);
+    w.u64(d.permanent ? 1 : 0);
     w.str(d.error_message);
     w.str(d.error_at);
   }
@@ -166,6 +167,7 @@ bool decode(std::string_view in, delivery_record& x) {
     d.request = r.str();
     d.sent_ms = r.i64();
     d.error_code = r.str();
+    d.permanent = r.u64() != 0;
     d.error_message = r.str();
     d.error_at = r.str();
   }

@@ -113,6 +113,8 @@ struct delivery {
   int64_t sent_ms = 0;
   /// Channel error as given; empty code = no error.
   std::string error_code;
+  /// Whether the error will not go away by retrying the same value.
+  bool permanent = false;
   std::string error_message;
   std::string error_at;
 };

@@ -145,9 +145,7 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
     wb.Put(id_keys[i], seq_bytes);
   }
   if (seq != last_seq_) {
-    rocksdb::WriteOptions opts;
-    opts.sync = mode_ == durability::fsync;
-    auto st = db_->Write(opts, &wb);
+    auto st = db_->Write(durable_writes(), &wb);
     if (!st.ok()) return to_error(st, "cannot append to the event log");
   }
   // Move accepted events out only after the write succeeded.
@@ -312,14 +310,60 @@ caf::expected<bool> store::load_delivery(std::string_view shop,
   return true;
 }
 
+rocksdb::WriteOptions store::durable_writes() const {
+  rocksdb::WriteOptions opts;
+  opts.sync = mode_ == durability::fsync;
+  return opts;
+}
+
 caf::error store::put_delivery(std::string_view shop, std::string_view product,
                                const delivery_record& x) {
   std::string value;
   encode(x, value);
-  rocksdb::WriteOptions opts;
-  opts.sync = mode_ == durability::fsync;
-  auto st = db_->Put(opts, keys::make(keys::delivery, shop, product), value);
+  auto st = db_->Put(durable_writes(),
+                     keys::make(keys::delivery, shop, product), value);
   if (!st.ok()) return to_error(st, "cannot write a delivery record");
+  return caf::none;
+}
+
+caf::error store::put_memo(std::string_view shop, std::string_view key,
+                           std::string_view value) {
+  auto st = db_->Put(durable_writes(), keys::make(keys::memo, shop, key),
+                     slice(value));
+  if (!st.ok()) return to_error(st, "cannot write channel memory");
+  return caf::none;
+}
+
+caf::expected<bool> store::load_memo(std::string_view shop,
+                                     std::string_view key,
+                                     std::string& out) const {
+  auto st =
+      db_->Get(rocksdb::ReadOptions{}, keys::make(keys::memo, shop, key), &out);
+  if (st.IsNotFound()) return false;
+  if (!st.ok()) return to_error(st, "cannot read channel memory");
+  return true;
+}
+
+caf::error store::erase_memo(std::string_view shop, std::string_view key) {
+  auto st = db_->Delete(durable_writes(), keys::make(keys::memo, shop, key));
+  if (!st.ok()) return to_error(st, "cannot erase channel memory");
+  return caf::none;
+}
+
+caf::error store::for_each_memo(
+    std::string_view shop, std::string_view prefix,
+    const std::function<void(std::string_view, std::string_view)>& visit)
+    const {
+  auto start = keys::make(keys::memo, shop, prefix);
+  auto base = keys::make(keys::memo, shop, "").size();
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(slice(start));
+       it->Valid() && it->key().starts_with(slice(start)); it->Next())
+    visit(std::string_view{it->key().data() + base, it->key().size() - base},
+          std::string_view{it->value().data(), it->value().size()});
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read channel memory");
   return caf::none;
 }
 

@@ -16,6 +16,7 @@
 namespace rocksdb {
 class DB;
 class WriteBatch;
+struct WriteOptions;
 } // namespace rocksdb
 
 namespace shelfsync {
@@ -140,8 +141,31 @@ class store {
   caf::error put_delivery(std::string_view shop, std::string_view product,
                           const delivery_record& x);
 
+  // -- channel memory
+  // ----------------------------------------------------------
+
+  /// Durably stores `value` under `key` in the private memory of `shop`'s
+  /// channel (SKU mappings, feeds in flight); WAL'd like delivery records.
+  caf::error put_memo(std::string_view shop, std::string_view key,
+                      std::string_view value);
+
+  /// Loads a memo; false if none.
+  caf::expected<bool> load_memo(std::string_view shop, std::string_view key,
+                                std::string& out) const;
+
+  /// Removes a memo.
+  caf::error erase_memo(std::string_view shop, std::string_view key);
+
+  /// Visits every memo of `shop` whose key starts with `prefix`.
+  caf::error
+  for_each_memo(std::string_view shop, std::string_view prefix,
+                const std::function<void(std::string_view, std::string_view)>&
+                    visit) const;
+
  private:
   store(std::unique_ptr<rocksdb::DB> db, durability mode);
+
+  rocksdb::WriteOptions durable_writes() const;
 
   std::unique_ptr<rocksdb::DB> db_;
   durability mode_;

@@ -173,3 +173,21 @@ TEST_F(store_test, delivery_records_are_durable) {
   EXPECT_EQ(r["loc"].confirmed, 4);
   EXPECT_FALSE(*s->load_delivery("eu", "p2", r));
 }
+
+TEST_F(store_test, channel_memos_are_per_shop_and_scannable) {
+  auto s = open();
+  ASSERT_FALSE(s->put_memo("eu", "sku/003", "gid://shopify/InventoryItem/1"));
+  ASSERT_FALSE(s->put_memo("eu", "sku/004", "gid://shopify/InventoryItem/2"));
+  ASSERT_FALSE(s->put_memo("eu", "feed/9", "x"));
+  ASSERT_FALSE(s->put_memo("eu2", "sku/003", "other"));
+  std::string v;
+  ASSERT_TRUE(*s->load_memo("eu", "sku/003", v));
+  EXPECT_EQ(v, "gid://shopify/InventoryItem/1");
+  std::vector<std::string> keys;
+  ASSERT_FALSE(s->for_each_memo("eu", "sku/", [&](auto k, auto) {
+    keys.emplace_back(k);
+  }));
+  EXPECT_EQ(keys, (std::vector<std::string>{"sku/003", "sku/004"}));
+  ASSERT_FALSE(s->erase_memo("eu", "sku/003"));
+  EXPECT_FALSE(*s->load_memo("eu", "sku/003", v));
+}

@@ -1,0 +1,156 @@
+#include "actors/outbox.hpp"
+
+namespace shelfsync {
+
+outbox::outbox(std::string shop, std::shared_ptr<store> db)
+    : shop_(std::move(shop)), db_(std::move(db)) {}
+
+caf::error outbox::load() {
+  std::vector<view_change> loaded;
+  auto err = db_->for_each_outbox(shop_, [&](view_change&& x) {
+    loaded.push_back(std::move(x));
+  });
+  if (err) return err;
+  enqueue(std::move(loaded));
+  return caf::none;
+}
+
+outbox::entry& outbox::get(const std::string& product) {
+  auto& e = entries_[product];
+  if (!e.record) {
+    e.record.emplace();
+    auto found = db_->load_delivery(shop_, product, *e.record);
+    if (!found)
+      e.record->clear(); // unreadable: treat as never delivered, resend
+  }
+  return e;
+}
+
+void outbox::enqueue(std::vector<view_change>&& changes) {
+  for (auto& c : changes) {
+    auto& e = entries_[c.product];
+    if (!e.queued && !e.flying && e.latest.product.empty()) {
+      e.latest = std::move(c);
+    } else if (e.latest.seq <= c.seq) {
+      e.latest = std::move(c);
+    } else {
+      continue;
+    }
+    if (!e.queued && !e.flying) {
+      e.queued = true;
+      queue_.push_back(e.latest.product);
+    }
+  }
+}
+
+std::vector<outbox::item>
+outbox::take(size_t max,
+             std::vector<std::pair<std::string, uint64_t>>& settled) {
+  std::vector<item> result;
+  while (!queue_.empty() && result.size() < max) {
+    auto product = std::move(queue_.front());
+    queue_.pop_front();
+    auto& e = get(product);
+    e.queued = false;
+    item it{product, e.latest.seq, {}, e.latest.desired};
+    for (auto& [location, value] : e.latest.desired) {
+      auto d = e.record->find(location);
+      auto done = d != e.record->end() &&
+                  ((d->second.has_confirmed && d->second.confirmed == value &&
+                    d->second.state != delivery_state::failed) ||
+                   (d->second.state == delivery_state::failed &&
+                    d->second.permanent && d->second.sent == value));
+      if (!done) it.send.emplace(location, value);
+    }
+    if (it.send.empty()) {
+      settled.emplace_back(product, e.latest.seq);
+      entries_.erase(product);
+      continue;
+    }
+    e.flying = true;
+    flights_[product] = e.latest.seq;
+    result.push_back(std::move(it));
+  }
+  return result;
+}
+
+caf::error outbox::save(const std::string& product, entry& e) {
+  return db_->put_delivery(shop_, product, *e.record);
+}
+
+caf::error outbox::sent(const std::string& product, const std::string& location,
+                        int64_t value, const std::string& request,
+                        int64_t now_ms) {
+  auto& e = get(product);
+  auto& d = (*e.record)[location];
+  d.state = delivery_state::in_flight;
+  d.sent = value;
+  d.request = request;
+  d.sent_ms = now_ms;
+  return save(product, e);
+}
+
+caf::error outbox::confirmed(const std::string& product,
+                             const std::string& location, int64_t value) {
+  auto& e = get(product);
+  auto& d = (*e.record)[location];
+  d.state = delivery_state::confirmed;
+  d.has_confirmed = true;
+  d.confirmed = value;
+  d.error_code.clear();
+  d.error_message.clear();
+  d.error_at.clear();
+  d.permanent = false;
+  return save(product, e);
+}
+
+caf::error outbox::failed(const std::string& product,
+                          const std::string& location, int64_t value,
+                          const std::string& code, const std::string& message,
+                          const std::string& at, bool permanent) {
+  auto& e = get(product);
+  auto& d = (*e.record)[location];
+  d.state = delivery_state::failed;
+  d.sent = value;
+  d.error_code = code;
+  d.error_message = message;
+  d.error_at = at;
+  d.permanent = permanent;
+  return save(product, e);
+}
+
+std::optional<uint64_t> outbox::finish(const std::string& product, bool retry) {
+  auto flight = flights_.find(product);
+  if (flight == flights_.end()) return std::nullopt;
+  auto flown_seq = flight->second;
+  flights_.erase(flight);
+  auto& e = get(product);
+  e.flying = false;
+  if (!retry && e.latest.seq == flown_seq) {
+    // Delivered (or refused for good) and nothing newer arrived meanwhile.
+    entries_.erase(product);
+    return flown_seq;
+  }
+  e.queued = true;
+  if (retry)
+    queue_.push_front(product);
+  else
+    queue_.push_back(product);
+  return std::nullopt;
+}
+
+void outbox::requeue_in_flight() {
+  for (auto i = flights_.rbegin(); i != flights_.rend(); ++i) {
+    auto& e = entries_[i->first];
+    e.flying = false;
+    e.queued = true;
+    queue_.push_front(i->first);
+  }
+  flights_.clear();
+}
+
+const delivery_record& outbox::deliveries(const std::string& product) {
+  return *get(product).record;
+}
+
+} // namespace shelfsync

@@ -1,0 +1,106 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+
+#include "storage/store.hpp"
+
+namespace shelfsync {
+
+/// The views one shop still has to deliver, and the channel's answers,
+/// recorded durably in delivery records. Channel-independent: the Shopify
+/// and Amazon shop actors both keep one.
+///
+/// A product is *waiting* (in the send queue) or *in flight* (taken by a
+/// request), never both: one request per product at a time is what keeps an
+/// older value from overtaking a newer one. A newer view arriving while a
+/// product is in flight waits until the flight ends.
+class outbox {
+ public:
+  /// The part of a product's view that a request should carry.
+  struct item {
+    std::string product;
+    uint64_t seq = 0;
+    /// Only the locations whose desired value the channel has not confirmed.
+    shop_view send;
+    /// The whole desired view (for channels that need every location).
+    shop_view desired;
+  };
+
+  outbox(std::string shop, std::shared_ptr<store> db);
+
+  /// Loads the entries the directory committed for this shop.
+  caf::error load();
+
+  /// Adds changed views; the latest (highest seq) per product wins.
+  void enqueue(std::vector<view_change>&& changes);
+
+  /// Takes up to `max` waiting products and marks them in flight. Products
+  /// whose every location already holds the desired value (confirmed, or
+  /// failed permanently with that same value) are not returned: they are
+  /// settled at once and their seq appended to `settled`.
+  std::vector<item>
+  take(size_t max, std::vector<std::pair<std::string, uint64_t>>& settled);
+
+  /// Records that `value` for `product` at `location` left in `request`.
+  caf::error sent(const std::string& product, const std::string& location,
+                  int64_t value, const std::string& request, int64_t now_ms);
+
+  /// Records the channel's acknowledgement of `value`.
+  caf::error confirmed(const std::string& product, const std::string& location,
+                       int64_t value);
+
+  /// Records a refusal of `value` with the channel's code and message.
+  caf::error failed(const std::string& product, const std::string& location,
+                    int64_t value, const std::string& code,
+                    const std::string& message, const std::string& at,
+                    bool permanent);
+
+  /// Ends the flight of `product`. Returns the seq to report as settled when
+  /// the desired view is fully delivered (or permanently refused) and no
+  /// newer view waits; otherwise puts it back in the queue (at the front
+  /// when `retry`, so that it goes out next).
+  std::optional<uint64_t> finish(const std::string& product, bool retry);
+
+  /// Puts every product in flight back into the queue (after a restart of
+  /// the channel session, say), keeping their order.
+  void requeue_in_flight();
+
+  /// The delivery record of `product` (loaded from the store on first use).
+  const delivery_record& deliveries(const std::string& product);
+
+  /// Products waiting to be sent.
+  size_t waiting() const { return queue_.size(); }
+
+  /// Products in flight.
+  size_t in_flight() const { return flights_.size(); }
+
+  /// Returns whether nothing waits and nothing is in flight.
+  bool empty() const { return queue_.empty() && flights_.empty(); }
+
+ private:
+  struct entry {
+    view_change latest;
+    bool queued = false;
+    bool flying = false;
+    std::optional<delivery_record> record;
+  };
+
+  entry& get(const std::string& product);
+  caf::error save(const std::string& product, entry& e);
+
+  std::string shop_;
+  std::shared_ptr<store> db_;
+  std::map<std::string, entry> entries_;
+  std::deque<std::string> queue_;
+  std::map<std::string, uint64_t> flights_;
+};
+
+} // namespace shelfsync
