@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 /// The subcommands of the `shelfsync` program (spec §4.1). Each returns the
@@ -15,5 +16,8 @@ int check_config(const std::string& config_path);
 /// Bulk-loads an NDJSON file of events, all or nothing.
 int import_events(const std::string& config_path,
                   const std::string& events_path);
+
+/// Runs the local Shopify and Amazon simulators on one port until SIGTERM.
+int sim(const std::string& host, uint16_t port);
 
 } // namespace shelfsync::commands

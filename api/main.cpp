@@ -25,6 +25,14 @@ int main(int argc, char** argv) {
   import->add_option("EVENTS", events, "NDJSON file, one event per line")
       ->required();
 
+  uint16_t port = 9100;
+  std::string host = "127.0.0.1";
+  auto* sim = app.add_subcommand(
+      "sim", "local Shopify + Amazon simulators, with fault switches and "
+             "inspection under /_sim/");
+  sim->add_option("--port", port, "port to listen on")->required();
+  sim->add_option("--host", host, "address to bind")->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -36,5 +44,6 @@ int main(int argc, char** argv) {
   if (*serve) return shelfsync::commands::serve(config);
   if (*check) return shelfsync::commands::check_config(config);
   if (*import) return shelfsync::commands::import_events(config, events);
+  if (*sim) return shelfsync::commands::sim(host, port);
   return 2;
 }

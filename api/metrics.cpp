@@ -1,8 +1,24 @@
 #include "api/metrics.hpp"
 
 #include <cstdio>
+#include <map>
+
+#include <nlohmann/json.hpp>
 
 namespace shelfsync {
+
+namespace {
+
+/// Prometheus metric names: [a-zA-Z_:][a-zA-Z0-9_:]*.
+bool is_metric_name(const std::string& name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    return false;
+  for (unsigned char c : name)
+    if (!std::isalnum(c) && c != '_' && c != ':') return false;
+  return true;
+}
+
+} // namespace
 
 void metrics::batch_done(uint64_t accepted, uint64_t duplicates,
                          double seconds) {
@@ -65,6 +81,26 @@ std::string metrics::render(const std::vector<shop_status>& shops) const {
   for (auto& s : shops)
     line("shelfsync_outbox_depth{shop=\"" + s.shop + "\"} " +
          std::to_string(s.pending));
+  // Channel figures each shop reports under "metrics" in its details, one
+  // gauge family per name.
+  std::map<std::string, std::vector<std::pair<std::string, double>>> channel;
+  for (auto& s : shops) {
+    auto details = nlohmann::json::parse(s.details, nullptr, false);
+    if (!details.is_object() || !details.contains("metrics") ||
+        !details["metrics"].is_object())
+      continue;
+    for (auto& [name, value] : details["metrics"].items())
+      if (value.is_number() && is_metric_name(name))
+        channel[name].emplace_back(s.shop, value.get<double>());
+  }
+  for (auto& [name, values] : channel) {
+    line("# TYPE shelfsync_channel_" + name + " gauge");
+    for (auto& [shop, value] : values) {
+      char text[64];
+      std::snprintf(text, sizeof(text), "%.17g", value);
+      line("shelfsync_channel_" + name + "{shop=\"" + shop + "\"} " + text);
+    }
+  }
   return out;
 }
 
