@@ -1,12 +1,164 @@
 #pragma once
 
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include <caf/actor_system.hpp>
 
+#include "actors/amazon_feed_record.hpp"
+#include "actors/amazon_worker.hpp"
 #include "actors/shop.hpp"
+#include "channels/amazon/backoff.hpp"
 
 namespace shelfsync {
 
-/// Spawns the shop actor of a Amazon shop.
+/// An AMAZON SHOP: a shop_actor that sends its pending views in timed
+/// batches of JSON_LISTINGS_FEEDs through its AMAZON WORKER and follows
+/// each feed until its report says, per SKU, confirmed or failed.
+using amazon_shop_actor = shop_actor::extend<
+    // Batch timer (self-send carrying the generation it was set at).
+    caf::reacts_to<atom::batch, uint64_t>,
+    // Poll timer of the feed under a memo key (and its timer generation).
+    caf::reacts_to<atom::poll, std::string, uint64_t>>;
+
+/// A feed built from taken products and not yet accepted by createFeed.
+struct amazon_outgoing {
+  /// The document and its entries.
+  std::shared_ptr<amazon::listings_feed> feed;
+  /// The outbox seq of each entry.
+  std::vector<uint64_t> seqs;
+};
+
+/// A submitted feed being followed.
+struct amazon_flight {
+  amazon_feed_record record;
+  /// The record's entries, as the worker classifies the report against.
+  amazon_feed_ptr feed;
+  /// The last processingStatus seen ("IN_QUEUE" until getFeed says more).
+  std::string status = "IN_QUEUE";
+  /// getFeed asks so far (drives poll_delay).
+  uint32_t polls = 0;
+  /// Generation of the poll timer; older ticks are ignored.
+  uint64_t timer = 0;
+  /// A check is outstanding at the worker.
+  bool asking = false;
+  /// When the next getFeed is due (ms since the epoch).
+  int64_t next_poll_ms = 0;
+};
+
+/// What the shop counts; shown under "metrics" in its status details.
+struct amazon_shop_metrics {
+  uint64_t feeds_submitted = 0;
+  uint64_t messages = 0;
+  uint64_t feeds_done = 0;
+  uint64_t feeds_fatal = 0;
+  uint64_t confirmed = 0;
+  uint64_t failed = 0;
+  uint64_t retried = 0;
+  uint64_t resubmitted = 0;
+  uint64_t throttled = 0;
+  uint64_t deferred = 0;
+  uint64_t submit_errors = 0;
+  uint64_t poll_errors = 0;
+  double processing_seconds_last = 0;
+};
+
+/// State of an AMAZON SHOP actor.
+struct amazon_shop_state {
+  using pointer = amazon_shop_actor::stateful_pointer<amazon_shop_state>;
+
+  pointer self = nullptr;
+  shop_setup setup;
+  std::unique_ptr<outbox> box;
+  amazon_worker_actor worker;
+
+  // -- batching --------------------------------------------------------------
+
+  /// Feeds built in this round and waiting for createFeed, oldest first.
+  std::deque<amazon_outgoing> unsent;
+  /// A submission is outstanding at the worker.
+  bool submitting = false;
+  /// Feeds submitted in the current round (bounded by the feed burst).
+  uint32_t round = 0;
+  /// Generation of the batch timer and when it fires next.
+  uint64_t batch_timer = 0;
+  int64_t next_batch_ms = 0;
+  /// No submission before this time (after a refusal or the rate model's).
+  int64_t hold_until_ms = 0;
+  amazon::backoff submit_backoff;
+
+  // -- following -------------------------------------------------------------
+
+  /// Submitted feeds by memo key.
+  std::map<std::string, amazon_flight> flights;
+  /// The number of the next feed memo key.
+  uint64_t next_key = 1;
+
+  // -- status ----------------------------------------------------------------
+
+  std::string last_success;
+  std::string last_error;
+  amazon_shop_metrics metrics;
+
+  /// Loads the outbox and the feeds in flight, spawns the worker, arms the
+  /// timers.
+  void start(pointer ptr, shop_setup s);
+
+  /// The shop's current configuration.
+  const shop_config& shop() const;
+
+  /// The batch timer fired.
+  void on_batch(uint64_t generation);
+
+  /// New views arrived from the directory.
+  void on_pending(std::vector<view_change>&& changes);
+
+  /// A new configuration.
+  void on_reload(config_ptr conf);
+
+  /// The worker answered a submission.
+  void on_submitted(amazon_submission& answer);
+
+  /// The poll timer of the feed under `key` fired.
+  void on_poll(const std::string& key, uint64_t generation);
+
+  /// The worker answered a check of the feed under `key`.
+  void on_checked(const std::string& key, amazon_feed_check& answer);
+
+  /// Status with the channel's details.
+  shop_status status() const;
+
+  /// Stops the worker.
+  void stop();
+
+  static inline const char* name = "amazon_shop";
+
+ private:
+  void arm_batch(std::chrono::milliseconds delay);
+  void submit_more();
+  void take_batch();
+  void submit_front();
+  void arm_poll(amazon_flight& f, std::chrono::milliseconds delay);
+  void finish_feed(const std::string& key, amazon_flight& f,
+                   amazon_feed_check& answer);
+  void requeue(const std::vector<amazon::feed_entry>& entries);
+  void settle(const std::string& product, std::optional<uint64_t> seq);
+  void note_error(const std::string& message);
+  void check(const caf::error& err, const char* what);
+  std::chrono::milliseconds feed_poll() const;
+};
+
+/// The behaviour of an AMAZON SHOP actor.
+amazon_shop_actor::behavior_type
+amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
+            shop_setup setup);
+
+/// Spawns the shop actor of an Amazon shop.
 shop_actor spawn_amazon_shop(caf::actor_system& sys, shop_setup setup);
 
 } // namespace shelfsync

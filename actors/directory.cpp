@@ -18,13 +18,9 @@ constexpr size_t refresh_chunk = 1000;
 } // namespace
 
 void directory_state::record(product_update&& update) {
-  writes.put_product(update.product, update.record);
-  for (auto seq : update.seqs)
-    writes.add_history(update.product, seq);
-  for (auto& [shop, change] : update.changes) {
-    writes.put_outbox(shop, change);
+  writes.put_product_bytes(update.product, update.record);
+  for (auto& [shop, change] : update.changes)
     notifications[shop].push_back(std::move(change));
-  }
 }
 
 caf::error directory_state::commit() {
@@ -35,7 +31,15 @@ caf::error directory_state::commit() {
   }
   if (batches.empty()) new_checkpoint = dispatched_seq;
   auto advance = new_checkpoint > checkpoint ? new_checkpoint : 0;
+  auto segment = next_segment;
+  for (auto& [shop, changes] : notifications) {
+    for (auto& c : changes)
+      c.segment = segment;
+    writes.put_outbox_segment(shop, segment++, changes);
+  }
+  writes.set_next_segment(segment);
   if (auto err = cfg.db->commit(writes, advance)) return err;
+  next_segment = segment;
   if (advance != 0) checkpoint = advance;
   return caf::none;
 }
@@ -46,6 +50,8 @@ directory(directory_actor::stateful_pointer<directory_state> self,
   self->state.cfg = std::move(cfg);
   if (auto cp = self->state.cfg.db->checkpoint())
     self->state.checkpoint = self->state.dispatched_seq = *cp;
+  if (auto next = self->state.cfg.db->next_segment())
+    self->state.next_segment = *next;
   // -- helpers ---------------------------------------------------------------
   auto product_for =
       [self](const std::string& code) -> directory_state::live_product& {
@@ -193,17 +199,9 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         st.refresh_after = *last;
         self->send(self, atom::refresh_v, st.refresh_after);
       },
-      [=](atom::settled, const std::string& shop, const std::string& code,
-          uint64_t seq) {
-        auto& st = self->state;
-        // Outbox puts may still be pending: commit them before comparing.
-        if (st.writes.size() > 0) flush();
-        view_change entry;
-        auto found = st.cfg.db->load_outbox(shop, code, entry);
-        if (found && *found && entry.seq <= seq) {
-          st.writes.erase_outbox(shop, code);
-          flush();
-        }
+      [=](atom::settled, const std::string&, const std::string&, uint64_t) {
+        // Delivered views leave the outbox through their shop's outbox, which
+        // erases a segment once all of it is delivered or superseded.
       },
       [=](atom::attach, shop_map& shops) {
         self->state.cfg.shops = std::move(shops);

@@ -49,6 +49,8 @@ struct directory_state {
   uint64_t dispatched_seq = 0;
   /// The checkpoint last committed.
   uint64_t checkpoint = 0;
+  /// The id the next outbox segment gets.
+  uint64_t next_segment = 1;
   /// Derived-state writes not yet committed, and the view changes to hand
   /// to each shop once they are.
   state_batch writes;
@@ -63,8 +65,8 @@ struct directory_state {
   /// Records one product's result into the pending writes.
   void record(product_update&& update);
 
-  /// Commits pending writes, advancing the checkpoint over completed
-  /// batches, then notifies shops and sync waiters.
+  /// Commits pending writes, each shop's changed views as one outbox
+  /// segment, and the checkpoint over completed batches.
   caf::error commit();
 };
 

@@ -6,7 +6,9 @@
 
 #include <caf/type_id.hpp>
 
+#include "actors/amazon_messages.hpp"
 #include "actors/messages.hpp"
+#include "actors/shopify_messages.hpp"
 #include "storage/error.hpp"
 
 // The one type-ID block of shelfsync: every atom and message type.
@@ -38,5 +40,20 @@ CAF_BEGIN_TYPE_ID_BLOCK(shelfsync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(shelfsync, (std::vector<shelfsync::view_change>))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::shop_status))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::config_ptr))
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, survey, "survey")
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, push, "push")
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::shopify_survey))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::shopify_survey_reply))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::shopify_push))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::shopify_push_reply))
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, batch, "batch")
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, submit, "submit")
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, poll, "poll")
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_failure))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_submission))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_verdict))
+  CAF_ADD_TYPE_ID(shelfsync, (std::vector<shelfsync::amazon_verdict>))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_feed_check))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_feed_ptr))
 
 CAF_END_TYPE_ID_BLOCK(shelfsync)

@@ -30,9 +30,9 @@ typename Inspector::result_type inspect(Inspector& f, ingest_result& x) {
 /// What a product actor reports after applying events or a new config.
 struct product_update {
   std::string product;
-  product_record record;
-  /// Sequence numbers of the events applied, for the history index.
-  std::vector<uint64_t> seqs;
+  /// The product's record, already encoded for the store: the product
+  /// actors do the encoding, in parallel, not the directory.
+  std::string record;
   /// Per shop id, the view that changed.
   std::map<std::string, view_change> changes;
 };
@@ -40,7 +40,7 @@ struct product_update {
 /// @relates product_update
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_update& x) {
-  return f(caf::meta::type_name("product_update"), x.product, x.record, x.seqs,
+  return f(caf::meta::type_name("product_update"), x.product, x.record,
            x.changes);
 }
 

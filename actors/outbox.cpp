@@ -1,5 +1,7 @@
 #include "actors/outbox.hpp"
 
+#include <algorithm>
+
 namespace shelfsync {
 
 outbox::outbox(std::string shop, std::shared_ptr<store> db)
@@ -26,14 +28,27 @@ outbox::entry& outbox::get(const std::string& product) {
   return e;
 }
 
+void outbox::release(uint64_t segment) {
+  auto i = segments_.find(segment);
+  if (i == segments_.end() || --i->second > 0) return;
+  segments_.erase(i);
+  // Failing to erase is harmless: the segment reloads after a restart and
+  // its changes are found delivered (rule 10) or superseded.
+  if (auto err = db_->erase_outbox_segment(shop_, segment))
+    static_cast<void>(err);
+}
+
 void outbox::enqueue(std::vector<view_change>&& changes) {
   for (auto& c : changes) {
+    ++segments_[c.segment];
     auto& e = entries_[c.product];
     if (!e.queued && !e.flying && e.latest.product.empty()) {
       e.latest = std::move(c);
     } else if (e.latest.seq <= c.seq) {
+      release(e.latest.segment);
       e.latest = std::move(c);
     } else {
+      release(c.segment);
       continue;
     }
     if (!e.queued && !e.flying) {
@@ -64,6 +79,7 @@ outbox::take(size_t max,
     }
     if (it.send.empty()) {
       settled.emplace_back(product, e.latest.seq);
+      release(e.latest.segment);
       entries_.erase(product);
       continue;
     }
@@ -128,6 +144,7 @@ std::optional<uint64_t> outbox::finish(const std::string& product, bool retry) {
   e.flying = false;
   if (!retry && e.latest.seq == flown_seq) {
     // Delivered (or refused for good) and nothing newer arrived meanwhile.
+    release(e.latest.segment);
     entries_.erase(product);
     return flown_seq;
   }
@@ -137,6 +154,20 @@ std::optional<uint64_t> outbox::finish(const std::string& product, bool retry) {
   else
     queue_.push_back(product);
   return std::nullopt;
+}
+
+void outbox::resume(view_change flown) {
+  auto& e = get(flown.product);
+  if (e.flying) return;
+  flights_[flown.product] = flown.seq;
+  e.flying = true;
+  if (e.queued) {
+    // Only before load() is this free; later it costs a scan of the queue.
+    e.queued = false;
+    queue_.erase(std::find(queue_.begin(), queue_.end(), flown.product));
+  }
+  if (e.latest.product.empty() || e.latest.seq < flown.seq)
+    e.latest = std::move(flown);
 }
 
 void outbox::requeue_in_flight() {

@@ -22,6 +22,11 @@ namespace shelfsync {
 /// request), never both: one request per product at a time is what keeps an
 /// older value from overtaking a newer one. A newer view arriving while a
 /// product is in flight waits until the flight ends.
+///
+/// Durably, the outbox is the set of segments the directory committed (one
+/// per commit and shop). The outbox counts the live changes of each segment
+/// and erases a segment once each of its changes is delivered or superseded
+/// by a newer one, so a restart reloads exactly what is still owed.
 class outbox {
  public:
   /// The part of a product's view that a request should carry.
@@ -69,6 +74,12 @@ class outbox {
   /// when `retry`, so that it goes out next).
   std::optional<uint64_t> finish(const std::string& product, bool retry);
 
+  /// Marks `flown.product` in flight with `flown.seq`, as it was when the
+  /// process stopped (its request is still being processed by the channel).
+  /// Call before load(): a newer view loaded afterwards waits until the
+  /// flight ends, as if it had arrived during the flight.
+  void resume(view_change flown);
+
   /// Puts every product in flight back into the queue (after a restart of
   /// the channel session, say), keeping their order.
   void requeue_in_flight();
@@ -87,6 +98,7 @@ class outbox {
 
  private:
   struct entry {
+    /// The newest view; its `segment` holds it durably.
     view_change latest;
     bool queued = false;
     bool flying = false;
@@ -95,12 +107,16 @@ class outbox {
 
   entry& get(const std::string& product);
   caf::error save(const std::string& product, entry& e);
+  /// Drops one live change of `segment`; erases the segment at zero.
+  void release(uint64_t segment);
 
   std::string shop_;
   std::shared_ptr<store> db_;
   std::map<std::string, entry> entries_;
   std::deque<std::string> queue_;
   std::map<std::string, uint64_t> flights_;
+  /// Live changes per segment id.
+  std::map<uint64_t, size_t> segments_;
 };
 
 } // namespace shelfsync

@@ -14,7 +14,10 @@ product_update product_state::apply(const config& conf,
   out.product = cfg.code;
   for (auto& e : events)
     if (apply_event(record, e) != apply_outcome::replayed)
-      out.seqs.push_back(e.seq);
+      record.recent.push_back(e.seq);
+  if (record.recent.size() > product_record::recent_limit)
+    record.recent.erase(record.recent.begin(),
+                        record.recent.end() - product_record::recent_limit);
   recompute(conf, out);
   return out;
 }
@@ -43,7 +46,7 @@ void product_state::recompute(const config& conf, product_update& out) {
   // Views of shops that left the config go with them.
   for (auto i = record.views.begin(); i != record.views.end();)
     i = conf.find_shop(i->first) ? std::next(i) : record.views.erase(i);
-  out.record = record;
+  encode(record, out.record);
 }
 
 product_actor::behavior_type

@@ -1,10 +1,99 @@
 #pragma once
 
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
 #include <caf/actor_system.hpp>
 
 #include "actors/shop.hpp"
+#include "actors/shopify_worker.hpp"
+#include "channels/shopify/backoff.hpp"
+#include "channels/shopify/bucket.hpp"
 
 namespace shelfsync {
+
+/// The Shopify SHOP actor: a shop actor that delivers its outbox to one
+/// Shopify store, immediately, paced by the store's bucket.
+using shopify_shop_actor = shop_actor::extend<
+    // A pacing or backoff timer set at generation N fired.
+    caf::reacts_to<atom::tick, uint64_t>>;
+
+/// Counters shown under "metrics" in the shop's status details.
+struct shopify_metrics {
+  uint64_t requests = 0;
+  uint64_t surveys = 0;
+  uint64_t pushes = 0;
+  /// Quantity rows sent, retries included.
+  uint64_t rows = 0;
+  uint64_t confirmed = 0;
+  uint64_t failed = 0;
+  uint64_t throttled = 0;
+  uint64_t errors = 0;
+  uint64_t retries = 0;
+  /// Recent call latencies in milliseconds (a ring).
+  std::vector<double> latencies;
+  size_t next_latency = 0;
+
+  /// Records one call's latency.
+  void add_latency(double ms);
+  /// The q-quantile (0..1) of the recent latencies; 0 when none.
+  double latency(double q) const;
+};
+
+/// A mutation of the current round and what it carries.
+struct shopify_flight {
+  shopify_push push;
+  /// Per row of `push.rows`: the product it belongs to, and whether its
+  /// location is one of the product's desired (mapped) locations. Zero rows
+  /// for unmapped locations (rule 5) are not part of the delivery record.
+  std::vector<std::pair<std::string, bool>> row_owner;
+  /// Products carried, with the outbox seq taken.
+  std::vector<std::pair<std::string, uint64_t>> products;
+};
+
+/// State of a Shopify SHOP actor.
+struct shopify_shop_state {
+  shop_setup setup;
+  std::unique_ptr<outbox> box;
+  /// The detached worker owning the client; invalid while `blocked`.
+  shopify_worker_actor worker;
+  /// What the worker's client was made from (the token only as a hash).
+  std::string client_identity;
+  /// Why nothing can be sent (missing token, bad version); empty when fine.
+  std::string blocked;
+  /// A worker call is outstanding.
+  bool busy = false;
+  /// Products taken from the outbox for the survey in progress.
+  std::vector<outbox::item> surveyed;
+  /// Mutations still to send in this round, in order.
+  std::deque<shopify_flight> flights;
+  /// Generation of the one live timer; older ticks are ignored.
+  uint64_t timer_gen = 0;
+  bool timer_armed = false;
+  /// The read page sizes the worker's client uses.
+  shopify::read_options reads;
+  /// The bucket as the last answer showed it.
+  shopify::bucket_model bucket;
+  shopify::backoff retry_delay;
+  /// SKU → inventory item id (cache of the durable memos).
+  std::unordered_map<std::string, std::string> items;
+  /// Settled reports kept until the directory is known.
+  std::vector<std::pair<std::string, uint64_t>> unreported;
+  std::string last_success;
+  std::string last_error;
+  shopify_metrics metrics;
+  static inline const char* name = "shopify_shop";
+};
+
+/// The behaviour of a Shopify SHOP actor.
+shopify_shop_actor::behavior_type
+shopify_shop(shopify_shop_actor::stateful_pointer<shopify_shop_state> self,
+             shop_setup setup);
 
 /// Spawns the shop actor of a Shopify shop.
 shop_actor spawn_shopify_shop(caf::actor_system& sys, shop_setup setup);

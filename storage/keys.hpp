@@ -15,9 +15,9 @@ constexpr char event_id = 'I'; ///< I id -> seq
 constexpr char product = 'P';  ///< P code -> product_record
 constexpr char outbox = 'O';   ///< O shop NUL code -> view_change
 constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
-constexpr char history = 'H';  ///< H code NUL seq(8) -> empty
 constexpr char memo = 'C';     ///< C shop NUL key -> channel-defined bytes
 constexpr std::string_view checkpoint = "Mcheckpoint";
+constexpr std::string_view next_segment = "Mnext_segment";
 
 inline std::string make(char kind, std::string_view a) {
   std::string k;
@@ -40,10 +40,10 @@ inline std::string log_key(uint64_t seq) {
   return k;
 }
 
-inline std::string history_key(std::string_view code, uint64_t seq) {
-  auto k = make(history, code);
+inline std::string segment_key(std::string_view shop, uint64_t id) {
+  auto k = make(outbox, shop);
   k.push_back('\0');
-  codec::append_big_endian(k, seq);
+  codec::append_big_endian(k, id);
   return k;
 }
 

@@ -92,6 +92,9 @@ void encode(const product_record& x, std::string& out) {
     w.str(shop);
     put_view(w, view);
   }
+  w.u64(x.recent.size());
+  for (auto seq : x.recent)
+    w.u64(seq);
 }
 
 bool decode(std::string_view in, product_record& x) {
@@ -112,23 +115,33 @@ bool decode(std::string_view in, product_record& x) {
     auto shop = r.str();
     get_view(r, x.views[std::move(shop)]);
   }
+  for (auto n = r.u64(); r.ok() && n > 0; --n)
+    x.recent.push_back(r.u64());
   return r.ok() && r.done();
 }
 
-void encode(const view_change& x, std::string& out) {
+void encode(const std::vector<view_change>& x, std::string& out) {
   codec::writer w{out};
   w.u64(format_v1);
-  w.str(x.product);
-  w.u64(x.seq);
-  put_view(w, x.desired);
+  w.u64(x.size());
+  for (auto& c : x) {
+    w.str(c.product);
+    w.u64(c.seq);
+    put_view(w, c.desired);
+  }
 }
 
-bool decode(std::string_view in, view_change& x) {
+bool decode(std::string_view in, std::vector<view_change>& x) {
   codec::reader r{in};
   if (r.u64() != format_v1) return false;
-  x.product = r.str();
-  x.seq = r.u64();
-  get_view(r, x.desired);
+  x.clear();
+  for (auto n = r.u64(); r.ok() && n > 0; --n) {
+    view_change c;
+    c.product = r.str();
+    c.seq = r.u64();
+    get_view(r, c.desired);
+    x.push_back(std::move(c));
+  }
   return r.ok() && r.done();
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <caf/meta/type_name.hpp>
 
@@ -77,6 +78,10 @@ struct product_record {
   std::map<std::string, warehouse_stock> stock;
   /// The desired view per shop id (absent while stock sync is off).
   std::map<std::string, shop_view> views;
+  /// Sequence numbers of the latest events applied, oldest first (at most
+  /// `recent_limit`): the product's history at hand, without a log scan.
+  std::vector<uint64_t> recent;
+  static constexpr size_t recent_limit = 32;
 };
 
 // -- channel work ------------------------------------------------------------
@@ -87,12 +92,15 @@ struct view_change {
   /// Log position of the last event that went into this view.
   uint64_t seq = 0;
   shop_view desired;
+  /// The outbox segment that holds this change durably (set on commit).
+  uint64_t segment = 0;
 };
 
 /// @relates view_change
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, view_change& x) {
-  return f(caf::meta::type_name("view_change"), x.product, x.seq, x.desired);
+  return f(caf::meta::type_name("view_change"), x.product, x.seq, x.desired,
+           x.segment);
 }
 
 /// Where one shop view entry stands on its channel.
@@ -127,13 +135,13 @@ using delivery_record = std::map<std::string, delivery>;
 /// Serializes records into their stored form.
 void encode(const stock_event& x, std::string& out);
 void encode(const product_record& x, std::string& out);
-void encode(const view_change& x, std::string& out);
+void encode(const std::vector<view_change>& x, std::string& out);
 void encode(const delivery_record& x, std::string& out);
 
 /// Parses a stored record; returns false when `in` is not a valid encoding.
 bool decode(std::string_view in, stock_event& x);
 bool decode(std::string_view in, product_record& x);
-bool decode(std::string_view in, view_change& x);
+bool decode(std::string_view in, std::vector<view_change>& x);
 bool decode(std::string_view in, delivery_record& x);
 
 } // namespace shelfsync
@@ -151,7 +159,7 @@ typename Inspector::result_type inspect(Inspector& f, warehouse_stock& x) {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, product_record& x) {
   return f(caf::meta::type_name("product_record"), x.applied_seq, x.stock,
-           x.views);
+           x.views, x.recent);
 }
 
 } // namespace shelfsync

@@ -45,8 +45,7 @@ rocksdb::Options make_options() {
 
 } // namespace
 
-// -- state_batch
-// ---------------------------------------------------------------
+// -- state_batch ----------------------------------------------------------
 
 state_batch::state_batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
 state_batch::~state_batch() = default;
@@ -60,25 +59,27 @@ void state_batch::put_product(std::string_view code, const product_record& x) {
   ++writes_;
 }
 
-void state_batch::put_outbox(std::string_view shop, const view_change& x) {
+void state_batch::put_product_bytes(std::string_view code,
+                                    std::string_view bytes) {
+  batch_->Put(keys::make(keys::product, code), slice(bytes));
+  ++writes_;
+}
+
+void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
+                                     const std::vector<view_change>& changes) {
   std::string value;
-  encode(x, value);
-  batch_->Put(keys::make(keys::outbox, shop, x.product), value);
+  encode(changes, value);
+  batch_->Put(keys::segment_key(shop, id), value);
   ++writes_;
 }
 
-void state_batch::erase_outbox(std::string_view shop, std::string_view code) {
-  batch_->Delete(keys::make(keys::outbox, shop, code));
-  ++writes_;
+void state_batch::set_next_segment(uint64_t id) {
+  std::string value;
+  codec::append_big_endian(value, id);
+  batch_->Put(slice(keys::next_segment), value);
 }
 
-void state_batch::add_history(std::string_view product, uint64_t seq) {
-  batch_->Put(keys::history_key(product, seq), rocksdb::Slice{});
-  ++writes_;
-}
-
-// -- store
-// ---------------------------------------------------------------------
+// -- store ----------------------------------------------------------------
 
 store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
     : db_(std::move(db)), mode_(mode) {}
@@ -178,30 +179,19 @@ store::read_log(uint64_t from, uint64_t to, size_t max) const {
   return result;
 }
 
-caf::expected<std::vector<stock_event>> store::history(std::string_view product,
-                                                       size_t max) const {
+caf::expected<std::vector<stock_event>>
+store::read_events(const std::vector<uint64_t>& seqs) const {
   std::vector<stock_event> result;
-  auto prefix = keys::make(keys::history, product);
-  prefix.push_back('\0');
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(rocksdb::ReadOptions{})};
   std::string value;
-  for (it->Seek(slice(prefix));
-       it->Valid() && it->key().starts_with(slice(prefix)) &&
-       result.size() < max;
-       it->Next()) {
-    auto key = it->key();
-    if (key.size() != prefix.size() + 8) continue;
-    auto seq = codec::read_big_endian({key.data() + prefix.size(), 8});
+  for (auto seq : seqs) {
     auto st = db_->Get(rocksdb::ReadOptions{}, keys::log_key(seq), &value);
-    if (!st.ok()) return to_error(st, "cannot read a history entry");
+    if (!st.ok())
+      return to_error(st, "cannot read log entry " + std::to_string(seq));
     stock_event e;
     if (!decode(value, e))
       return caf::make_error(ec::corrupt_record, "undecodable log entry");
     result.push_back(std::move(e));
   }
-  if (!it->status().ok())
-    return to_error(it->status(), "cannot read the history index");
   return result;
 }
 
@@ -265,17 +255,20 @@ caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
   return caf::none;
 }
 
-caf::expected<bool> store::load_outbox(std::string_view shop,
-                                       std::string_view product,
-                                       view_change& out) const {
+caf::expected<uint64_t> store::next_segment() const {
   std::string value;
-  auto st = db_->Get(rocksdb::ReadOptions{},
-                     keys::make(keys::outbox, shop, product), &value);
-  if (st.IsNotFound()) return false;
-  if (!st.ok()) return to_error(st, "cannot read an outbox entry");
-  if (!decode(value, out))
-    return caf::make_error(ec::corrupt_record, "undecodable outbox entry");
-  return true;
+  auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::next_segment), &value);
+  if (st.IsNotFound()) return uint64_t{1};
+  if (!st.ok()) return to_error(st, "cannot read the next outbox segment id");
+  if (value.size() != 8)
+    return caf::make_error(ec::corrupt_record, "undecodable segment id");
+  return codec::read_big_endian(value);
+}
+
+caf::error store::erase_outbox_segment(std::string_view shop, uint64_t id) {
+  auto st = db_->Delete(durable_writes(), keys::segment_key(shop, id));
+  if (!st.ok()) return to_error(st, "cannot erase an outbox segment");
+  return caf::none;
 }
 
 caf::error
@@ -285,12 +278,17 @@ store::for_each_outbox(std::string_view shop,
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
+  std::vector<view_change> changes;
   for (it->Seek(slice(prefix));
        it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
-    view_change x;
-    if (!decode({it->value().data(), it->value().size()}, x))
-      return caf::make_error(ec::corrupt_record, "undecodable outbox entry");
-    visit(std::move(x));
+    if (it->key().size() != prefix.size() + 8) continue;
+    auto id = codec::read_big_endian({it->key().data() + prefix.size(), 8});
+    if (!decode({it->value().data(), it->value().size()}, changes))
+      return caf::make_error(ec::corrupt_record, "undecodable outbox segment");
+    for (auto& c : changes) {
+      c.segment = id;
+      visit(std::move(c));
+    }
   }
   if (!it->status().ok())
     return to_error(it->status(), "cannot read an outbox");

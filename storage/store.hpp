@@ -42,14 +42,17 @@ class state_batch {
   /// Stores the record of product `code`.
   void put_product(std::string_view code, const product_record& x);
 
-  /// Puts a changed view into the outbox of `shop` (latest value wins).
-  void put_outbox(std::string_view shop, const view_change& x);
+  /// Stores an already encoded product record.
+  void put_product_bytes(std::string_view code, std::string_view bytes);
 
-  /// Removes the outbox entry of `shop` for `product`.
-  void erase_outbox(std::string_view shop, std::string_view product);
+  /// Adds segment `id` to the outbox of `shop`: the views that changed in
+  /// one commit. Segments are immutable; the shop erases one once every
+  /// change in it is delivered or superseded.
+  void put_outbox_segment(std::string_view shop, uint64_t id,
+                          const std::vector<view_change>& changes);
 
-  /// Indexes event `seq` under its product for history reads.
-  void add_history(std::string_view product, uint64_t seq);
+  /// Records the next free outbox segment id.
+  void set_next_segment(uint64_t id);
 
   /// Returns how many writes the batch holds.
   size_t size() const { return writes_; }
@@ -65,7 +68,7 @@ class state_batch {
 ///
 /// Durability model: the log and its id index are written through RocksDB's
 /// WAL (and fsync'ed with `durability::fsync`) before an event is
-/// acknowledged. Derived state (product records, outboxes, history index,
+/// acknowledged. Derived state (product records, outbox segments,
 /// checkpoint) is written without WAL in atomic batches that carry the
 /// checkpoint: after a crash, the surviving derived state is a consistent
 /// prefix and the log tail after its checkpoint is replayed. Delivery records
@@ -96,9 +99,9 @@ class store {
   caf::expected<std::vector<stock_event>> read_log(uint64_t from, uint64_t to,
                                                    size_t max) const;
 
-  /// Reads the events of `product` in log order, at most `max`.
-  caf::expected<std::vector<stock_event>> history(std::string_view product,
-                                                  size_t max) const;
+  /// Reads the log entries with the given sequence numbers, in that order.
+  caf::expected<std::vector<stock_event>>
+  read_events(const std::vector<uint64_t>& seqs) const;
 
   // -- derived state ---------------------------------------------------------
 
@@ -119,12 +122,15 @@ class store {
   /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it.
   caf::error commit(state_batch& batch, uint64_t checkpoint);
 
-  /// Loads the outbox entry of `shop` for `product`; false if none.
-  caf::expected<bool> load_outbox(std::string_view shop,
-                                  std::string_view product,
-                                  view_change& out) const;
+  /// Returns the next free outbox segment id.
+  caf::expected<uint64_t> next_segment() const;
 
-  /// Visits every outbox entry of `shop`.
+  /// Removes outbox segment `id` of `shop` (durably: once gone, the views in
+  /// it must never come back).
+  caf::error erase_outbox_segment(std::string_view shop, uint64_t id);
+
+  /// Visits every outbox entry of `shop`, oldest segment first; each carries
+  /// its segment id.
   caf::error
   for_each_outbox(std::string_view shop,
                   const std::function<void(view_change&&)>& visit) const;

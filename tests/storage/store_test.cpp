@@ -95,10 +95,11 @@ TEST_F(store_test, derived_state_commits_with_checkpoint) {
   p.stock["WH-A"].on_hand = 7;
   state_batch b;
   b.put_product("p1", p);
-  b.put_outbox("eu", view_change{"p1", 5, {{"loc", 7}}});
-  b.add_history("p1", 5);
+  b.put_outbox_segment("eu", 3, {view_change{"p1", 5, {{"loc", 7}}, 0}});
+  b.set_next_segment(4);
   ASSERT_FALSE(s->commit(b, 5));
   EXPECT_EQ(*s->checkpoint(), 5u);
+  EXPECT_EQ(*s->next_segment(), 4u);
   product_record loaded;
   ASSERT_TRUE(*s->load_product("p1", loaded));
   EXPECT_EQ(loaded.stock["WH-A"].on_hand, 7);
@@ -109,36 +110,32 @@ TEST_F(store_test, derived_state_commits_with_checkpoint) {
   }));
   ASSERT_EQ(outbox.size(), 1u);
   EXPECT_EQ(outbox[0].desired["loc"], 7);
+  EXPECT_EQ(outbox[0].segment, 3u);
   // Another shop's outbox is separate, also when one id prefixes another.
   size_t other = 0;
   ASSERT_FALSE(s->for_each_outbox("e", [&](view_change&&) {
     ++other;
   }));
   EXPECT_EQ(other, 0u);
-  b.erase_outbox("eu", "p1");
-  ASSERT_FALSE(s->commit(b, 0));
+  ASSERT_FALSE(s->erase_outbox_segment("eu", 3));
   outbox.clear();
   ASSERT_FALSE(s->for_each_outbox("eu", [&](view_change&& x) {
     outbox.push_back(std::move(x));
   }));
   EXPECT_TRUE(outbox.empty());
-  EXPECT_EQ(*s->checkpoint(), 5u);
 }
 
-TEST_F(store_test, history_lists_a_products_events_in_order) {
+TEST_F(store_test, read_events_by_sequence_number) {
   auto s = open();
   auto r = s->append({make_event("a", "p1", 1), make_event("b", "p10", 2),
                       make_event("c", "p1", 3)});
   ASSERT_TRUE(r);
-  state_batch b;
-  for (auto& e : r->accepted)
-    b.add_history(e.product, e.seq);
-  ASSERT_FALSE(s->commit(b, 3));
-  auto h = s->history("p1", 100);
+  auto h = s->read_events({1, 3});
   ASSERT_TRUE(h);
   ASSERT_EQ(h->size(), 2u);
   EXPECT_EQ((*h)[0].id, "a");
   EXPECT_EQ((*h)[1].id, "c");
+  EXPECT_FALSE(s->read_events({9}));
 }
 
 TEST_F(store_test, scan_products_pages_through_records) {

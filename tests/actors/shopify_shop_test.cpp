@@ -1,0 +1,495 @@
+// The real engine with its Shopify shop actor against the real Shopify
+// simulator over loopback HTTP. Every wait polls the simulator (or the
+// engine's store) with a bound, and every test asserts what Shopify holds.
+#include "actors/shopify_shop.hpp"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "actors/engine.hpp"
+#include "channels/shopify/simulator.hpp"
+
+using namespace shelfsync;
+using namespace std::chrono_literals;
+namespace sim = shelfsync::shopify::sim;
+
+namespace {
+
+constexpr const char* loc_a = "gid://shopify/Location/1001";
+constexpr const char* loc_b = "gid://shopify/Location/1002";
+constexpr const char* loc_c = "gid://shopify/Location/1003";
+constexpr const char* token = "shpat_shop_test_token";
+constexpr const char* token_env = "SHELFSYNC_TEST_SHOPIFY_TOKEN";
+
+std::atomic<int> dirs{0};
+
+class shopify_shop_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim.add_shop("eu", token);
+    sim.add_location("eu", "WH A", loc_a);
+    sim.add_location("eu", "WH B", loc_b);
+    sim.add_location("eu", "Shop floor", loc_c);
+    server = std::make_unique<shopify::simulator_server>(sim);
+    ::setenv(token_env, token, 1);
+    dir = (std::filesystem::temp_directory_path() /
+           ("shelfsync-shopify-" + std::to_string(::getpid()) + "-" +
+            std::to_string(dirs++)))
+              .string();
+    std::filesystem::remove_all(dir);
+  }
+
+  void TearDown() override {
+    eng.reset();
+    server->stop();
+    std::filesystem::remove_all(dir);
+  }
+
+  /// WH-A → loc_a and WH-B → loc_b for shop "eu"; WH-C is not this shop's.
+  config_ptr make_config(bool stock_sync = true, bool wh_b = true) {
+    auto c = std::make_shared<config>();
+    c->node.data_dir = dir;
+    c->warehouses = {{"WH-A"}, {"WH-B"}, {"WH-C"}};
+    shop_config eu;
+    eu.id = "eu";
+    eu.channel = channel_kind::shopify;
+    eu.stock_sync = stock_sync;
+    eu.shopify.shop_url = server->shop_url("eu");
+    eu.shopify.access_token_env = token_env;
+    eu.warehouses = {{"WH-A", true, loc_a}, {"WH-B", wh_b, wh_b ? loc_b : ""}};
+    c->shops = {eu};
+    return c;
+  }
+
+  void start(config_ptr conf = nullptr) {
+    auto e = engine::start(conf ? conf : make_config());
+    ASSERT_TRUE(e) << to_string(e.error());
+    eng = std::move(*e);
+  }
+
+  static stock_event set(const std::string& id, const std::string& product,
+                         const std::string& warehouse, int64_t on_hand) {
+    stock_event e;
+    e.id = id;
+    e.product = product;
+    e.warehouse = warehouse;
+    e.fields = stock_event::has_on_hand;
+    e.on_hand = on_hand;
+    return e;
+  }
+
+  void ingest(std::vector<stock_event> batch) {
+    std::promise<caf::expected<ingest_result>> done;
+    eng->ingest(std::move(batch), [&](caf::expected<ingest_result> r) {
+      done.set_value(std::move(r));
+    });
+    auto r = done.get_future().get();
+    ASSERT_TRUE(r) << to_string(r.error());
+  }
+
+  /// Polls `pred` every 10 ms for up to `limit`.
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds limit = 10s) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+  }
+
+  /// The simulator's item with `sku` (the first one), or null.
+  const sim::item* item(const std::string& sku) {
+    snapshot = sim.inventory("eu");
+    for (auto& it : snapshot.items())
+      if (it.sku == sku) return &it;
+    return nullptr;
+  }
+
+  /// The active level of `sku` at `loc` in the simulator, or -1.
+  int64_t level(const std::string& sku, const std::string& loc) {
+    auto* it = item(sku);
+    if (it == nullptr) return -1;
+    auto* lv = it->stocked_at(loc);
+    return lv ? lv->available : -1;
+  }
+
+  /// The delivery record of `product` for shop "eu".
+  delivery_record deliveries(const std::string& product) {
+    delivery_record rec;
+    auto found = eng->db().load_delivery("eu", product, rec);
+    if (!found || !*found) rec.clear();
+    return rec;
+  }
+
+  bool confirmed(const std::string& product, const std::string& loc,
+                 int64_t value) {
+    auto rec = deliveries(product);
+    auto i = rec.find(loc);
+    return i != rec.end() && i->second.state == delivery_state::confirmed &&
+           i->second.confirmed == value;
+  }
+
+  size_t requests() { return sim.requests("eu").size(); }
+
+  size_t requests_named(const std::string& operation) {
+    size_t n = 0;
+    for (auto& r : sim.requests("eu"))
+      n += r.operation_name == operation ? 1 : 0;
+    return n;
+  }
+
+  shop_status status() {
+    std::promise<std::vector<shop_status>> done;
+    eng->shops([&](std::vector<shop_status> s) {
+      done.set_value(s);
+    });
+    auto all = done.get_future().get();
+    return all.empty() ? shop_status{} : all.front();
+  }
+
+  shopify::simulator sim;
+  std::unique_ptr<shopify::simulator_server> server;
+  std::string dir;
+  std::unique_ptr<engine> eng;
+  sim::store snapshot;
+};
+
+// -- rules 1 to 6 ------------------------------------------------------------
+
+TEST_F(shopify_shop_test, sets_each_mapped_location_and_switches_tracking_on) {
+  sim.add_item("eu", "P-1", false, {{loc_a, 0}, {loc_b, 0}});
+  start();
+  ingest({set("e1", "P-1", "WH-A", 7), set("e2", "P-1", "WH-B", 3)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-1", loc_a) == 7 && level("P-1", loc_b) == 3;
+  }));
+  EXPECT_TRUE(item("P-1")->tracked);
+  EXPECT_TRUE(eventually([&] {
+    return confirmed("P-1", loc_a, 7) && confirmed("P-1", loc_b, 3);
+  }));
+  EXPECT_EQ(level("P-1", loc_c), -1); // never stocked there
+}
+
+TEST_F(shopify_shop_test, activates_where_the_item_is_not_stocked) {
+  sim.add_item("eu", "P-2", true, {{loc_a, 1}});
+  start();
+  ingest({set("e1", "P-2", "WH-A", 4), set("e2", "P-2", "WH-B", 9)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-2", loc_b) == 9;
+  }));
+  EXPECT_EQ(level("P-2", loc_a), 4);
+  auto* lv = item("P-2")->stocked_at(loc_b);
+  ASSERT_NE(lv, nullptr);
+  EXPECT_EQ(lv->history.front(), 0); // activated without a quantity
+}
+
+TEST_F(shopify_shop_test, activates_at_a_newly_mapped_location_after_reload) {
+  sim.add_item("eu", "P-3", true, {{loc_a, 0}});
+  start(make_config(true, false));
+  ingest({set("e1", "P-3", "WH-A", 2), set("e2", "P-3", "WH-B", 6)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-3", loc_a) == 2;
+  }));
+  EXPECT_EQ(level("P-3", loc_b), -1); // WH-B not enabled yet
+  eng->reload(make_config(true, true));
+  ingest({set("e3", "P-3", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-3", loc_b) == 6 && level("P-3", loc_a) == 5;
+  }));
+}
+
+TEST_F(shopify_shop_test, zeroes_unmapped_locations_holding_stock) {
+  auto id = sim.add_item("eu", "P-4", true, {{loc_a, 1}, {loc_c, 5}});
+  start();
+  ingest({set("e1", "P-4", "WH-A", 8)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-4", loc_c) == 0;
+  }));
+  EXPECT_EQ(level("P-4", loc_a), 8);
+  // A point-of-sale edit behind shelfsync's back is undone with the next
+  // update of the product: the levels are read with every update.
+  sim.set_available("eu", id, loc_c, 3);
+  ingest({set("e2", "P-4", "WH-A", 9)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-4", loc_a) == 9 && level("P-4", loc_c) == 0;
+  }));
+}
+
+TEST_F(shopify_shop_test, several_items_with_the_sku_is_an_error_state) {
+  sim.add_item("eu", "DUP", true, {{loc_a, 1}});
+  sim.add_item("eu", "DUP", true, {{loc_a, 2}});
+  start();
+  ingest({set("e1", "DUP", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    auto rec = deliveries("DUP");
+    auto i = rec.find(loc_a);
+    return i != rec.end() && i->second.state == delivery_state::failed;
+  }));
+  auto d = deliveries("DUP").at(loc_a);
+  EXPECT_EQ(d.error_code, "AMBIGUOUS_SKU");
+  EXPECT_EQ(d.error_message, "several inventory items have SKU DUP");
+  EXPECT_FALSE(d.error_at.empty());
+  EXPECT_TRUE(d.permanent);
+  EXPECT_EQ(requests_named("ShelfsyncPush"), 0u);
+  for (auto& it : sim.inventory("eu").items())
+    EXPECT_NE(it.find_level(loc_a)->available, 5);
+  EXPECT_NE(status().last_error.find("several inventory items"),
+            std::string::npos);
+}
+
+TEST_F(shopify_shop_test, the_mapping_is_looked_up_once_and_remembered) {
+  sim.add_item("eu", "P-5", true, {{loc_a, 0}, {loc_b, 0}});
+  start();
+  ingest({set("e1", "P-5", "WH-A", 1)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-5", loc_a) == 1;
+  }));
+  ingest({set("e2", "P-5", "WH-A", 2)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-5", loc_a) == 2;
+  }));
+  eng.reset();
+  start();
+  ingest({set("e3", "P-5", "WH-A", 3)});
+  ASSERT_TRUE(eventually([&] {
+    return level("P-5", loc_a) == 3;
+  }));
+  EXPECT_EQ(requests_named("ShelfsyncLookupSkus"), 1u);
+}
+
+// -- rule 10 -----------------------------------------------------------------
+
+TEST_F(shopify_shop_test, an_unchanged_value_sends_nothing) {
+  sim.add_item("eu", "P-6", true, {{loc_a, 0}, {loc_b, 0}});
+  start();
+  ingest({set("e1", "P-6", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P-6", loc_a, 5);
+  }));
+  auto before = requests();
+  ingest({set("e2", "P-6", "WH-A", 5), set("e3", "P-6", "WH-C", 40)});
+  ASSERT_TRUE(eng->sync());
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(requests(), before);
+  EXPECT_EQ(status().pending, 0u);
+}
+
+// -- faults ------------------------------------------------------------------
+
+TEST_F(shopify_shop_test, a_dropped_answer_is_retried_with_the_same_key) {
+  sim.add_item("eu", "P-7", true, {{loc_a, 0}, {loc_b, 0}});
+  auto f = sim.faults("eu");
+  f.drop_next = 1;
+  f.drop_when = shopify::fault_point::after_apply;
+  f.mutations_only = true;
+  sim.set_faults("eu", f);
+  start();
+  ingest({set("e1", "P-7", "WH-A", 11)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P-7", loc_a, 11);
+  }));
+  std::vector<shopify::sim_request_record> records;
+  for (auto& r : sim.requests("eu"))
+    if (r.operation_name == "ShelfsyncPush") records.push_back(r);
+  ASSERT_GE(records.size(), 2u);
+  EXPECT_EQ(records[0].answer, "dropped");
+  EXPECT_TRUE(records[0].applied);
+  EXPECT_EQ(records[1].answer, "replayed");
+  EXPECT_FALSE(records[1].applied);
+  EXPECT_EQ(records[0].idempotency_keys, records[1].idempotency_keys);
+  auto* lv = item("P-7")->stocked_at(loc_a);
+  ASSERT_NE(lv, nullptr);
+  EXPECT_EQ(lv->history, (std::vector<int64_t>{0, 11})); // applied once
+  EXPECT_EQ(lv->writes, 1u);
+}
+
+TEST_F(shopify_shop_test, server_errors_are_retried_until_delivered) {
+  sim.add_item("eu", "P-8", true, {{loc_a, 0}, {loc_b, 0}});
+  auto f = sim.faults("eu");
+  f.fail_next = 3;
+  f.fail_status = 503;
+  sim.set_faults("eu", f);
+  start();
+  ingest({set("e1", "P-8", "WH-A", 4)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P-8", loc_a, 4);
+  }));
+  EXPECT_EQ(level("P-8", loc_a), 4);
+  size_t failed = 0;
+  for (auto& r : sim.requests("eu"))
+    failed += r.answer == "server_error" ? 1 : 0;
+  EXPECT_EQ(failed, 3u);
+  auto s = status();
+  EXPECT_FALSE(s.last_success.empty());
+  EXPECT_NE(s.last_error.find("503"), std::string::npos);
+}
+
+TEST_F(shopify_shop_test, sustained_throttling_converges_to_the_last_values) {
+  std::vector<std::string> skus;
+  for (int i = 0; i < 5; ++i) {
+    skus.push_back("T-" + std::to_string(i));
+    sim.add_item("eu", skus.back(), true, {{loc_a, 0}, {loc_b, 0}});
+  }
+  start();
+  auto f = sim.faults("eu");
+  f.throttle_all = true;
+  f.throttle_with_429 = false;
+  sim.set_faults("eu", f);
+  int n = 0;
+  for (int round = 1; round <= 4; ++round) {
+    std::vector<stock_event> batch;
+    for (auto& sku : skus) {
+      batch.push_back(set("t" + std::to_string(n++), sku, "WH-A", round));
+      batch.push_back(set("t" + std::to_string(n++), sku, "WH-B", 10 * round));
+    }
+    ingest(batch);
+    if (round == 2) {
+      f.throttle_with_429 = true; // and now the 429 flavour
+      sim.set_faults("eu", f);
+    }
+    std::this_thread::sleep_for(300ms);
+  }
+  f.throttle_all = false;
+  sim.set_faults("eu", f);
+  ASSERT_TRUE(eventually([&] {
+    for (auto& sku : skus)
+      if (level(sku, loc_a) != 4 || level(sku, loc_b) != 40) return false;
+    return true;
+  }));
+  size_t throttled = 0;
+  for (auto& r : sim.requests("eu"))
+    throttled += r.answer == "throttled" ? 1 : 0;
+  EXPECT_GT(throttled, 0u);
+  // No older value overwrote a newer one at the end.
+  for (auto& sku : skus)
+    EXPECT_EQ(item(sku)->stocked_at(loc_a)->history.back(), 4);
+  auto details = nlohmann::json::parse(status().details);
+  EXPECT_GT(details["metrics"]["throttled"].get<double>(), 0);
+}
+
+// -- restart -----------------------------------------------------------------
+
+TEST_F(shopify_shop_test, sets_pending_at_a_crash_are_delivered_after_restart) {
+  for (auto sku : {"R-1", "R-2", "R-3"})
+    sim.add_item("eu", sku, true, {{loc_a, 0}, {loc_b, 0}});
+  auto f = sim.faults("eu");
+  f.drop_next = 1000; // Shopify unreachable: every request is dropped
+  sim.set_faults("eu", f);
+  start();
+  ingest({set("e1", "R-1", "WH-A", 1), set("e2", "R-2", "WH-A", 2),
+          set("e3", "R-3", "WH-B", 3)});
+  ASSERT_TRUE(eventually([&] {
+    return requests() >= 1;
+  }));
+  eng.reset(); // the engine goes away with everything pending
+  EXPECT_EQ(level("R-1", loc_a), 0);
+  sim.set_faults("eu", shopify::sim_faults{});
+  start();
+  ASSERT_TRUE(eventually([&] {
+    return level("R-1", loc_a) == 1 && level("R-2", loc_a) == 2 &&
+           level("R-3", loc_b) == 3;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return status().pending == 0;
+  }));
+}
+
+// -- configuration -----------------------------------------------------------
+
+TEST_F(shopify_shop_test, stock_sync_off_stops_every_request_until_on) {
+  sim.add_item("eu", "S-1", true, {{loc_a, 0}, {loc_b, 0}});
+  start();
+  ingest({set("e1", "S-1", "WH-A", 1)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("S-1", loc_a, 1);
+  }));
+  eng->reload(make_config(false));
+  ASSERT_TRUE(eng->sync());
+  sim.clear_requests("eu");
+  ingest({set("e2", "S-1", "WH-A", 2), set("e3", "S-1", "WH-B", 3)});
+  ASSERT_TRUE(eng->sync());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(requests(), 0u);
+  EXPECT_EQ(level("S-1", loc_a), 1);
+  EXPECT_FALSE(status().stock_sync);
+  eng->reload(make_config(true));
+  ASSERT_TRUE(eventually([&] {
+    return level("S-1", loc_a) == 2 && level("S-1", loc_b) == 3;
+  }));
+}
+
+TEST_F(shopify_shop_test, a_missing_token_is_an_error_state_not_a_crash) {
+  sim.add_item("eu", "M-1", true, {{loc_a, 0}});
+  ::unsetenv(token_env);
+  start();
+  ingest({set("e1", "M-1", "WH-A", 1)});
+  ASSERT_TRUE(eng->sync());
+  std::this_thread::sleep_for(200ms);
+  auto s = status();
+  EXPECT_NE(s.last_error.find(token_env), std::string::npos);
+  EXPECT_EQ(s.last_error.find(token), std::string::npos);
+  EXPECT_EQ(s.details.find(token), std::string::npos);
+  EXPECT_EQ(requests(), 0u);
+  EXPECT_EQ(s.pending, 1u);
+  // The token appears and a reload picks it up.
+  ::setenv(token_env, token, 1);
+  eng->reload(make_config());
+  ASSERT_TRUE(eventually([&] {
+    return level("M-1", loc_a) == 1;
+  }));
+}
+
+TEST_F(shopify_shop_test, refused_items_fail_for_good_without_retrying) {
+  sim.add_item("eu", "N-1", true, {{loc_a, 0}}, /*non_mutable=*/true);
+  start();
+  ingest({set("e1", "N-1", "WH-A", 5), set("e2", "NOPE", "WH-A", 1)});
+  ASSERT_TRUE(eventually([&] {
+    auto a = deliveries("N-1");
+    auto b = deliveries("NOPE");
+    return a.count(loc_a) && a.at(loc_a).state == delivery_state::failed &&
+           b.count(loc_a) && b.at(loc_a).state == delivery_state::failed;
+  }));
+  EXPECT_EQ(deliveries("N-1").at(loc_a).error_code,
+            "NON_MUTABLE_INVENTORY_ITEM");
+  EXPECT_EQ(deliveries("NOPE").at(loc_a).error_code, "SKU_NOT_FOUND");
+  ASSERT_TRUE(eventually([&] {
+    return status().pending == 0;
+  }));
+  auto before = requests();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(requests(), before);
+}
+
+TEST_F(shopify_shop_test, status_shows_budget_and_numeric_metrics) {
+  sim.add_item("eu", "B-1", true, {{loc_a, 0}});
+  start();
+  ingest({set("e1", "B-1", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("B-1", loc_a, 5);
+  }));
+  auto s = status();
+  EXPECT_EQ(s.channel, "shopify");
+  EXPECT_TRUE(s.stock_sync);
+  EXPECT_FALSE(s.last_success.empty());
+  auto d = nlohmann::json::parse(s.details);
+  EXPECT_EQ(d["budget"]["maximum"].get<double>(), 2000);
+  EXPECT_EQ(d["budget"]["restore_rate"].get<double>(), 100);
+  EXPECT_GT(d["budget"]["available"].get<double>(), 0);
+  for (auto& [name, value] : d["metrics"].items())
+    EXPECT_TRUE(value.is_number()) << name;
+  EXPECT_GE(d["metrics"]["requests"].get<double>(), 2);
+  EXPECT_GE(d["metrics"]["rows"].get<double>(), 1);
+}
+
+} // namespace
