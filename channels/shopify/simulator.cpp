@@ -229,22 +229,27 @@ simulator::reply simulator::graphql(shop_state& shop,
 
   // Faults that strike before anything is applied.
   auto& f = shop.faults;
-  if (f.fail_next > 0 && f.fail_when == fault_point::before_apply) {
-    --f.fail_next;
-    rec.fault = "before_apply";
-    auto code = static_cast<http::status>(f.fail_status);
-    return finish(
-        code,
-        {{"errors", std::string{boost::beast::http::obsolete_reason(code)}}},
-        "server_error");
-  }
-  if (f.drop_next > 0 && f.drop_when == fault_point::before_apply) {
-    --f.drop_next;
-    rec.fault = "before_apply";
-    auto r = finish(http::status::ok, json::object(), "dropped");
-    r.drop = true;
-    return r;
-  }
+  auto fault_before = [&]() -> std::optional<reply> {
+    if (f.fail_next > 0 && f.fail_when == fault_point::before_apply) {
+      --f.fail_next;
+      rec.fault = "before_apply";
+      auto code = static_cast<http::status>(f.fail_status);
+      return finish(
+          code,
+          {{"errors", std::string{boost::beast::http::obsolete_reason(code)}}},
+          "server_error");
+    }
+    if (f.drop_next > 0 && f.drop_when == fault_point::before_apply) {
+      --f.drop_next;
+      rec.fault = "before_apply";
+      auto r = finish(http::status::ok, json::object(), "dropped");
+      r.drop = true;
+      return r;
+    }
+    return std::nullopt;
+  };
+  if (!f.mutations_only)
+    if (auto r = fault_before()) return std::move(*r);
 
   // The request body: JSON {query, variables, operationName} or raw GraphQL.
   std::string query;
@@ -302,6 +307,10 @@ simulator::reply simulator::graphql(shop_state& shop,
   for (auto& sel : op->selections)
     if (sel.type == graphql::selection::kind::field)
       rec.operations.push_back(sel.name);
+  bool faults_apply =
+      !f.mutations_only || op->kind == graphql::operation_kind::mutation;
+  if (f.mutations_only && faults_apply)
+    if (auto r = fault_before()) return std::move(*r);
 
   // Cost and the leaky bucket.
   auto requested = sim::requested_cost(*schema, parsed.doc, *op, vars);
@@ -374,7 +383,8 @@ simulator::reply simulator::graphql(shop_state& shop,
                                            : "ok";
 
   // Faults that strike after the request was applied.
-  if (f.fail_next > 0 && f.fail_when == fault_point::after_apply) {
+  if (faults_apply && f.fail_next > 0 &&
+      f.fail_when == fault_point::after_apply) {
     --f.fail_next;
     rec.fault = "after_apply";
     auto code = static_cast<http::status>(f.fail_status);
@@ -383,7 +393,8 @@ simulator::reply simulator::graphql(shop_state& shop,
         {{"errors", std::string{boost::beast::http::obsolete_reason(code)}}},
         "server_error");
   }
-  if (f.drop_next > 0 && f.drop_when == fault_point::after_apply) {
+  if (faults_apply && f.drop_next > 0 &&
+      f.drop_when == fault_point::after_apply) {
     --f.drop_next;
     rec.fault = "after_apply";
     auto r = finish(http::status::ok, body, "dropped");

@@ -54,6 +54,9 @@ struct sim_faults {
   fault_point drop_when = fault_point::before_apply;
   /// Every answer is held back this long (the request is applied at once).
   std::chrono::milliseconds delay{0};
+  /// The fail and drop switches strike mutations only: queries (lookups,
+  /// reads) pass and do not use them up. For aiming a fault at a push.
+  bool mutations_only = false;
 };
 
 /// One GraphQL request as the shop received it.

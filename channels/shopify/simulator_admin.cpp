@@ -27,7 +27,8 @@ json faults_json(const sim_faults& f) {
           {"fail_when", to_string(f.fail_when)},
           {"drop_next", f.drop_next},
           {"drop_when", to_string(f.drop_when)},
-          {"delay_ms", f.delay.count()}};
+          {"delay_ms", f.delay.count()},
+          {"mutations_only", f.mutations_only}};
 }
 
 /// Applies the keys present in `doc` to `f`; returns an error sentence or "".
@@ -40,11 +41,13 @@ std::string update_faults(sim_faults& f, const json& doc) {
                 : "\"" + key + "\" must be " + std::string{what};
     };
     std::string err;
-    if (key == "throttle_all" || key == "throttle_with_429") {
+    if (key == "throttle_all" || key == "throttle_with_429" ||
+        key == "mutations_only") {
       err = want(v.is_boolean(), "true or false");
       if (err.empty())
-        (key == "throttle_all" ? f.throttle_all : f.throttle_with_429) =
-            v.get<bool>();
+        (key == "throttle_all"        ? f.throttle_all
+         : key == "throttle_with_429" ? f.throttle_with_429
+                                      : f.mutations_only) = v.get<bool>();
     } else if (key == "fail_next" || key == "drop_next" ||
                key == "fail_status" || key == "delay_ms") {
       err = want(v.is_number_integer() && v.get<int64_t>() >= 0,
