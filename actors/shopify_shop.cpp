@@ -136,13 +136,15 @@ void configure_client(self_ptr self) {
   if (why.empty()) {
     cfg.access_token = *token;
     cfg.version = *version;
-    // Reserve about as many levels per item as this shop maps locations,
-    // so that rule 5's reads stay cheap; more levels are paged.
+    // Reserve as many levels per item as this shop maps locations, plus one
+    // for a stray location (rule 5): Shopify asks for the reserved levels to
+    // be in the bucket before a read runs, and charges only those returned.
+    // Items stocked at more locations are paged.
     size_t mapped = 0;
     for (auto& w : shop->warehouses)
       mapped += w.enabled && !w.location.empty() ? 1 : 0;
     cfg.reads.levels_first = st.reads.levels_first =
-        static_cast<int>(std::clamp<size_t>(mapped + 3, 5, 25));
+        static_cast<int>(std::clamp<size_t>(mapped + 1, 2, 25));
     cfg.http.connect_timeout = std::chrono::seconds{5};
     cfg.http.request_timeout = std::chrono::seconds{10};
     cfg.max_pacing_wait = std::chrono::seconds{1};

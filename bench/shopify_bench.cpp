@@ -348,7 +348,9 @@ void throughput(observed_simulator& os) {
               products, changes, done ? "" : " (NOT all delivered)");
   std::printf("    allowance: a round of 250 rows = read of 125 items x (3 + "
               "2 x 2 levels) = %.0f points + push 13 = %.0f points;\n"
-              "    in %.2f s the bucket gives 2000 (full at start) + 100/s x "
+              "    levels_first = 3 (2 mapped + 1): a read asks 9 points per "
+              "item, is charged 7;\n    in %.2f s the bucket gives 2000 (full "
+              "at start) + 100/s x "
               "%.2f s = %.0f points = %.0f rows (%.1f rows/s)\n",
               125 * per_item_read, round_points, secs, secs, 2000 + 100 * secs,
               allowed_rows, allowed_rate);
