@@ -18,28 +18,53 @@ constexpr size_t refresh_chunk = 1000;
 } // namespace
 
 void directory_state::record(product_update&& update) {
-  writes.put_product_bytes(update.product, update.record);
-  for (auto& [shop, change] : update.changes)
+  for (auto& [shop, change] : update.changes) {
+    change.segment = segment;
+    window[shop][change.product] = change;
     notifications[shop].push_back(std::move(change));
+  }
+  uncommitted[update.product] = std::move(update.record);
+}
+
+bool directory_state::all_applied() const {
+  for (auto& b : batches)
+    if (b.outstanding > 0) return false;
+  return true;
+}
+
+uint64_t directory_state::completed_checkpoint() {
+  auto result = checkpoint;
+  while (!batches.empty() && batches.front().outstanding == 0) {
+    result = batches.front().last_seq;
+    batches.pop_front();
+  }
+  if (batches.empty()) result = dispatched_seq;
+  return result;
 }
 
 caf::error directory_state::commit() {
-  auto new_checkpoint = checkpoint;
-  while (!batches.empty() && batches.front().outstanding == 0) {
-    new_checkpoint = batches.front().last_seq;
-    batches.pop_front();
+  auto new_checkpoint = completed_checkpoint();
+  if (uncommitted.empty() && window.empty() && new_checkpoint == checkpoint)
+    return caf::none;
+  state_batch writes;
+  for (auto& [code, bytes] : uncommitted)
+    writes.put_product_bytes(code, bytes);
+  for (auto& [shop, changes] : window) {
+    std::vector<view_change> list;
+    list.reserve(changes.size());
+    for (auto& [code, change] : changes)
+      list.push_back(std::move(change));
+    writes.put_outbox_segment(shop, segment, list);
   }
-  if (batches.empty()) new_checkpoint = dispatched_seq;
+  writes.set_next_segment(segment + 1);
   auto advance = new_checkpoint > checkpoint ? new_checkpoint : 0;
-  auto segment = next_segment;
-  for (auto& [shop, changes] : notifications) {
-    for (auto& c : changes)
-      c.segment = segment;
-    writes.put_outbox_segment(shop, segment++, changes);
+  if (auto err = cfg.db->commit(writes, advance)) {
+    // Nothing is lost: the log holds every event; the next commit retries.
+    return err;
   }
-  writes.set_next_segment(segment);
-  if (auto err = cfg.db->commit(writes, advance)) return err;
-  next_segment = segment;
+  uncommitted.clear();
+  window.clear();
+  ++segment;
   if (advance != 0) checkpoint = advance;
   return caf::none;
 }
@@ -47,11 +72,11 @@ caf::error directory_state::commit() {
 directory_actor::behavior_type
 directory(directory_actor::stateful_pointer<directory_state> self,
           directory_config cfg) {
-  self->state.cfg = std::move(cfg);
-  if (auto cp = self->state.cfg.db->checkpoint())
-    self->state.checkpoint = self->state.dispatched_seq = *cp;
-  if (auto next = self->state.cfg.db->next_segment())
-    self->state.next_segment = *next;
+  auto& init = self->state;
+  init.cfg = std::move(cfg);
+  if (auto cp = init.cfg.db->checkpoint())
+    init.checkpoint = init.dispatched_seq = *cp;
+  if (auto next = init.cfg.db->next_segment()) init.segment = *next;
   // -- helpers ---------------------------------------------------------------
   auto product_for =
       [self](const std::string& code) -> directory_state::live_product& {
@@ -65,26 +90,44 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     return st.live.emplace(code, directory_state::live_product{handle, 0})
         .first->second;
   };
-  // Commits, then hands view changes to the shops and answers sync waiters.
+  // Hands the view changes of completed work to the shops. They may deliver
+  // before the commit: a crash then replays the log, and the shops find the
+  // replayed values already confirmed.
+  auto notify = [self] {
+    auto& st = self->state;
+    for (auto& [shop, changes] : st.notifications) {
+      auto i = st.cfg.shops.find(shop);
+      if (i != st.cfg.shops.end() && !changes.empty())
+        self->send(i->second, atom::pending_v, std::move(changes));
+    }
+    st.notifications.clear();
+  };
+  // Commits derived state, then answers sync waiters if all is applied.
   auto flush = [self] {
     auto& st = self->state;
     if (auto err = st.commit()) {
-      // Nothing is lost: the log holds every event and the writes stay
-      // pending until a later commit succeeds.
       log_line(log_level::error, "directory",
                "cannot commit derived state: " + to_string(err));
       return;
     }
-    for (auto& [shop, changes] : st.notifications) {
-      auto i = st.cfg.shops.find(shop);
-      if (i != st.cfg.shops.end())
-        self->send(i->second, atom::pending_v, std::move(changes));
-    }
-    st.notifications.clear();
     if (st.batches.empty()) {
       for (auto& rp : st.sync_waiters)
         rp.deliver(st.checkpoint);
       st.sync_waiters.clear();
+    }
+  };
+  // Commits when enough waits, or arms the timer that commits soon.
+  auto schedule_commit = [self, flush] {
+    auto& st = self->state;
+    if (st.uncommitted.size() >= st.cfg.max_uncommitted ||
+        (st.all_applied() && !st.sync_waiters.empty())) {
+      flush();
+      return;
+    }
+    if (!st.commit_timer_armed) {
+      st.commit_timer_armed = true;
+      self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
+                         ++st.commit_timer);
     }
   };
   return {
@@ -110,16 +153,27 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         st.record(std::move(update));
         for (auto& b : st.batches)
           if (b.id == id) {
-            if (--b.outstanding == 0) flush();
+            if (--b.outstanding == 0) {
+              notify();
+              schedule_commit();
+            }
             return;
           }
+      },
+      [=](atom::tick, uint64_t generation) {
+        auto& st = self->state;
+        if (generation != st.commit_timer) return;
+        st.commit_timer_armed = false;
+        flush();
       },
       [=](atom::idle, const std::string& code, uint64_t activity) {
         auto& st = self->state;
         auto i = st.live.find(code);
         if (i == st.live.end() || i->second.sent != activity) return;
-        // Its last update must be on disk before a new actor may load it.
-        if (st.writes.size() > 0) flush();
+        // Its last record must be on disk before a new actor may load it.
+        if (st.uncommitted.count(code) != 0) flush();
+        if (st.uncommitted.count(code) != 0)
+          return; // the commit failed; try again at the next idle report
         self->send(i->second.handle, atom::stop_v);
         st.live.erase(i);
         if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
@@ -142,10 +196,12 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       },
       [=](atom::sync) -> caf::result<uint64_t> {
         auto& st = self->state;
-        if (st.batches.empty() && st.writes.size() == 0) return st.checkpoint;
+        if (st.batches.empty() && st.uncommitted.empty() && st.window.empty() &&
+            st.checkpoint == st.dispatched_seq)
+          return st.checkpoint;
         auto rp = self->make_response_promise<uint64_t>();
         st.sync_waiters.push_back(rp);
-        if (st.batches.empty()) flush();
+        if (st.all_applied()) flush();
         return rp;
       },
       [=](atom::reload, config_ptr& conf, shop_map& shops) {
@@ -175,8 +231,10 @@ directory(directory_actor::stateful_pointer<directory_state> self,
             st.refresh_after, refresh_chunk,
             [&](std::string_view code, product_record&& rec) {
               std::string key{code};
-              if (st.live.count(key) != 0)
-                return; // a live actor refreshes itself
+              // Live actors refresh themselves; uncommitted records are newer
+              // than what the scan sees and belong to live actors anyway.
+              if (st.live.count(key) != 0 || st.uncommitted.count(key) != 0)
+                return;
               product_state tmp;
               tmp.cfg.code = std::move(key);
               tmp.record = std::move(rec);
@@ -191,7 +249,10 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         }
         for (auto& u : updates)
           st.record(std::move(u));
-        if (!updates.empty()) flush();
+        if (!updates.empty()) {
+          notify();
+          flush();
+        }
         if (*last == st.refresh_after) {
           st.refreshing = false;
           return;

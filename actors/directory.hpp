@@ -24,6 +24,10 @@ struct directory_config {
   std::chrono::milliseconds product_idle{std::chrono::seconds{30}};
   /// Return freed memory to the OS after this many product actors stopped.
   uint64_t trim_after_stops = 10000;
+  /// Derived state is written behind: at most this long after a change...
+  std::chrono::milliseconds commit_interval{std::chrono::seconds{2}};
+  /// ...or once this many product records wait, whichever comes first.
+  size_t max_uncommitted = 50000;
 };
 
 /// State of the DIRECTORY actor.
@@ -49,12 +53,18 @@ struct directory_state {
   uint64_t dispatched_seq = 0;
   /// The checkpoint last committed.
   uint64_t checkpoint = 0;
-  /// The id the next outbox segment gets.
-  uint64_t next_segment = 1;
-  /// Derived-state writes not yet committed, and the view changes to hand
-  /// to each shop once they are.
-  state_batch writes;
+  /// The outbox segment that the next commit writes; every change handed to
+  /// a shop before that commit carries its id.
+  uint64_t segment = 1;
+  /// Product records changed since the last commit, encoded (latest wins).
+  std::unordered_map<std::string, std::string> uncommitted;
+  /// Per shop, the view changes since the last commit (latest per product).
+  std::map<std::string, std::unordered_map<std::string, view_change>> window;
+  /// View changes to hand to each shop when the current batch completes.
   std::map<std::string, std::vector<view_change>> notifications;
+  /// Generation of the commit timer; stale ticks are ignored.
+  uint64_t commit_timer = 0;
+  bool commit_timer_armed = false;
   std::vector<caf::typed_response_promise<uint64_t>> sync_waiters;
   uint64_t stops_since_trim = 0;
   /// Progress of the background refresh of stored products after a reload.
@@ -62,11 +72,17 @@ struct directory_state {
   bool refreshing = false;
   static inline const char* name = "directory";
 
-  /// Records one product's result into the pending writes.
+  /// Records one product's result for the next commit and for its shops.
   void record(product_update&& update);
 
-  /// Commits pending writes, each shop's changed views as one outbox
-  /// segment, and the checkpoint over completed batches.
+  /// Returns whether every dispatched batch has been applied.
+  bool all_applied() const;
+
+  /// Advances over completed batches; returns the checkpoint they allow.
+  uint64_t completed_checkpoint();
+
+  /// Commits the uncommitted records, each shop's window as outbox segment
+  /// `segment`, and the checkpoint, in one atomic write.
   caf::error commit();
 };
 

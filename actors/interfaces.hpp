@@ -52,13 +52,15 @@ using shop_actor = caf::typed_actor<
 using shop_map = std::map<std::string, shop_actor>;
 
 /// The DIRECTORY: routes events to product actors, spawning them on demand,
-/// and is the single writer of derived state (product records, outboxes,
-/// history index, checkpoint), committed in atomic batches.
+/// and is the single writer of derived state (product records, outbox
+/// segments, checkpoint), written behind in atomic commits.
 using directory_actor = caf::typed_actor<
     // Accepted events, in log order.
     caf::reacts_to<atom::apply, std::vector<stock_event>>,
     // A product's result for dispatched batch N.
     caf::reacts_to<atom::applied, uint64_t, product_update>,
+    // Commit timer (self-send carrying its generation).
+    caf::reacts_to<atom::tick, uint64_t>,
     // A product saw no message since its activity count N.
     caf::reacts_to<atom::idle, std::string, uint64_t>,
     // Reads a product (error not_found if never seen).

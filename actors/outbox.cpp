@@ -32,6 +32,10 @@ void outbox::release(uint64_t segment) {
   auto i = segments_.find(segment);
   if (i == segments_.end() || --i->second > 0) return;
   segments_.erase(i);
+  if (segment >= newest_segment_) {
+    deferred_.push_back(segment);
+    return;
+  }
   // Failing to erase is harmless: the segment reloads after a restart and
   // its changes are found delivered (rule 10) or superseded.
   if (auto err = db_->erase_outbox_segment(shop_, segment))
@@ -40,6 +44,14 @@ void outbox::release(uint64_t segment) {
 
 void outbox::enqueue(std::vector<view_change>&& changes) {
   for (auto& c : changes) {
+    if (c.segment > newest_segment_) {
+      newest_segment_ = c.segment;
+      for (auto id : deferred_)
+        if (segments_.count(id) == 0)
+          if (auto err = db_->erase_outbox_segment(shop_, id))
+            static_cast<void>(err);
+      deferred_.clear();
+    }
     ++segments_[c.segment];
     auto& e = entries_[c.product];
     if (!e.queued && !e.flying && e.latest.product.empty()) {

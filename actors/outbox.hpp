@@ -26,7 +26,9 @@ namespace shelfsync {
 /// Durably, the outbox is the set of segments the directory committed (one
 /// per commit and shop). The outbox counts the live changes of each segment
 /// and erases a segment once each of its changes is delivered or superseded
-/// by a newer one, so a restart reloads exactly what is still owed.
+/// by a newer one, so a restart reloads exactly what is still owed. Changes
+/// arrive before their segment is committed (the directory writes behind),
+/// so the newest segment is erased only once a newer one appears.
 class outbox {
  public:
   /// The part of a product's view that a request should carry.
@@ -117,6 +119,11 @@ class outbox {
   std::map<std::string, uint64_t> flights_;
   /// Live changes per segment id.
   std::map<uint64_t, size_t> segments_;
+  /// The highest segment id seen: every lower one is committed already.
+  uint64_t newest_segment_ = 0;
+  /// Dead segments that may not be committed yet; erasing them now would be
+  /// undone by the commit, so they are erased once a newer segment shows.
+  std::vector<uint64_t> deferred_;
 };
 
 } // namespace shelfsync

@@ -100,9 +100,11 @@ struct actors_test : ::testing::Test {
     return result;
   }
 
+  /// Applies events and waits until the directory committed them.
   void apply(std::vector<stock_event> events) {
     caf::anon_send(dir_actor, atom::apply_v, std::move(events));
     sched.run();
+    ask<uint64_t>(dir_actor, atom::sync_v);
   }
 
   uint64_t pending(const std::string& shop_id) {
@@ -212,6 +214,7 @@ TEST_F(actors_test, reload_recomputes_live_and_stored_products) {
   auto next = make_config(true);
   caf::anon_send(dir_actor, atom::reload_v, next, shops);
   sched.run();
+  ask<uint64_t>(dir_actor, atom::sync_v);
   EXPECT_EQ(outbox("us", "stored")->desired.at(""), 4);
   EXPECT_EQ(outbox("us", "live")->desired.at(""), 4);
 }
