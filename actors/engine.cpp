@@ -31,8 +31,8 @@ engine_system_config::engine_system_config() {
   add_message_types<caf::id_block::shelfsync>();
 }
 
-engine::engine(config_ptr conf, std::shared_ptr<store> db)
-    : sys_(sys_cfg_), conf_(std::move(conf)), db_(std::move(db)) {}
+engine::engine(config_ptr conf, engine_options opts, std::shared_ptr<store> db)
+    : sys_(sys_cfg_), conf_(std::move(conf)), opts_(opts), db_(std::move(db)) {}
 
 engine::~engine() {
   caf::anon_send(directory_, atom::stop_v);
@@ -42,11 +42,12 @@ engine::~engine() {
   sys_.await_all_actors_done();
 }
 
-caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf) {
+caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
+                                                     engine_options opts) {
   auto db = store::open(conf->node.data_dir, conf->node.durability);
   if (!db) return db.error();
   std::unique_ptr<engine> result{
-      new engine(conf, std::shared_ptr<store>{std::move(*db)})};
+      new engine(conf, opts, std::shared_ptr<store>{std::move(*db)})};
   auto& e = *result;
   for (auto& shop : conf->shops)
     e.shops_.emplace(shop.id, e.spawn_shop(shop));
@@ -62,6 +63,7 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf) {
 
 shop_actor engine::spawn_shop(const shop_config& shop) {
   shop_setup setup{shop.id, conf_, db_, directory_};
+  if (!opts_.deliver) return sys_.spawn(shelfsync::shop, std::move(setup));
   switch (shop.channel) {
   case channel_kind::shopify:
     return spawn_shopify_shop(sys_, std::move(setup));

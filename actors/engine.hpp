@@ -21,13 +21,21 @@ class engine_system_config : public caf::actor_system_config {
   engine_system_config();
 };
 
+/// How an engine runs, beyond its config.
+struct engine_options {
+  /// False keeps every shop's outbox without delivering it: for measuring
+  /// the ingest path alone.
+  bool deliver = true;
+};
+
 /// The engine: the store and the actors around it, assembled from a config.
 /// Thread-safe; callbacks run on actor threads and must not block.
 class engine {
  public:
   /// Opens the store, spawns the actors, and replays the log tail after the
   /// checkpoint before returning, so that state is complete.
-  static caf::expected<std::unique_ptr<engine>> start(config_ptr conf);
+  static caf::expected<std::unique_ptr<engine>> start(config_ptr conf,
+                                                      engine_options opts = {});
 
   /// Stops the actors and flushes the store.
   ~engine();
@@ -63,7 +71,7 @@ class engine {
   directory_actor directory() const { return directory_; }
 
  private:
-  engine(config_ptr conf, std::shared_ptr<store> db);
+  engine(config_ptr conf, engine_options opts, std::shared_ptr<store> db);
   caf::error replay();
   shop_actor spawn_shop(const shop_config& shop);
 
@@ -71,6 +79,7 @@ class engine {
   caf::actor_system sys_;
   mutable std::mutex mtx_;
   config_ptr conf_;
+  engine_options opts_;
   std::shared_ptr<store> db_;
   directory_actor directory_;
   event_log_actor log_;

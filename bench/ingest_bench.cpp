@@ -191,7 +191,7 @@ class window {
 /// committed to its shop's outbox.
 double in_process(const std::vector<stock_event>& events,
                   const std::string& dir) {
-  auto eng = std::move(*engine::start(make_config(dir, 30)));
+  auto eng = std::move(*engine::start(make_config(dir, 30), {false}));
   window w{4};
   std::atomic<size_t> failures{0};
   auto started = clock_type::now();
@@ -217,7 +217,7 @@ double in_process(const std::vector<stock_event>& events,
 /// batches of 1000, then wait until every view is committed.
 double over_http(const std::vector<stock_event>& events,
                  const std::string& dir) {
-  auto eng = std::move(*engine::start(make_config(dir, 30)));
+  auto eng = std::move(*engine::start(make_config(dir, 30), {false}));
   metrics counters;
   http_api api{*eng, counters, "bench-token", [] {
                  return std::vector<config_problem>{};
@@ -268,7 +268,7 @@ double status_mb(const char* field) {
 }
 
 void memory(const options& o, const std::string& dir) {
-  auto eng = std::move(*engine::start(make_config(dir, 2)));
+  auto eng = std::move(*engine::start(make_config(dir, 2), {false}));
   auto base = status_mb("VmRSS");
   auto events = make_events(o.memory_products, o.memory_products, "mem-");
   // One event per distinct product.
