@@ -194,13 +194,22 @@ void simulator::state::finish(sim::feed& f) {
   auto& input = documents.at(f.input_document);
   f.body = input.body;
   std::string report;
+  if (f.forced) {
+    // The fault decides the outcome, but the document is still checked, on
+    // scratch copies, so that the inspection tells whether it was valid.
+    auto listings = seller.listings;
+    auto failures = seller.failures;
+    auto checked = sim::process_feed(
+        f.seller, f.id, input.uploaded ? input.body : "", listings, failures);
+    f.messages = checked.messages;
+    f.validation_issues = std::move(checked.validation_issues);
+  }
   if (f.forced == processing_status::cancelled) {
     f.status = processing_status::cancelled;
     return;
   }
   if (f.forced == processing_status::fatal) {
     f.status = processing_status::fatal;
-    f.validation_issues.push_back("forced FATAL by a simulator fault");
     report = sim::forced_fatal_report(f.seller, f.id);
   } else {
     auto outcome =

@@ -1,0 +1,539 @@
+// The Amazon shop actor inside the real engine, against the real Amazon
+// simulator over loopback HTTP: batching, feeds followed to their reports,
+// per-SKU outcomes in the delivery records, faults, and restarts.
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <set>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "actors/engine.hpp"
+#include "channels/amazon/simulator.hpp"
+
+using namespace shelfsync;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+const amazon::sim_seller seller{"A2SHOPTEST", "amzn1.application-oa2-client.t",
+                                "shop-test-secret", "Atzr|shop-test-refresh"};
+
+constexpr const char* shop_id = "amazon-us";
+
+/// What one feed document carried: quantity by SKU, and the SKUs in order.
+struct feed_content {
+  std::map<std::string, int64_t> quantities;
+  std::vector<std::string> skus;
+};
+
+feed_content content_of(const amazon::sim_feed_view& feed) {
+  feed_content out;
+  auto doc = json::parse(feed.body, nullptr, false);
+  if (!doc.is_object()) return out;
+  for (auto& m : doc["messages"]) {
+    auto sku = m["sku"].get<std::string>();
+    out.skus.push_back(sku);
+    out.quantities[sku] =
+        m["patches"][0]["value"][0]["quantity"].get<int64_t>();
+  }
+  return out;
+}
+
+/// The simulator's clock, which a test can push forward.
+struct shifted_clock {
+  std::atomic<int64_t> offset_ms{0};
+  amazon::rate_clock::time_point now() const {
+    return amazon::rate_clock::now() + std::chrono::milliseconds{offset_ms};
+  }
+};
+
+class amazon_shop_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::remove_all(dir);
+    amazon::simulator_config scfg;
+    scfg.now = [this] {
+      return clock.now();
+    };
+    scfg.sellers = {seller};
+    scfg.queue_delay = 100ms;
+    scfg.processing_delay = 200ms;
+    sim = std::make_unique<amazon::simulator>(scfg);
+    server = std::make_unique<amazon::simulator_server>(*sim);
+    set_credentials();
+  }
+
+  void TearDown() override {
+    eng.reset();
+    // Every feed the shop produced is valid against Amazon's schemas.
+    if (sim) {
+      for (auto& f : sim->feeds())
+        EXPECT_TRUE(f.validation_issues.empty())
+            << "feed " << f.feed_id << ": " << f.validation_issues.front();
+    }
+    server.reset();
+    sim.reset();
+    std::filesystem::remove_all(dir);
+    for (auto name : {"SHOP_TEST_ID", "SHOP_TEST_SECRET", "SHOP_TEST_REFRESH"})
+      ::unsetenv(name);
+  }
+
+  static void set_credentials() {
+    ::setenv("SHOP_TEST_ID", seller.client_id.c_str(), 1);
+    ::setenv("SHOP_TEST_SECRET", seller.client_secret.c_str(), 1);
+    ::setenv("SHOP_TEST_REFRESH", seller.refresh_token.c_str(), 1);
+  }
+
+  /// The engine's config: WH-A always enabled for the shop, WH-B as asked.
+  config_ptr make_config(bool wh_b = false, uint32_t interval = 1,
+                         bool sync = true) {
+    auto c = std::make_shared<config>();
+    c->node.data_dir = dir;
+    c->warehouses = {{"WH-A"}, {"WH-B"}};
+    shop_config s;
+    s.id = shop_id;
+    s.channel = channel_kind::amazon;
+    s.stock_sync = sync;
+    s.warehouses = {{"WH-A", true, ""}, {"WH-B", wh_b, ""}};
+    s.amazon.endpoint = server->base_url();
+    s.amazon.lwa_endpoint = server->base_url() + "/auth/o2/token";
+    s.amazon.seller_id = seller.seller_id;
+    s.amazon.marketplace_ids = {"ATVPDKIKX0DER"};
+    s.amazon.client_id_env = "SHOP_TEST_ID";
+    s.amazon.client_secret_env = "SHOP_TEST_SECRET";
+    s.amazon.refresh_token_env = "SHOP_TEST_REFRESH";
+    s.amazon.batch_interval_seconds = interval;
+    s.amazon.feed_poll_seconds = 1;
+    c->shops = {s};
+    return c;
+  }
+
+  void start(config_ptr conf) {
+    auto started = engine::start(std::move(conf));
+    ASSERT_TRUE(started) << to_string(started.error());
+    eng = std::move(*started);
+  }
+
+  static stock_event on_hand(std::string product, std::string wh, int64_t n) {
+    static int counter = 0;
+    stock_event e;
+    e.id = "ev-" + std::to_string(::getpid()) + "-" + std::to_string(++counter);
+    e.product = std::move(product);
+    e.warehouse = std::move(wh);
+    e.fields = stock_event::has_on_hand;
+    e.on_hand = n;
+    return e;
+  }
+
+  void ingest(std::vector<stock_event> batch) {
+    std::promise<caf::expected<ingest_result>> done;
+    auto answer = done.get_future();
+    eng->ingest(std::move(batch), [&](caf::expected<ingest_result> r) {
+      done.set_value(std::move(r));
+    });
+    ASSERT_EQ(answer.wait_for(10s), std::future_status::ready);
+    auto r = answer.get();
+    ASSERT_TRUE(r) << to_string(r.error());
+    ASSERT_TRUE(eng->sync());
+  }
+
+  /// Polls `pred` every 20 ms for at most `limit`.
+  static bool eventually(const std::function<bool()>& pred,
+                         std::chrono::milliseconds limit = 15s) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return pred();
+  }
+
+  std::optional<int64_t> listed(const std::string& sku) const {
+    auto l = sim->listing(seller.seller_id, sku);
+    if (!l) return std::nullopt;
+    return l->quantity();
+  }
+
+  /// What GET /v1/products/{sku} shows for the shop (the delivery record).
+  delivery delivered(const std::string& sku) {
+    delivery_record rec;
+    auto found = eng->db().load_delivery(shop_id, sku, rec);
+    EXPECT_TRUE(found);
+    auto i = rec.find("");
+    return i == rec.end() ? delivery{} : i->second;
+  }
+
+  bool confirmed(const std::string& sku, int64_t value) {
+    auto d = delivered(sku);
+    return d.state == delivery_state::confirmed && d.has_confirmed &&
+           d.confirmed == value;
+  }
+
+  shop_status status() {
+    std::promise<std::vector<shop_status>> done;
+    auto answer = done.get_future();
+    eng->shops([&](std::vector<shop_status> s) {
+      done.set_value(std::move(s));
+    });
+    EXPECT_EQ(answer.wait_for(10s), std::future_status::ready);
+    auto all = answer.get();
+    EXPECT_EQ(all.size(), 1u);
+    return all.empty() ? shop_status{} : all.front();
+  }
+
+  json metrics() { return json::parse(status().details)["metrics"]; }
+
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("shelfsync-amazon-shop-" + std::to_string(::getpid())))
+                        .string();
+  shifted_clock clock;
+  std::unique_ptr<amazon::simulator> sim;
+  std::unique_ptr<amazon::simulator_server> server;
+  std::unique_ptr<engine> eng;
+};
+
+} // namespace
+
+// -- quantities ---------------------------------------------------------------
+
+TEST_F(amazon_shop_test, sends_the_sum_over_enabled_warehouses) {
+  start(make_config(/*wh_b=*/false));
+  ingest({on_hand("P1", "WH-A", 5), on_hand("P1", "WH-B", 7),
+          on_hand("P2", "WH-B", 4)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5) && confirmed("P2", 0);
+  }));
+  EXPECT_EQ(listed("P1"), 5);
+  EXPECT_EQ(listed("P2"), 0);
+  // Enabling WH-B takes effect on reload: the sums include it.
+  eng->reload(make_config(/*wh_b=*/true));
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 12) && confirmed("P2", 4);
+  }));
+  EXPECT_EQ(listed("P1"), 12);
+  EXPECT_EQ(listed("P2"), 4);
+  // Disabling it again takes it out.
+  eng->reload(make_config(/*wh_b=*/false));
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5) && confirmed("P2", 0);
+  }));
+  EXPECT_EQ(listed("P1"), 5);
+  EXPECT_EQ(sim->feeds().size(), 3u);
+  auto m = metrics();
+  EXPECT_EQ(m["feeds_submitted"], 3);
+  EXPECT_EQ(m["confirmed"], 6);
+  EXPECT_EQ(m["failed"], 0);
+  auto s = status();
+  EXPECT_EQ(s.pending, 0u);
+  EXPECT_FALSE(s.last_success.empty());
+  EXPECT_TRUE(s.last_error.empty()) << s.last_error;
+}
+
+TEST_F(amazon_shop_test, many_changes_in_one_interval_make_one_feed) {
+  // One long interval, however slow the machine.
+  start(make_config(false, /*interval=*/60));
+  std::vector<stock_event> batch;
+  std::map<std::string, int64_t> latest;
+  for (int round = 0; round < 4; ++round)
+    for (int i = 0; i < 50; ++i) {
+      auto sku = "SKU-" + std::to_string(i);
+      batch.push_back(on_hand(sku, "WH-A", round * 100 + i));
+      latest[sku] = round * 100 + i;
+    }
+  // Four separate batches within the interval, the last with the final
+  // values.
+  for (size_t from = 0; from < batch.size(); from += 50)
+    ingest({batch.begin() + from, batch.begin() + from + 50});
+  // The interval ends.
+  eng->reload(make_config(false, /*interval=*/1));
+  ASSERT_TRUE(eventually([&] {
+    for (auto& [sku, qty] : latest)
+      if (!confirmed(sku, qty)) return false;
+    return true;
+  }));
+  auto feeds = sim->feeds();
+  ASSERT_EQ(feeds.size(), 1u);
+  auto content = content_of(feeds[0]);
+  EXPECT_EQ(content.skus.size(), 50u);
+  EXPECT_EQ(
+      std::set<std::string>(content.skus.begin(), content.skus.end()).size(),
+      50u);
+  EXPECT_EQ(content.quantities, latest);
+  for (auto& [sku, qty] : latest)
+    EXPECT_EQ(listed(sku), qty) << sku;
+}
+
+TEST_F(amazon_shop_test, an_unchanged_value_sends_nothing) {
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5);
+  }));
+  ASSERT_EQ(sim->feeds().size(), 1u);
+  // Hold the batches, change the value and change it back: the view that
+  // reaches the shop equals the confirmed one.
+  eng->reload(make_config(false, /*interval=*/60));
+  ingest({on_hand("P1", "WH-A", 6)});
+  ingest({on_hand("P1", "WH-A", 5)});
+  // The same value again, and a change in a warehouse the shop ignores.
+  ingest({on_hand("P1", "WH-A", 5), on_hand("P1", "WH-B", 9)});
+  eng->reload(make_config(false, /*interval=*/1));
+  ASSERT_TRUE(eventually([&] {
+    return status().pending == 0;
+  }));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(sim->feeds().size(), 1u);
+  EXPECT_EQ(status().pending, 0u);
+  EXPECT_TRUE(confirmed("P1", 5));
+}
+
+TEST_F(amazon_shop_test, stock_sync_off_sends_nothing_and_keeps_pending) {
+  start(make_config(false, /*interval=*/60));
+  ingest({on_hand("P1", "WH-A", 3), on_hand("P2", "WH-A", 4)});
+  ASSERT_TRUE(eventually([&] {
+    return status().pending == 2;
+  }));
+  eng->reload(make_config(false, /*interval=*/1, /*sync=*/false));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_TRUE(sim->feeds().empty());
+  auto s = status();
+  EXPECT_FALSE(s.stock_sync);
+  EXPECT_EQ(s.pending, 2u);
+  eng->reload(make_config(false, /*interval=*/1, /*sync=*/true));
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 3) && confirmed("P2", 4);
+  }));
+  EXPECT_EQ(sim->feeds().size(), 1u);
+}
+
+// -- per-SKU outcomes ---------------------------------------------------------
+
+TEST_F(amazon_shop_test, report_errors_are_recorded_per_sku) {
+  sim->fail_sku(seller.seller_id, "BAD", amazon::sim::permanent_failure());
+  sim->fail_sku(seller.seller_id, "FLAKY", amazon::sim::transient_failure(1));
+  start(make_config());
+  ingest({on_hand("GOOD", "WH-A", 1), on_hand("BAD", "WH-A", 2),
+          on_hand("FLAKY", "WH-A", 3)});
+  // The transient failure is retried in a later feed and then confirmed.
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("GOOD", 1) && confirmed("FLAKY", 3) &&
+           delivered("BAD").state == delivery_state::failed;
+  }));
+  auto bad = delivered("BAD");
+  EXPECT_EQ(bad.error_code, "4000003");
+  EXPECT_EQ(bad.error_message,
+            "The Amazon product type specified is invalid or not supported.");
+  EXPECT_TRUE(bad.permanent);
+  EXPECT_EQ(bad.sent, 2);
+  EXPECT_FALSE(bad.has_confirmed);
+  EXPECT_FALSE(bad.error_at.empty());
+  auto feeds = sim->feeds();
+  ASSERT_EQ(feeds.size(), 2u);
+  EXPECT_EQ(content_of(feeds[1]).skus, std::vector<std::string>{"FLAKY"});
+  // The permanent failure is not retried while its value stays the same.
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(sim->feeds().size(), 2u);
+  EXPECT_EQ(status().pending, 0u);
+  auto m = metrics();
+  EXPECT_EQ(m["failed"], 2);
+  EXPECT_EQ(m["retried"], 1);
+  EXPECT_EQ(m["confirmed"], 2);
+  // A new value is sent again, and refused again.
+  ingest({on_hand("BAD", "WH-A", 7)});
+  ASSERT_TRUE(eventually([&] {
+    auto d = delivered("BAD");
+    return d.state == delivery_state::failed && d.sent == 7;
+  }));
+  EXPECT_EQ(sim->feeds().size(), 3u);
+  // Once Amazon accepts it, the error is gone.
+  sim->clear_sku_failures();
+  ingest({on_hand("BAD", "WH-A", 8)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("BAD", 8);
+  }));
+  EXPECT_TRUE(delivered("BAD").error_code.empty());
+  EXPECT_EQ(listed("BAD"), 8);
+}
+
+TEST_F(amazon_shop_test, a_fatal_feed_is_resubmitted) {
+  amazon::sim_faults faults;
+  faults.next_feed = amazon::processing_status::fatal;
+  sim->set_faults(faults);
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5), on_hand("P2", "WH-A", 6)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5) && confirmed("P2", 6);
+  }));
+  auto feeds = sim->feeds();
+  ASSERT_EQ(feeds.size(), 2u);
+  EXPECT_EQ(feeds[0].status, amazon::processing_status::fatal);
+  EXPECT_EQ(feeds[1].status, amazon::processing_status::done);
+  EXPECT_EQ(content_of(feeds[1]).quantities,
+            (std::map<std::string, int64_t>{{"P1", 5}, {"P2", 6}}));
+  auto m = metrics();
+  EXPECT_EQ(m["feeds_fatal"], 1);
+  EXPECT_EQ(m["resubmitted"], 2);
+  EXPECT_EQ(listed("P1"), 5);
+}
+
+TEST_F(amazon_shop_test, a_cancelled_feed_is_resubmitted) {
+  amazon::sim_faults faults;
+  faults.next_feed = amazon::processing_status::cancelled;
+  sim->set_faults(faults);
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5);
+  }));
+  auto feeds = sim->feeds();
+  ASSERT_EQ(feeds.size(), 2u);
+  EXPECT_EQ(feeds[0].status, amazon::processing_status::cancelled);
+}
+
+// -- faults -------------------------------------------------------------------
+
+TEST_F(amazon_shop_test, throttling_backs_off_and_succeeds) {
+  amazon::sim_faults faults;
+  faults.path_prefix = "/feeds/";
+  faults.throttle_next = 2;
+  sim->set_faults(faults);
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5)});
+  ASSERT_TRUE(eventually(
+      [&] {
+        return confirmed("P1", 5);
+      },
+      30s));
+  EXPECT_EQ(listed("P1"), 5);
+  size_t throttled = 0;
+  for (auto& r : sim->requests())
+    throttled += r.status == 429;
+  EXPECT_EQ(throttled, 2u);
+  EXPECT_EQ(sim->feeds().size(), 1u);
+  EXPECT_GE(metrics()["throttled"], 1);
+}
+
+TEST_F(amazon_shop_test, server_errors_and_dropped_connections_delay_only) {
+  amazon::sim_faults faults;
+  faults.path_prefix = "/feeds/2021-06-30/feeds";
+  faults.fail_next = 1;
+  faults.drop_next = 1;
+  sim->set_faults(faults);
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5), on_hand("P2", "WH-A", 1)});
+  ASSERT_TRUE(eventually(
+      [&] {
+        return confirmed("P1", 5) && confirmed("P2", 1);
+      },
+      30s));
+  EXPECT_EQ(listed("P1"), 5);
+  EXPECT_EQ(listed("P2"), 1);
+  EXPECT_FALSE(status().last_success.empty());
+}
+
+TEST_F(amazon_shop_test, missing_credentials_are_an_error_state) {
+  ::unsetenv("SHOP_TEST_REFRESH");
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return !status().last_error.empty();
+  }));
+  auto s = status();
+  EXPECT_NE(s.last_error.find("SHOP_TEST_REFRESH"), std::string::npos)
+      << s.last_error;
+  // No secret ever shows.
+  EXPECT_EQ(s.last_error.find(seller.client_secret), std::string::npos);
+  EXPECT_EQ(s.details.find(seller.client_secret), std::string::npos);
+  EXPECT_EQ(s.pending, 1u);
+  EXPECT_TRUE(sim->feeds().empty());
+  // Once the credentials are there, the pending value goes out.
+  set_credentials();
+  ASSERT_TRUE(eventually(
+      [&] {
+        return confirmed("P1", 5);
+      },
+      20s));
+}
+
+// -- restarts -----------------------------------------------------------------
+
+TEST_F(amazon_shop_test, a_restart_follows_the_feed_in_flight_to_its_end) {
+  // The feed takes an hour of simulated time, as real feeds can.
+  sim->set_processing_delay(30min, 30min);
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5), on_hand("P2", "WH-A", 6)});
+  ASSERT_TRUE(eventually([&] {
+    return delivered("P1").state == delivery_state::in_flight;
+  }));
+  ASSERT_EQ(sim->feeds().size(), 1u);
+  auto first = sim->feeds()[0].feed_id;
+  EXPECT_EQ(delivered("P1").request, first);
+  sim->set_processing_delay(100ms, 200ms); // for the feeds after this one
+  // P1 changes while its feed is processing: it must wait for a later feed.
+  ingest({on_hand("P1", "WH-A", 8)});
+  auto details = json::parse(status().details);
+  ASSERT_EQ(details["feeds_in_flight"].size(), 1u);
+  EXPECT_EQ(details["feeds_in_flight"][0]["feed"], first);
+  eng.reset();
+  EXPECT_NE(sim->feeds()[0].status, amazon::processing_status::done);
+  EXPECT_FALSE(listed("P1"));
+
+  start(make_config());
+  // The new engine follows the feed: getFeed is asked about it again.
+  auto asked = [&] {
+    size_t n = 0;
+    for (auto& r : sim->requests())
+      n += r.path == "/feeds/2021-06-30/feeds/" + first;
+    return n;
+  };
+  auto before = asked();
+  ASSERT_TRUE(eventually([&] {
+    return asked() > before;
+  }));
+  EXPECT_EQ(sim->feeds().size(), 1u);
+  EXPECT_TRUE(delivered("P1").state == delivery_state::in_flight);
+  // An hour later Amazon is done with it.
+  clock.offset_ms += 3600 * 1000;
+  sim->advance();
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 8) && confirmed("P2", 6);
+  }));
+  auto feeds = sim->feeds();
+  // The first feed was followed, not sent again; only P1's newer value
+  // needed a second one.
+  ASSERT_EQ(feeds.size(), 2u);
+  EXPECT_EQ(content_of(feeds[0]).quantities,
+            (std::map<std::string, int64_t>{{"P1", 5}, {"P2", 6}}));
+  EXPECT_EQ(content_of(feeds[1]).quantities,
+            (std::map<std::string, int64_t>{{"P1", 8}}));
+  EXPECT_EQ(listed("P1"), 8);
+  EXPECT_EQ(listed("P2"), 6);
+  auto l = sim->listing(seller.seller_id, "P1");
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->history, (std::vector<int64_t>{5, 8}));
+  EXPECT_TRUE(eventually([&] {
+    auto s = status();
+    return s.pending == 0 && json::parse(s.details)["feeds_in_flight"].empty();
+  }));
+}
+
+TEST_F(amazon_shop_test, a_restart_keeps_what_was_never_sent) {
+  start(make_config(false, /*interval=*/60));
+  ingest({on_hand("P1", "WH-A", 5)});
+  eng.reset();
+  EXPECT_TRUE(sim->feeds().empty());
+  start(make_config());
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5);
+  }));
+  EXPECT_EQ(sim->feeds().size(), 1u);
+}
