@@ -27,7 +27,7 @@ struct directory_config {
   /// Derived state is written behind: at most this long after a change...
   std::chrono::milliseconds commit_interval{std::chrono::seconds{2}};
   /// ...or once this many product records wait, whichever comes first.
-  size_t max_uncommitted = 50000;
+  size_t max_uncommitted = 200000;
 };
 
 /// State of the DIRECTORY actor.

@@ -40,6 +40,11 @@ struct options {
   size_t products = 100'000;
   size_t memory_products = 1'000'000;
   std::string dir = "/tmp/shelfsync-bench";
+  /// Run the memory phase alone, in a fresh process, for clean figures.
+  bool memory_only = false;
+  /// Shops with stock sync on keep every view in their outbox (nothing is
+  /// delivered here); off, the figure is the engine's own memory.
+  bool memory_stock_sync = true;
 };
 
 config_ptr make_config(const std::string& dir, uint32_t idle_seconds) {
@@ -268,7 +273,10 @@ double status_mb(const char* field) {
 }
 
 void memory(const options& o, const std::string& dir) {
-  auto eng = std::move(*engine::start(make_config(dir, 2), {false}));
+  auto conf = std::make_shared<config>(*make_config(dir, 2));
+  for (auto& shop : conf->shops)
+    shop.stock_sync = o.memory_stock_sync;
+  auto eng = std::move(*engine::start(conf, {false}));
   auto base = status_mb("VmRSS");
   auto events = make_events(o.memory_products, o.memory_products, "mem-");
   // One event per distinct product.
@@ -299,6 +307,11 @@ void memory(const options& o, const std::string& dir) {
   std::this_thread::sleep_for(std::chrono::seconds{1});
   malloc_trim(0);
   auto settled = status_mb("VmRSS");
+  std::printf("memory: shops' stock sync %s (%s)\n",
+              o.memory_stock_sync ? "on" : "off",
+              o.memory_stock_sync
+                  ? "every view stays in the outboxes, nothing delivers here"
+                  : "no views: the engine's own memory");
   std::printf("memory: %zu distinct products in %.1f s; live product actors "
               "at peak %llu, after idle %llu\n",
               o.memory_products, secs,
@@ -323,9 +336,18 @@ int main(int argc, char** argv) {
       o.memory_products = std::stoul(argv[i + 1]);
     else if (flag == "--dir")
       o.dir = argv[i + 1];
+    else if (flag == "--memory-only")
+      o.memory_only = std::string{argv[i + 1]} == "yes";
+    else if (flag == "--memory-stock-sync")
+      o.memory_stock_sync = std::string{argv[i + 1]} != "off";
   }
   std::filesystem::remove_all(o.dir);
   std::filesystem::create_directories(o.dir);
+  if (o.memory_only) {
+    memory(o, o.dir + "/m");
+    std::filesystem::remove_all(o.dir);
+    return 0;
+  }
   auto events = make_events(o.events, o.products, "bench-");
   std::printf("data: %zu events over %zu products, 2 warehouses, 2 shops "
               "(Shopify 2 locations, Amazon sum)\n",
