@@ -498,9 +498,37 @@ void start_round(self_ptr self) {
   auto& st = self->state;
   size_t rows = 0;
   std::vector<std::pair<std::string, uint64_t>> settled;
-  while (rows < shopify::max_rows_per_push && st.box->waiting() > 0) {
+  shopify_survey req;
+  // What the round's lookups, reads and push ask for, with `extra` more.
+  auto cost = [&](size_t extra_lookups, size_t extra_reads) {
+    return shopify::lookup_cost(req.lookup.size() + extra_lookups, st.reads) +
+           shopify::read_levels_cost(req.read.size() + extra_reads, st.reads) +
+           13.0;
+  };
+  bool full = false;
+  while (!full && rows < shopify::max_rows_per_push && st.box->waiting() > 0) {
     auto taken = st.box->take(1, settled);
     for (auto& it : taken) {
+      auto known = st.items.find(it.product);
+      if (known == st.items.end()) {
+        std::string id;
+        auto found =
+            st.setup.db->load_memo(st.setup.id, memo_key(it.product), id);
+        if (found && *found) known = st.items.emplace(it.product, id).first;
+      }
+      auto is_known = known != st.items.end();
+      // A round never asks more than the bucket holds when full: first-time
+      // lookups cost much more than reads, so such rounds are smaller.
+      if (!st.surveyed.empty() &&
+          cost(is_known ? 0 : 1, is_known ? 1 : 0) > st.bucket.maximum()) {
+        st.box->finish(it.product, true);
+        full = true;
+        break;
+      }
+      if (is_known)
+        req.read.push_back(known->second);
+      else
+        req.lookup.push_back(it.product);
       rows += std::max<size_t>(it.desired.size(), 1);
       st.surveyed.push_back(std::move(it));
     }
@@ -508,27 +536,11 @@ void start_round(self_ptr self) {
   for (auto& s : settled)
     st.unreported.push_back(std::move(s));
   if (st.surveyed.empty()) return;
-  shopify_survey req;
-  for (auto& it : st.surveyed) {
-    auto known = st.items.find(it.product);
-    if (known == st.items.end()) {
-      std::string id;
-      auto found =
-          st.setup.db->load_memo(st.setup.id, memo_key(it.product), id);
-      if (found && *found) known = st.items.emplace(it.product, id).first;
-    }
-    if (known != st.items.end())
-      req.read.push_back(known->second);
-    else
-      req.lookup.push_back(it.product);
-  }
   // Pace the whole round at once: wait until the bucket holds what the
   // lookups, reads and the push will ask for (at most a full bucket), so
   // that no request of the round meets an empty bucket halfway. Meanwhile
   // the products wait in the outbox, where newer values replace them.
-  auto need = shopify::lookup_cost(req.lookup.size(), st.reads) +
-              shopify::read_levels_cost(req.read.size(), st.reads) + 13.0;
-  need = std::min(need, st.bucket.maximum());
+  auto need = std::min(cost(0, 0), st.bucket.maximum());
   auto now = clock::now();
   if (!st.bucket.can_afford(need, now)) {
     // Back to the front of the queue, in their order.
