@@ -1,5 +1,7 @@
 #include "actors/amazon_shop.hpp"
 
+#include "actors/clock.hpp"
+
 #include <algorithm>
 #include <ctime>
 #include <unordered_map>
@@ -21,24 +23,6 @@ constexpr uint32_t max_feeds_per_round = 5;
 
 /// Feeds listed one by one in the status details at most.
 constexpr size_t max_feeds_shown = 50;
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-/// `ms` since the epoch as RFC 3339 UTC with milliseconds.
-std::string rfc3339(int64_t ms) {
-  auto secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char text[80];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return text;
-}
 
 std::string_view status_name(uint8_t status) {
   return amazon::to_string(static_cast<amazon::processing_status>(status));
@@ -148,7 +132,7 @@ void amazon_shop_state::stop() {
 // --------------------------------------------------------------------
 
 void amazon_shop_state::arm_batch(milliseconds delay) {
-  next_batch_ms = now_ms() + delay.count();
+  next_batch_ms = wall_ms() + delay.count();
   self->delayed_send(self, delay, atom::batch_v, ++batch_timer);
 }
 
@@ -160,7 +144,7 @@ void amazon_shop_state::on_batch(uint64_t generation) {
 }
 
 void amazon_shop_state::submit_more() {
-  if (!shop().stock_sync || submitting || now_ms() < hold_until_ms) return;
+  if (!shop().stock_sync || submitting || wall_ms() < hold_until_ms) return;
   if (unsent.empty() && round < max_feeds_per_round) take_batch();
   if (!unsent.empty()) submit_front();
 }
@@ -186,7 +170,7 @@ void amazon_shop_state::take_batch() {
     seqs.emplace(it.product, it.seq);
   }
   auto batch = builder.finish();
-  auto at = rfc3339(now_ms());
+  auto at = rfc3339(wall_ms());
   for (auto& r : batch.rejected) {
     // No feed can carry it: Amazon would refuse it the same way.
     check(
@@ -225,7 +209,7 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   submitting = false;
   auto out = std::move(unsent.front());
   unsent.pop_front();
-  auto now = now_ms();
+  auto now = wall_ms();
   if (!answer.ok) {
     // Nothing is lost: every taken product goes back to the front of the
     // queue and leaves with its latest value in a later attempt. A feed that
@@ -285,7 +269,7 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
 // -------------------------------------------------------------------
 
 void amazon_shop_state::arm_poll(amazon_flight& f, milliseconds delay) {
-  f.next_poll_ms = now_ms() + delay.count();
+  f.next_poll_ms = wall_ms() + delay.count();
   self->delayed_send(self, delay, atom::poll_v, f.record.key, ++f.timer);
 }
 
@@ -348,7 +332,7 @@ void amazon_shop_state::on_checked(const std::string& key,
 void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
                                     amazon_feed_check& answer) {
   using amazon::sku_result;
-  auto now = now_ms();
+  auto now = wall_ms();
   auto at = rfc3339(now);
   auto& entries = f.record.entries;
   std::vector<bool> judged(entries.size(), false);
@@ -428,14 +412,14 @@ void amazon_shop_state::settle(const std::string& product,
 }
 
 void amazon_shop_state::note_error(const std::string& message) {
-  last_error = rfc3339(now_ms()) + " " + message;
+  last_error = rfc3339(wall_ms()) + " " + message;
   log_line(log_level::warning, "amazon " + setup.id, message);
 }
 
 void amazon_shop_state::check(const caf::error& err, const char* what) {
   if (!err) return;
   auto message = std::string{what} + ": " + to_string(err);
-  last_error = rfc3339(now_ms()) + " " + message;
+  last_error = rfc3339(wall_ms()) + " " + message;
   log_line(log_level::error, "amazon " + setup.id, message);
 }
 

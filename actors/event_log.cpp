@@ -4,6 +4,8 @@
 
 #include <caf/all.hpp>
 
+#include "actors/clock.hpp"
+
 namespace shelfsync {
 
 event_log_actor::behavior_type
@@ -15,9 +17,7 @@ event_log(event_log_actor::stateful_pointer<event_log_state> self,
       [=](atom::ingest,
           std::vector<stock_event>& batch) -> caf::result<ingest_result> {
         auto& st = self->state;
-        auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+        auto now = wall_ms();
         for (auto& e : batch)
           e.received_ms = now;
         auto appended = st.db->append(std::move(batch));

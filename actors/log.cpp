@@ -1,5 +1,7 @@
 #include "actors/log.hpp"
 
+#include "actors/clock.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -35,21 +37,11 @@ void set_log_level(log_level level) { min_level = static_cast<int>(level); }
 void log_line(log_level level, std::string_view component,
               std::string_view message) {
   if (static_cast<int>(level) < min_level) return;
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                now.time_since_epoch())
-                .count() %
-            1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char stamp[32];
-  std::strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+  auto stamp = rfc3339(wall_ms());
   std::lock_guard<std::mutex> guard{out_mutex};
-  std::fprintf(stderr, "%s.%03dZ %s %.*s: %.*s\n", stamp, static_cast<int>(ms),
-               name(level), static_cast<int>(component.size()),
-               component.data(), static_cast<int>(message.size()),
-               message.data());
+  std::fprintf(stderr, "%s %s %.*s: %.*s\n", stamp.c_str(), name(level),
+               static_cast<int>(component.size()), component.data(),
+               static_cast<int>(message.size()), message.data());
 }
 
 } // namespace shelfsync

@@ -1,5 +1,7 @@
 #include "actors/shopify_shop.hpp"
 
+#include "actors/clock.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -41,28 +43,6 @@ using clock = std::chrono::steady_clock;
 /// Where a product's inventory item id is remembered in the channel memos.
 std::string memo_key(const std::string& product) { return "sku/" + product; }
 
-/// Now as RFC 3339 UTC with milliseconds.
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto secs = std::chrono::system_clock::to_time_t(now);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                now.time_since_epoch())
-                .count() %
-            1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms));
-  return buf;
-}
-
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 shopify::outcome kind_of(const shopify_call& c) {
   return static_cast<shopify::outcome>(c.kind);
 }
@@ -84,7 +64,7 @@ void checked(self_ptr self, const caf::error& err) {
 }
 
 void note_error(self_ptr self, const std::string& message) {
-  self->state.last_error = now_rfc3339() + " " + message;
+  self->state.last_error = rfc3339(wall_ms()) + " " + message;
   log_line(log_level::warning, component(self), message);
 }
 
@@ -207,7 +187,7 @@ void pump(self_ptr self);
 void seal(self_ptr self, shopify_flight& f) {
   auto& st = self->state;
   f.push.key = push_key(st.setup.id, f.products, f.push);
-  auto at = now_ms();
+  auto at = wall_ms();
   for (size_t i = 0; i < f.push.rows.size(); ++i)
     if (f.row_owner[i].second)
       checked(self, st.box->sent(f.row_owner[i].first, f.push.rows[i].location,
@@ -228,7 +208,7 @@ void on_push(self_ptr self, shopify_push_reply& r) {
   account(self, r.status);
   if (st.flights.empty()) return; // cannot happen: one call at a time
   auto& f = st.flights.front();
-  auto at = now_rfc3339();
+  auto at = rfc3339(wall_ms());
   auto fail_all = [&](const std::string& code, const std::string& message) {
     for (size_t i = 0; i < f.push.rows.size(); ++i)
       if (f.row_owner[i].second) {
@@ -395,7 +375,7 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
   if (kind_of(r.status) != shopify::outcome::ok) {
     // Nothing was changed: newer values may go out with the next attempt.
     note_error(self, r.status.message);
-    auto at = now_rfc3339();
+    auto at = rfc3339(wall_ms());
     for (auto& it : products) {
       if (kind_of(r.status) == shopify::outcome::permanent)
         for (auto& [location, value] : it.send)
@@ -411,7 +391,7 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
   std::unordered_map<std::string, const shopify_item*> read;
   for (auto& x : r.items)
     read[x.id] = &x;
-  auto at = now_rfc3339();
+  auto at = rfc3339(wall_ms());
   shopify_flight current;
   size_t setup_fields = 0;
   auto close = [&] {
