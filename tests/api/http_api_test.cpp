@@ -2,6 +2,7 @@
 #include "api/http_api.hpp"
 
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -189,9 +190,17 @@ TEST_F(http_api_test, unknown_product_is_404_and_codes_are_percent_decoded) {
 
 TEST_F(http_api_test, shops_list_and_detail) {
   post(R"([{"id":"1","product":"x","warehouse":"WH-A","on_hand":3}])");
-  auto res = call(http::verb::get, "/v1/shops");
-  ASSERT_EQ(res.result_int(), 200);
-  auto list = json::parse(res.body())["shops"];
+  // Views reach the shops just after the answer: wait for them, bounded.
+  http::response res;
+  json list;
+  for (int i = 0; i < 100; ++i) {
+    res = call(http::verb::get, "/v1/shops");
+    ASSERT_EQ(res.result_int(), 200);
+    list = json::parse(res.body())["shops"];
+    if (list.size() == 2 && list[0]["pending"] == 1)
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
   ASSERT_EQ(list.size(), 2u);
   EXPECT_EQ(list[0]["id"], "eu-store");
   EXPECT_EQ(list[0]["pending"], 1);
