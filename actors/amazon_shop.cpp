@@ -151,10 +151,7 @@ void amazon_shop_state::submit_more() {
 
 void amazon_shop_state::take_batch() {
   auto opts = feed_options_of(shop());
-  std::vector<std::pair<std::string, uint64_t>> settled;
-  auto items = box->take(opts.max_messages, settled);
-  for (auto& [product, seq] : settled)
-    settle(product, seq);
+  auto items = box->take(opts.max_messages);
   if (items.empty()) return;
   amazon::feed_builder builder{opts};
   std::unordered_map<std::string, uint64_t> seqs;
@@ -163,7 +160,7 @@ void amazon_shop_state::take_batch() {
     auto value = it.send.find("");
     if (value == it.send.end()) {
       // Not an Amazon view (one quantity under ""): nothing to send.
-      settle(it.product, box->finish(it.product, false));
+      box->finish(it.product, false);
       continue;
     }
     builder.add(it.product, value->second);
@@ -177,7 +174,7 @@ void amazon_shop_state::take_batch() {
         box->failed(r.sku, "", r.quantity, "InvalidUpdate", r.reason, at, true),
         "cannot record a refused update");
     ++metrics.failed;
-    settle(r.sku, box->finish(r.sku, false));
+    box->finish(r.sku, false);
   }
   for (auto& feed : batch.feeds) {
     amazon_outgoing out;
@@ -349,7 +346,7 @@ void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
       // Confirms what this feed carried; a newer value may be waiting.
       check(box->confirmed(e.sku, "", e.quantity), "cannot record a confirm");
       ++metrics.confirmed;
-      settle(e.sku, box->finish(e.sku, false));
+      box->finish(e.sku, false);
       break;
     case sku_result::transient_error:
       check(box->failed(e.sku, "", e.quantity, v.code, v.message, at, false),
@@ -363,7 +360,7 @@ void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
       check(box->failed(e.sku, "", e.quantity, v.code, v.message, at, true),
             "cannot record a failure");
       ++metrics.failed;
-      settle(e.sku, box->finish(e.sku, false));
+      box->finish(e.sku, false);
       break;
     case sku_result::not_processed:
       ++resubmitted;
@@ -403,12 +400,6 @@ void amazon_shop_state::requeue(
     const std::vector<amazon::feed_entry>& entries) {
   for (auto& e : entries)
     box->finish(e.sku, true);
-}
-
-void amazon_shop_state::settle(const std::string& product,
-                               std::optional<uint64_t> seq) {
-  if (seq)
-    self->send(setup.directory, atom::settled_v, setup.id, product, *seq);
 }
 
 void amazon_shop_state::note_error(const std::string& message) {

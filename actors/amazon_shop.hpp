@@ -147,7 +147,6 @@ struct amazon_shop_state {
   void finish_feed(const std::string& key, amazon_flight& f,
                    amazon_feed_check& answer);
   void requeue(const std::vector<amazon::feed_entry>& entries);
-  void settle(const std::string& product, std::optional<uint64_t> seq);
   void note_error(const std::string& message);
   void check(const caf::error& err, const char* what);
   std::chrono::milliseconds feed_poll() const;

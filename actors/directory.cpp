@@ -260,10 +260,6 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         st.refresh_after = *last;
         self->send(self, atom::refresh_v, st.refresh_after);
       },
-      [=](atom::settled, const std::string&, const std::string&, uint64_t) {
-        // Delivered views leave the outbox through their shop's outbox, which
-        // erases a segment once all of it is delivered or superseded.
-      },
       [=](atom::attach, shop_map& shops) {
         self->state.cfg.shops = std::move(shops);
       },

@@ -49,20 +49,23 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   std::unique_ptr<engine> result{
       new engine(conf, opts, std::shared_ptr<store>{std::move(*db)})};
   auto& e = *result;
-  for (auto& shop : conf->shops)
-    e.shops_.emplace(shop.id, e.spawn_shop(shop));
-  directory_config dcfg{e.db_, conf, e.shops_,
-                        std::chrono::seconds{conf->node.product_idle_seconds}};
+  directory_config dcfg{
+      e.db_, conf, {}, std::chrono::seconds{conf->node.product_idle_seconds}};
   // The directory and the log block on disk writes: give them threads.
   e.directory_ =
       e.sys_.spawn<caf::detached>(shelfsync::directory, std::move(dcfg));
   e.log_ = e.sys_.spawn<caf::detached>(event_log, e.db_, e.directory_);
+  // Shops know the directory; the directory learns the shops before any
+  // event reaches it (the replay below comes after this message).
+  for (auto& shop : conf->shops)
+    e.shops_.emplace(shop.id, e.spawn_shop(shop));
+  caf::anon_send(e.directory_, atom::attach_v, e.shops_);
   if (auto err = e.replay()) return err;
   return result;
 }
 
 shop_actor engine::spawn_shop(const shop_config& shop) {
-  shop_setup setup{shop.id, conf_, db_, directory_};
+  shop_setup setup{shop.id, conf_, db_};
   if (!opts_.deliver) return sys_.spawn(shelfsync::shop, std::move(setup));
   switch (shop.channel) {
   case channel_kind::shopify:

@@ -71,8 +71,6 @@ using directory_actor = caf::typed_actor<
     caf::reacts_to<atom::reload, config_ptr, shop_map>,
     // Continues refreshing stored products after the given code (internal).
     caf::reacts_to<atom::refresh, std::string>,
-    // A shop delivered product P's view up to sequence number N.
-    caf::reacts_to<atom::settled, std::string, std::string, uint64_t>,
     // Sets the shop actors that receive view changes (once, at start).
     caf::reacts_to<atom::attach, shop_map>,
     // Counts the live product actors.

@@ -70,9 +70,7 @@ void outbox::enqueue(std::vector<view_change>&& changes) {
   }
 }
 
-std::vector<outbox::item>
-outbox::take(size_t max,
-             std::vector<std::pair<std::string, uint64_t>>& settled) {
+std::vector<outbox::item> outbox::take(size_t max) {
   std::vector<item> result;
   while (!queue_.empty() && result.size() < max) {
     auto product = std::move(queue_.front());
@@ -90,7 +88,6 @@ outbox::take(size_t max,
       if (!done) it.send.emplace(location, value);
     }
     if (it.send.empty()) {
-      settled.emplace_back(product, e.latest.seq);
       release(e.latest.segment);
       entries_.erase(product);
       continue;
@@ -147,9 +144,9 @@ caf::error outbox::failed(const std::string& product,
   return save(product, e);
 }
 
-std::optional<uint64_t> outbox::finish(const std::string& product, bool retry) {
+bool outbox::finish(const std::string& product, bool retry) {
   auto flight = flights_.find(product);
-  if (flight == flights_.end()) return std::nullopt;
+  if (flight == flights_.end()) return false;
   auto flown_seq = flight->second;
   flights_.erase(flight);
   auto& e = get(product);
@@ -158,14 +155,14 @@ std::optional<uint64_t> outbox::finish(const std::string& product, bool retry) {
     // Delivered (or refused for good) and nothing newer arrived meanwhile.
     release(e.latest.segment);
     entries_.erase(product);
-    return flown_seq;
+    return true;
   }
   e.queued = true;
   if (retry)
     queue_.push_front(product);
   else
     queue_.push_back(product);
-  return std::nullopt;
+  return false;
 }
 
 void outbox::resume(view_change flown) {

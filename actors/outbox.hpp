@@ -51,10 +51,9 @@ class outbox {
 
   /// Takes up to `max` waiting products and marks them in flight. Products
   /// whose every location already holds the desired value (confirmed, or
-  /// failed permanently with that same value) are not returned: they are
-  /// settled at once and their seq appended to `settled`.
-  std::vector<item>
-  take(size_t max, std::vector<std::pair<std::string, uint64_t>>& settled);
+  /// failed permanently with that same value) are not returned: they leave
+  /// the outbox at once, without a request.
+  std::vector<item> take(size_t max);
 
   /// Records that `value` for `product` at `location` left in `request`.
   caf::error sent(const std::string& product, const std::string& location,
@@ -70,11 +69,11 @@ class outbox {
                     const std::string& message, const std::string& at,
                     bool permanent);
 
-  /// Ends the flight of `product`. Returns the seq to report as settled when
-  /// the desired view is fully delivered (or permanently refused) and no
-  /// newer view waits; otherwise puts it back in the queue (at the front
-  /// when `retry`, so that it goes out next).
-  std::optional<uint64_t> finish(const std::string& product, bool retry);
+  /// Ends the flight of `product`. The product leaves the outbox when its
+  /// view is delivered (or refused for good) and no newer view waits;
+  /// otherwise it goes back in the queue (at the front when `retry`, so that
+  /// it goes out next). Returns whether it left.
+  bool finish(const std::string& product, bool retry);
 
   /// Marks `flown.product` in flight with `flown.seq`, as it was when the
   /// process stopped (its request is still being processed by the channel).

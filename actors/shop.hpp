@@ -15,8 +15,6 @@ struct shop_setup {
   std::string id;
   config_ptr conf;
   std::shared_ptr<store> db;
-  /// Told when a product's view is delivered, so that it leaves the outbox.
-  directory_actor directory;
 };
 
 /// Returns the basic status of a shop: id, channel, stock sync and counts.

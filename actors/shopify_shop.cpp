@@ -68,21 +68,9 @@ void note_error(self_ptr self, const std::string& message) {
   log_line(log_level::warning, component(self), message);
 }
 
-// -- directory reports -------------------------------------------------------
-
-void flush_settled(self_ptr self) {
-  auto& st = self->state;
-  if (!st.setup.directory) return;
-  for (auto& [product, seq] : st.unreported)
-    self->send(st.setup.directory, atom::settled_v, st.setup.id, product, seq);
-  st.unreported.clear();
-}
-
-/// Ends a product's flight; a settled seq goes to the directory.
+/// Ends a product's flight in the outbox.
 void finish(self_ptr self, const std::string& product, bool retry) {
-  auto& st = self->state;
-  if (auto seq = st.box->finish(product, retry))
-    st.unreported.emplace_back(product, *seq);
+  self->state.box->finish(product, retry);
 }
 
 // -- timers ------------------------------------------------------------------
@@ -477,7 +465,6 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
 void start_round(self_ptr self) {
   auto& st = self->state;
   size_t rows = 0;
-  std::vector<std::pair<std::string, uint64_t>> settled;
   shopify_survey req;
   // What the round's lookups, reads and push ask for, with `extra` more.
   auto cost = [&](size_t extra_lookups, size_t extra_reads) {
@@ -487,7 +474,7 @@ void start_round(self_ptr self) {
   };
   bool full = false;
   while (!full && rows < shopify::max_rows_per_push && st.box->waiting() > 0) {
-    auto taken = st.box->take(1, settled);
+    auto taken = st.box->take(1);
     for (auto& it : taken) {
       auto known = st.items.find(it.product);
       if (known == st.items.end()) {
@@ -513,8 +500,6 @@ void start_round(self_ptr self) {
       st.surveyed.push_back(std::move(it));
     }
   }
-  for (auto& s : settled)
-    st.unreported.push_back(std::move(s));
   if (st.surveyed.empty()) return;
   // Pace the whole round at once: wait until the bucket holds what the
   // lookups, reads and the push will ask for (at most a full bucket), so
@@ -562,14 +547,12 @@ void pump(self_ptr self) {
   auto* shop = my_shop(self);
   if (st.busy || st.timer_armed || shop == nullptr || !shop->stock_sync ||
       !st.worker) {
-    flush_settled(self);
     return;
   }
   if (!st.flights.empty())
     send_push(self);
   else
     start_round(self);
-  flush_settled(self);
 }
 
 std::string details(self_ptr self) {
@@ -614,11 +597,6 @@ shopify_shop(shopify_shop_actor::stateful_pointer<shopify_shop_state> self,
   return {
       [=](atom::pending, std::vector<view_change>& changes) {
         auto& st = self->state;
-        // The engine may spawn shops before the directory; the directory is
-        // the one that hands on changes.
-        if (!st.setup.directory)
-          st.setup.directory =
-              caf::actor_cast<directory_actor>(self->current_sender());
         st.box->enqueue(std::move(changes));
         pump(self);
       },

@@ -82,8 +82,6 @@ struct shopify_shop_state {
   shopify::backoff retry_delay;
   /// SKU → inventory item id (cache of the durable memos).
   std::unordered_map<std::string, std::string> items;
-  /// Settled reports kept until the directory is known.
-  std::vector<std::pair<std::string, uint64_t>> unreported;
   std::string last_success;
   std::string last_error;
   shopify_metrics metrics;
