@@ -13,6 +13,7 @@
 #include <iostream>
 #include <map>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <boost/asio.hpp>
@@ -119,7 +120,9 @@ struct crash_test : ::testing::Test {
       if (r.ok() && r.value().result_int() == 200) return;
       std::this_thread::sleep_for(50ms);
     }
-    FAIL() << "shelfsync serve did not come up";
+    std::stringstream log;
+    log << std::ifstream{dir + "/serve.log"}.rdbuf();
+    FAIL() << "shelfsync serve did not come up; its log:\n" << log.str();
   }
 
   void kill_hard() {
