@@ -52,8 +52,9 @@ caf::error directory_state::commit() {
   for (auto& [shop, changes] : window) {
     std::vector<view_change> list;
     list.reserve(changes.size());
+    // Copied, not moved: a failed commit keeps everything for the next one.
     for (auto& [code, change] : changes)
-      list.push_back(std::move(change));
+      list.push_back(change);
     writes.put_outbox_segment(shop, segment, list);
   }
   writes.set_next_segment(segment + 1);
