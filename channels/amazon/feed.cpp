@@ -1,5 +1,7 @@
 #include "channels/amazon/feed.hpp"
 
+#include "channels/http/message.hpp"
+
 #include <charconv>
 #include <utility>
 
@@ -9,47 +11,6 @@ const feed_entry* listings_feed::find(int64_t message_id) const {
   if (message_id < 1 || static_cast<uint64_t>(message_id) > entries.size())
     return nullptr;
   return &entries[static_cast<size_t>(message_id - 1)];
-}
-
-void append_json_string(std::string& out, std::string_view text) {
-  static constexpr char hex[] = "0123456789abcdef";
-  out += '"';
-  size_t plain_from = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(text, plain_from, i - plain_from);
-    plain_from = i + 1;
-    switch (c) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    default:
-      out += "\\u00";
-      out += hex[c >> 4];
-      out += hex[c & 0xf];
-    }
-  }
-  out.append(text, plain_from, text.size() - plain_from);
-  out += '"';
 }
 
 bool is_valid_utf8(std::string_view text) {
@@ -145,19 +106,19 @@ class feed_writer {
   feed_writer(const feed_options& opts, feed_batch& out)
       : opts_(opts), out_(out) {
     prefix_ = "{\"header\":{\"sellerId\":";
-    append_json_string(prefix_, opts.seller_id);
+    http::append_json_string(prefix_, opts.seller_id);
     prefix_ += ",\"version\":\"2.0\"";
     if (!opts.issue_locale.empty()) {
       prefix_ += ",\"issueLocale\":";
-      append_json_string(prefix_, opts.issue_locale);
+      http::append_json_string(prefix_, opts.issue_locale);
     }
     prefix_ += "},\"messages\":[";
     patch_prefix_ = ",\"patches\":[{\"op\":\"merge\",\"path\":"
                     "\"/attributes/fulfillment_availability\",\"value\":[{"
                     "\"fulfillment_channel_code\":";
-    append_json_string(patch_prefix_, opts.fulfillment_channel_code);
+    http::append_json_string(patch_prefix_, opts.fulfillment_channel_code);
     patch_prefix_ += ",\"quantity\":";
-    append_json_string(default_type_, opts.product_type);
+    http::append_json_string(default_type_, opts.product_type);
   }
 
   void write(const quantity_update& upd) {
@@ -212,12 +173,12 @@ class feed_writer {
     auto res = std::to_chars(digits, digits + sizeof digits, message_id);
     message_.append(digits, res.ptr);
     message_ += ",\"sku\":";
-    append_json_string(message_, upd.sku);
+    http::append_json_string(message_, upd.sku);
     message_ += ",\"operationType\":\"PATCH\",\"productType\":";
     if (upd.product_type.empty())
       message_ += default_type_;
     else
-      append_json_string(message_, upd.product_type);
+      http::append_json_string(message_, upd.product_type);
     message_ += patch_prefix_;
     res = std::to_chars(digits, digits + sizeof digits, upd.quantity);
     message_.append(digits, res.ptr);

@@ -114,9 +114,6 @@ class feed_builder {
 feed_batch build_listings_feeds(const std::vector<quantity_update>& updates,
                                 const feed_options& opts);
 
-/// Appends `text` to `out` as a JSON string literal, quotes included.
-void append_json_string(std::string& out, std::string_view text);
-
 /// Returns whether `text` is well-formed UTF-8.
 bool is_valid_utf8(std::string_view text);
 

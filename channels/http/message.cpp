@@ -1,6 +1,5 @@
 #include "channels/http/message.hpp"
 
-#include <cstdio>
 
 #include <boost/beast/http/field.hpp>
 
@@ -49,8 +48,19 @@ response make_json_error(status code, std::string_view message,
 std::string json_quote(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);
+  append_json_string(out, text);
+  return out;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
   out += '"';
-  for (char c : text) {
+  size_t plain_from = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, plain_from, i - plain_from);
+    plain_from = i + 1;
     switch (c) {
     case '"':
       out += "\\\"";
@@ -67,19 +77,20 @@ std::string json_quote(std::string_view text) {
     case '\t':
       out += "\\t";
       break;
+    case '\b':
+      out += "\\b";
+      break;
+    case '\f':
+      out += "\\f";
+      break;
     default:
-      if (static_cast<unsigned char>(c) < 0x20) {
-        char buf[8];
-        std::snprintf(buf, sizeof(buf), "\\u%04x",
-                      static_cast<unsigned>(static_cast<unsigned char>(c)));
-        out += buf;
-      } else {
-        out += c;
-      }
+      out += "\\u00";
+      out += hex[c >> 4];
+      out += hex[c & 0xf];
     }
   }
+  out.append(text, plain_from, text.size() - plain_from);
   out += '"';
-  return out;
 }
 
 } // namespace shelfsync::http

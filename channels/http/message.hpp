@@ -49,4 +49,8 @@ response make_json_error(status code, std::string_view message,
 /// Returns `text` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view text);
 
+/// Appends `text` to `out` as a JSON string literal, quotes included; runs
+/// that need no escaping are copied at once (the feed builder's hot path).
+void append_json_string(std::string& out, std::string_view text);
+
 } // namespace shelfsync::http
