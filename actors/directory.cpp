@@ -2,6 +2,8 @@
 
 #include <malloc.h>
 
+#include <algorithm>
+
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
@@ -20,7 +22,7 @@ constexpr size_t refresh_chunk = 1000;
 void directory_state::record(product_update&& update) {
   for (auto& [shop, change] : update.changes) {
     change.segment = segment;
-    window[shop][change.product] = change;
+    window[shop].add(change);
     notifications[shop].push_back(std::move(change));
   }
   uncommitted[update.product] = std::move(update.record);
@@ -47,16 +49,20 @@ caf::error directory_state::commit() {
   if (uncommitted.empty() && window.empty() && new_checkpoint == checkpoint)
     return caf::none;
   state_batch writes;
-  for (auto& [code, bytes] : uncommitted)
-    writes.put_product_bytes(code, bytes);
-  for (auto& [shop, changes] : window) {
-    std::vector<view_change> list;
-    list.reserve(changes.size());
-    // Copied, not moved: a failed commit keeps everything for the next one.
-    for (auto& [code, change] : changes)
-      list.push_back(change);
-    writes.put_outbox_segment(shop, segment, list);
-  }
+  // Records go in key order: the memtable inserts a sorted run much faster
+  // than scattered keys. Nothing is moved out: a failed commit keeps
+  // everything for the next one.
+  std::vector<const std::pair<const std::string, std::string>*> records;
+  records.reserve(uncommitted.size());
+  for (auto& kvp : uncommitted)
+    records.push_back(&kvp);
+  std::sort(records.begin(), records.end(), [](auto* x, auto* y) {
+    return x->first < y->first;
+  });
+  for (auto* kvp : records)
+    writes.put_product_bytes(kvp->first, kvp->second);
+  for (auto& [shop, changes] : window)
+    writes.put_outbox_segment(shop, segment, changes);
   writes.set_next_segment(segment + 1);
   auto advance = new_checkpoint > checkpoint ? new_checkpoint : 0;
   if (auto err = cfg.db->commit(writes, advance)) {
@@ -88,7 +94,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         product,
         product_config{code, st.cfg.db, caf::actor_cast<directory_actor>(self),
                        st.cfg.product_idle});
-    return st.live.emplace(code, directory_state::live_product{handle, 0})
+    return st.live.emplace(code, directory_state::live_product{handle, 0, {}})
         .first->second;
   };
   // Hands the view changes of completed work to the shops. They may deliver
@@ -103,14 +109,31 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     }
     st.notifications.clear();
   };
-  // Commits derived state, then answers sync waiters if all is applied.
-  auto flush = [self] {
+  // Stops an idle product actor whose record is on disk.
+  auto stop_product = [self](decltype(self->state.live)::iterator i) {
+    auto& st = self->state;
+    self->send(i->second.handle, atom::stop_v);
+    st.live.erase(i);
+    if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
+      st.stops_since_trim = 0;
+      malloc_trim(0);
+    }
+  };
+  // Commits derived state, stops the idle products that waited for it, then
+  // answers sync waiters if all is applied.
+  auto flush = [self, stop_product] {
     auto& st = self->state;
     if (auto err = st.commit()) {
       log_line(log_level::error, "directory",
                "cannot commit derived state: " + to_string(err));
       return;
     }
+    for (auto& [code, activity] : st.stop_after_commit) {
+      auto i = st.live.find(code);
+      // Still idle since it reported so?
+      if (i != st.live.end() && i->second.sent == activity) stop_product(i);
+    }
+    st.stop_after_commit.clear();
     if (st.batches.empty()) {
       for (auto& rp : st.sync_waiters)
         rp.deliver(st.checkpoint);
@@ -135,18 +158,22 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       [=](atom::apply, std::vector<stock_event>& events) {
         auto& st = self->state;
         if (events.empty()) return;
-        // Group by product, keeping log order within each product.
-        std::unordered_map<std::string, std::vector<stock_event>> groups;
-        for (auto& e : events)
-          groups[e.product].push_back(std::move(e));
         auto id = st.next_batch++;
         st.dispatched_seq = std::max(st.dispatched_seq, events.back().seq);
-        st.batches.push_back({id, st.dispatched_seq, groups.size()});
-        for (auto& [code, group] : groups) {
-          auto& p = product_for(code);
-          ++p.sent;
-          self->send(p.handle, atom::apply_v, st.cfg.conf, id,
-                     std::move(group));
+        // Group by product, keeping log order within each product. Live
+        // entries are nodes: their addresses survive rehashing.
+        std::vector<directory_state::live_product*> touched;
+        for (auto& e : events) {
+          auto& p = product_for(e.product);
+          if (p.events.empty()) touched.push_back(&p);
+          p.events.push_back(std::move(e));
+        }
+        st.batches.push_back({id, st.dispatched_seq, touched.size()});
+        for (auto* p : touched) {
+          ++p->sent;
+          self->send(p->handle, atom::apply_v, st.cfg.conf, id,
+                     std::move(p->events));
+          p->events.clear();
         }
       },
       [=](atom::applied, uint64_t id, product_update& update) {
@@ -171,16 +198,16 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         auto& st = self->state;
         auto i = st.live.find(code);
         if (i == st.live.end() || i->second.sent != activity) return;
-        // Its last record must be on disk before a new actor may load it.
-        if (st.uncommitted.count(code) != 0) flush();
-        if (st.uncommitted.count(code) != 0)
-          return; // the commit failed; try again at the next idle report
-        self->send(i->second.handle, atom::stop_v);
-        st.live.erase(i);
-        if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
-          st.stops_since_trim = 0;
-          malloc_trim(0);
+        // Its last record must be on disk before a new actor may load it:
+        // an uncommitted one stops after the next commit, which is due
+        // within the commit interval (committing per idle product would
+        // mean one commit per product when a catalog goes quiet).
+        if (st.uncommitted.count(code) != 0) {
+          st.stop_after_commit.emplace_back(code, activity);
+          schedule_commit();
+          return;
         }
+        stop_product(i);
       },
       [=](atom::get, const std::string& code) -> caf::result<product_record> {
         auto& st = self->state;

@@ -36,6 +36,8 @@ struct directory_state {
   struct live_product {
     product_actor handle;
     uint64_t sent = 0;
+    /// Events of the batch being dispatched (empty between batches).
+    std::vector<stock_event> events;
   };
 
   /// A dispatched batch: how many products still have to report.
@@ -58,8 +60,9 @@ struct directory_state {
   uint64_t segment = 1;
   /// Product records changed since the last commit, encoded (latest wins).
   std::unordered_map<std::string, std::string> uncommitted;
-  /// Per shop, the view changes since the last commit (latest per product).
-  std::map<std::string, std::unordered_map<std::string, view_change>> window;
+  /// Per shop, the view changes since the last commit, encoded: the
+  /// outbox segment that the next commit writes.
+  std::map<std::string, segment_builder> window;
   /// View changes to hand to each shop when the current batch completes.
   std::map<std::string, std::vector<view_change>> notifications;
   /// Generation of the commit timer; stale ticks are ignored.
@@ -67,6 +70,9 @@ struct directory_state {
   bool commit_timer_armed = false;
   std::vector<caf::typed_response_promise<uint64_t>> sync_waiters;
   uint64_t stops_since_trim = 0;
+  /// Idle products (code, activity count) that stop once their record is
+  /// committed.
+  std::vector<std::pair<std::string, uint64_t>> stop_after_commit;
   /// Progress of the background refresh of stored products after a reload.
   std::string refresh_after;
   bool refreshing = false;

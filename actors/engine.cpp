@@ -1,5 +1,8 @@
 #include "actors/engine.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include <caf/all.hpp>
 
 #include "actors/amazon_shop.hpp"
@@ -29,6 +32,11 @@ void in_actor(caf::actor_system& sys, F f) {
 
 engine_system_config::engine_system_config() {
   add_message_types<caf::id_block::shelfsync>();
+  // One scheduler worker per core: the log and the directory have threads
+  // of their own, and CAF's default of at least four workers only adds
+  // polling and stealing on a small machine.
+  auto cores = std::max(2u, std::thread::hardware_concurrency());
+  set("scheduler.max-threads", static_cast<size_t>(cores));
 }
 
 engine::engine(config_ptr conf, engine_options opts, std::shared_ptr<store> db)

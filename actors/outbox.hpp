@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -113,7 +114,7 @@ class outbox {
 
   std::string shop_;
   std::shared_ptr<store> db_;
-  std::map<std::string, entry> entries_;
+  std::unordered_map<std::string, entry> entries_;
   std::deque<std::string> queue_;
   std::map<std::string, uint64_t> flights_;
   /// Live changes per segment id.

@@ -120,15 +120,28 @@ bool decode(std::string_view in, product_record& x) {
   return r.ok() && r.done();
 }
 
-void encode(const std::vector<view_change>& x, std::string& out) {
+void segment_builder::add(const view_change& x) {
+  codec::writer w{body_};
+  w.str(x.product);
+  w.u64(x.seq);
+  put_view(w, x.desired);
+  ++count_;
+}
+
+std::string segment_builder::finish() const {
+  std::string out;
   codec::writer w{out};
   w.u64(format_v1);
-  w.u64(x.size());
-  for (auto& c : x) {
-    w.str(c.product);
-    w.u64(c.seq);
-    put_view(w, c.desired);
-  }
+  w.u64(count_);
+  out += body_;
+  return out;
+}
+
+void encode(const std::vector<view_change>& x, std::string& out) {
+  segment_builder b;
+  for (auto& c : x)
+    b.add(c);
+  out += b.finish();
 }
 
 bool decode(std::string_view in, std::vector<view_change>& x) {

@@ -138,6 +138,23 @@ void encode(const product_record& x, std::string& out);
 void encode(const std::vector<view_change>& x, std::string& out);
 void encode(const delivery_record& x, std::string& out);
 
+/// An outbox segment encoded one change at a time, so that whoever collects
+/// changes keeps bytes rather than copies; `finish` gives the stored form,
+/// the same as `encode` of the vector of changes added.
+class segment_builder {
+ public:
+  void add(const view_change& x);
+
+  /// Returns how many changes were added.
+  size_t size() const { return count_; }
+
+  std::string finish() const;
+
+ private:
+  size_t count_ = 0;
+  std::string body_;
+};
+
 /// Parses a stored record; returns false when `in` is not a valid encoding.
 bool decode(std::string_view in, stock_event& x);
 bool decode(std::string_view in, product_record& x);

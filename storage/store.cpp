@@ -1,5 +1,6 @@
 #include "storage/store.hpp"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include <rocksdb/db.h>
@@ -78,6 +79,12 @@ void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
   ++writes_;
 }
 
+void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
+                                     const segment_builder& changes) {
+  batch_->Put(keys::segment_key(shop, id), changes.finish());
+  ++writes_;
+}
+
 void state_batch::set_next_segment(uint64_t id) {
   std::string value;
   codec::append_big_endian(value, id);
@@ -134,6 +141,8 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
   rocksdb::WriteBatch wb;
   auto seq = last_seq_;
   std::string value;
+  std::vector<size_t> fresh;
+  fresh.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
     if (statuses[i].ok() || !in_batch.insert(batch[i].id).second) {
       ++result.duplicates;
@@ -146,9 +155,17 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
     value.clear();
     encode(e, value);
     wb.Put(keys::log_key(e.seq), value);
-    std::string seq_bytes;
-    codec::append_big_endian(seq_bytes, e.seq);
-    wb.Put(id_keys[i], seq_bytes);
+    fresh.push_back(i);
+  }
+  // Ids go in key order: the memtable inserts a sorted run much faster
+  // than scattered keys.
+  std::sort(fresh.begin(), fresh.end(), [&](size_t x, size_t y) {
+    return id_keys[x] < id_keys[y];
+  });
+  for (auto i : fresh) {
+    value.clear();
+    codec::append_big_endian(value, batch[i].seq);
+    wb.Put(id_keys[i], value);
   }
   if (seq != last_seq_) {
     auto st = db_->Write(durable_writes(), &wb);

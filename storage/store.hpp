@@ -50,6 +50,8 @@ class state_batch {
   /// change in it is delivered or superseded.
   void put_outbox_segment(std::string_view shop, uint64_t id,
                           const std::vector<view_change>& changes);
+  void put_outbox_segment(std::string_view shop, uint64_t id,
+                          const segment_builder& changes);
 
   /// Records the next free outbox segment id.
   void set_next_segment(uint64_t id);

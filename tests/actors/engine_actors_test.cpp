@@ -186,6 +186,30 @@ TEST_F(actors_test, idle_products_stop_and_their_state_survives) {
   EXPECT_EQ(outbox("us", "003")->desired.at(""), 10);
 }
 
+TEST_F(actors_test, idle_products_wait_for_the_next_commit_to_stop) {
+  // Products go idle long before the next commit is due: none of them may
+  // stop before its record is on disk, and none forces a commit of its own.
+  directory_config slow{db, conf, shops, std::chrono::seconds{1}, 1};
+  slow.commit_interval = std::chrono::seconds{10};
+  auto d = sys.spawn(directory, slow);
+  caf::anon_send(d, atom::apply_v,
+                 std::vector<stock_event>{on_hand(1, "a", "WH-A", 3),
+                                          on_hand(2, "b", "WH-A", 4)});
+  sched.run();
+  sched.advance_time(std::chrono::seconds{1});
+  sched.run();
+  product_record rec;
+  EXPECT_EQ(*ask<uint64_t>(d, atom::count_v), 2u);
+  EXPECT_FALSE(*db->load_product("a", rec)); // not committed yet
+  sched.advance_time(std::chrono::seconds{9});
+  sched.run();
+  EXPECT_EQ(*ask<uint64_t>(d, atom::count_v), 0u);
+  ASSERT_TRUE(*db->load_product("b", rec));
+  EXPECT_EQ(rec.stock.at("WH-A").on_hand, 4);
+  caf::anon_send(d, atom::stop_v);
+  sched.run();
+}
+
 TEST_F(actors_test, busy_products_do_not_stop) {
   apply({on_hand(1, "003", "WH-A", 12)});
   sched.advance_time(idle);
