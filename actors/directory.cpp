@@ -123,11 +123,16 @@ directory(directory_actor::stateful_pointer<directory_state> self,
   // answers sync waiters if all is applied.
   auto flush = [self, stop_product] {
     auto& st = self->state;
+    auto segments = !st.window.empty();
     if (auto err = st.commit()) {
       log_line(log_level::error, "directory",
                "cannot commit derived state: " + to_string(err));
       return;
     }
+    // An outbox that left changes on disk reads them back once committed.
+    if (segments)
+      for (auto& [id, handle] : st.cfg.shops)
+        self->send(handle, atom::pending_v, std::vector<view_change>{});
     for (auto& [code, activity] : st.stop_after_commit) {
       auto i = st.live.find(code);
       // Still idle since it reported so?

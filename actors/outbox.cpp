@@ -4,17 +4,27 @@
 
 namespace shelfsync {
 
-outbox::outbox(std::string shop, std::shared_ptr<store> db)
-    : shop_(std::move(shop)), db_(std::move(db)) {}
+outbox::outbox(std::string shop, std::shared_ptr<store> db, size_t capacity)
+    : shop_(std::move(shop)), db_(std::move(db)), capacity_(capacity) {}
 
 caf::error outbox::load() {
-  std::vector<view_change> loaded;
-  auto err = db_->for_each_outbox(shop_, [&](view_change&& x) {
-    loaded.push_back(std::move(x));
+  return db_->for_each_outbox(shop_, 0, [&](view_change&& c, size_t index) {
+    arrived(c.segment);
+    if (!spilling_ && full(c.product)) {
+      spilling_ = true;
+      spill_segment_ = c.segment;
+      spill_index_ = index;
+    }
+    if (spilling_)
+      ++spilled_;
+    else
+      add(std::move(c));
+    return true;
   });
-  if (err) return err;
-  enqueue(std::move(loaded));
-  return caf::none;
+}
+
+bool outbox::full(const std::string& product) const {
+  return entries_.size() >= capacity_ && entries_.count(product) == 0;
 }
 
 outbox::entry& outbox::get(const std::string& product) {
@@ -32,6 +42,8 @@ void outbox::release(uint64_t segment) {
   auto i = segments_.find(segment);
   if (i == segments_.end() || --i->second > 0) return;
   segments_.erase(i);
+  // Changes of it still on disk only are owed: it stays.
+  if (spilling_ && segment >= spill_segment_) return;
   if (segment >= newest_segment_) {
     deferred_.push_back(segment);
     return;
@@ -42,35 +54,75 @@ void outbox::release(uint64_t segment) {
     static_cast<void>(err);
 }
 
-void outbox::enqueue(std::vector<view_change>&& changes) {
-  for (auto& c : changes) {
-    if (c.segment > newest_segment_) {
-      newest_segment_ = c.segment;
-      for (auto id : deferred_)
-        if (segments_.count(id) == 0)
-          if (auto err = db_->erase_outbox_segment(shop_, id))
-            static_cast<void>(err);
-      deferred_.clear();
-    }
-    ++segments_[c.segment];
-    auto& e = entries_[c.product];
-    if (!e.queued && !e.flying && e.latest.product.empty()) {
-      e.latest = std::move(c);
-    } else if (e.latest.seq <= c.seq) {
-      release(e.latest.segment);
-      e.latest = std::move(c);
-    } else {
-      release(c.segment);
-      continue;
-    }
-    if (!e.queued && !e.flying) {
-      e.queued = true;
-      queue_.push_back(e.latest.product);
-    }
+void outbox::arrived(uint64_t id) {
+  if (id <= newest_segment_) return;
+  newest_segment_ = id;
+  for (auto old : deferred_)
+    if (segments_.count(old) == 0)
+      if (auto err = db_->erase_outbox_segment(shop_, old))
+        static_cast<void>(err);
+  deferred_.clear();
+}
+
+void outbox::add(view_change&& c) {
+  ++segments_[c.segment];
+  auto& e = entries_[c.product];
+  if (!e.queued && !e.flying && e.latest.product.empty()) {
+    e.latest = std::move(c);
+  } else if (e.latest.seq <= c.seq) {
+    release(e.latest.segment);
+    e.latest = std::move(c);
+  } else {
+    release(c.segment);
+    return;
+  }
+  if (!e.queued && !e.flying) {
+    e.queued = true;
+    queue_.push_back(e.latest.product);
   }
 }
 
+void outbox::enqueue(std::vector<view_change>&& changes) {
+  for (auto& c : changes) {
+    if (c.segment != arrival_segment_) {
+      arrival_segment_ = c.segment;
+      arrival_index_ = 0;
+    }
+    auto index = arrival_index_++;
+    arrived(c.segment);
+    if (!spilling_ && full(c.product)) {
+      spilling_ = true;
+      spill_segment_ = c.segment;
+      spill_index_ = index;
+    }
+    if (spilling_)
+      ++spilled_;
+    else
+      add(std::move(c));
+  }
+  refill();
+}
+
+void outbox::refill() {
+  // Read back in bulk, once half the room is free.
+  if (!spilling_ || entries_.size() * 2 > capacity_) return;
+  auto err = db_->for_each_outbox(
+      shop_, spill_segment_, [&](view_change&& c, size_t index) {
+        if (c.segment == spill_segment_ && index < spill_index_) return true;
+        if (full(c.product)) return false;
+        spill_segment_ = c.segment;
+        spill_index_ = index + 1;
+        --spilled_;
+        add(std::move(c));
+        return spilled_ > 0;
+      });
+  // A failed read is retried at the next refill; nothing was skipped.
+  static_cast<void>(err);
+  if (spilled_ == 0) spilling_ = false;
+}
+
 std::vector<outbox::item> outbox::take(size_t max) {
+  refill();
   std::vector<item> result;
   while (!queue_.empty() && result.size() < max) {
     auto product = std::move(queue_.front());
@@ -155,6 +207,7 @@ bool outbox::finish(const std::string& product, bool retry) {
     // Delivered (or refused for good) and nothing newer arrived meanwhile.
     release(e.latest.segment);
     entries_.erase(product);
+    refill();
     return true;
   }
   e.queued = true;

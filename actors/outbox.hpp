@@ -30,6 +30,12 @@ namespace shelfsync {
 /// by a newer one, so a restart reloads exactly what is still owed. Changes
 /// arrive before their segment is committed (the directory writes behind),
 /// so the newest segment is erased only once a newer one appears.
+///
+/// Memory is bounded: past `capacity` products, arriving changes are left
+/// in their segments (they are on disk, or will be at the next commit) and
+/// read back in order as room frees, so a backlog of millions of views costs
+/// disk, not memory. Once one change is left on disk, every later one is
+/// too, until all are read back: an older value can never follow a newer.
 class outbox {
  public:
   /// The part of a product's view that a request should carry.
@@ -42,12 +48,20 @@ class outbox {
     shop_view desired;
   };
 
-  outbox(std::string shop, std::shared_ptr<store> db);
+  /// Products held in memory before changes stay on disk.
+  static constexpr size_t default_capacity = 50'000;
+
+  outbox(std::string shop, std::shared_ptr<store> db,
+         size_t capacity = default_capacity);
 
   /// Loads the entries the directory committed for this shop.
   caf::error load();
 
-  /// Adds changed views; the latest (highest seq) per product wins.
+  /// Adds changed views, as the directory hands them on (in segment
+  /// order); the latest (highest seq) per product wins. Also reads changes
+  /// left on disk back when there is room: the directory sends an empty
+  /// list after each commit, so that what was left in a segment not yet
+  /// committed is found.
   void enqueue(std::vector<view_change>&& changes);
 
   /// Takes up to `max` waiting products and marks them in flight. Products
@@ -95,8 +109,14 @@ class outbox {
   /// Products in flight.
   size_t in_flight() const { return flights_.size(); }
 
+  /// Changes left on disk, still to be read back (a product may count more
+  /// than once until then).
+  size_t spilled() const { return spilled_; }
+
   /// Returns whether nothing waits and nothing is in flight.
-  bool empty() const { return queue_.empty() && flights_.empty(); }
+  bool empty() const {
+    return queue_.empty() && flights_.empty() && spilled_ == 0;
+  }
 
  private:
   struct entry {
@@ -108,6 +128,14 @@ class outbox {
   };
 
   entry& get(const std::string& product);
+  /// Takes a change into memory.
+  void add(view_change&& c);
+  /// Whether a change for `product` must be left on disk.
+  bool full(const std::string& product) const;
+  /// Reads changes left on disk back while there is room.
+  void refill();
+  /// Notes segment `id` arriving: the ones before it are committed.
+  void arrived(uint64_t id);
   caf::error save(const std::string& product, entry& e);
   /// Drops one live change of `segment`; erases the segment at zero.
   void release(uint64_t segment);
@@ -124,6 +152,16 @@ class outbox {
   /// Dead segments that may not be committed yet; erasing them now would be
   /// undone by the commit, so they are erased once a newer segment shows.
   std::vector<uint64_t> deferred_;
+  size_t capacity_;
+  /// Whether changes are left on disk, from which change on (segment and
+  /// position in it), and how many.
+  bool spilling_ = false;
+  uint64_t spill_segment_ = 0;
+  size_t spill_index_ = 0;
+  size_t spilled_ = 0;
+  /// The segment of the last change handed on, and how many of it came.
+  uint64_t arrival_segment_ = 0;
+  size_t arrival_index_ = 0;
 };
 
 } // namespace shelfsync

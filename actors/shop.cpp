@@ -11,7 +11,7 @@ shop_status basic_status(const shop_config& shop, const outbox& box) {
   result.shop = shop.id;
   result.channel = shop.channel == channel_kind::shopify ? "shopify" : "amazon";
   result.stock_sync = shop.stock_sync;
-  result.pending = box.waiting() + box.in_flight();
+  result.pending = box.waiting() + box.in_flight() + box.spilled();
   result.in_flight = box.in_flight();
   return result;
 }

@@ -296,20 +296,29 @@ caf::error store::erase_outbox_segment(std::string_view shop, uint64_t id) {
 caf::error
 store::for_each_outbox(std::string_view shop,
                        const std::function<void(view_change&&)>& visit) const {
+  return for_each_outbox(shop, 0, [&](view_change&& x, size_t) {
+    visit(std::move(x));
+    return true;
+  });
+}
+
+caf::error store::for_each_outbox(
+    std::string_view shop, uint64_t from,
+    const std::function<bool(view_change&&, size_t index)>& visit) const {
   auto prefix = keys::make(keys::outbox, shop);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
   std::vector<view_change> changes;
-  for (it->Seek(slice(prefix));
+  for (it->Seek(slice(keys::segment_key(shop, from)));
        it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
     if (it->key().size() != prefix.size() + 8) continue;
     auto id = codec::read_big_endian({it->key().data() + prefix.size(), 8});
     if (!decode({it->value().data(), it->value().size()}, changes))
       return caf::make_error(ec::corrupt_record, "undecodable outbox segment");
-    for (auto& c : changes) {
-      c.segment = id;
-      visit(std::move(c));
+    for (size_t i = 0; i < changes.size(); ++i) {
+      changes[i].segment = id;
+      if (!visit(std::move(changes[i]), i)) return caf::none;
     }
   }
   if (!it->status().ok())

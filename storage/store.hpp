@@ -137,6 +137,12 @@ class store {
   for_each_outbox(std::string_view shop,
                   const std::function<void(view_change&&)>& visit) const;
 
+  /// Visits the outbox entries of `shop` from segment `from` on, in order,
+  /// each with its position in its segment, until `visit` returns false.
+  caf::error for_each_outbox(
+      std::string_view shop, uint64_t from,
+      const std::function<bool(view_change&&, size_t index)>& visit) const;
+
   // -- channel outcomes
   // --------------------------------------------------------
 

@@ -138,3 +138,73 @@ TEST_F(outbox_test, a_restart_reloads_what_is_still_owed) {
   ASSERT_EQ(items.size(), 1u);
   EXPECT_EQ(items[0].product, "b");
 }
+
+namespace {
+
+/// Takes, confirms and finishes everything the outbox hands out, in order,
+/// until nothing more comes; returns "product=value" per delivery.
+std::vector<std::string> drain(outbox& box) {
+  std::vector<std::string> out;
+  for (auto items = box.take(1); !items.empty(); items = box.take(1))
+    for (auto& it : items) {
+      auto value = it.send.at("");
+      out.push_back(it.product + "=" + std::to_string(value));
+      EXPECT_FALSE(box.confirmed(it.product, "", value));
+      box.finish(it.product, false);
+    }
+  return out;
+}
+
+} // namespace
+
+TEST_F(outbox_test, past_capacity_changes_stay_on_disk_and_come_back_in_order) {
+  outbox box{"us", db, 2};
+  box.enqueue(commit(1, {change("a", 1, 5), change("b", 2, 6),
+                         change("c", 3, 7), change("d", 4, 8)}));
+  // Two in memory, two left in their segment.
+  EXPECT_EQ(box.waiting(), 2u);
+  EXPECT_EQ(box.spilled(), 2u);
+  EXPECT_FALSE(box.empty());
+  box.enqueue(commit(2, {change("a", 5, 9)}));
+  EXPECT_EQ(box.spilled(), 3u); // "a" is in memory, but order comes first
+  EXPECT_EQ(drain(box),
+            (std::vector<std::string>{"a=5", "b=6", "c=7", "d=8", "a=9"}));
+  EXPECT_TRUE(box.empty());
+  EXPECT_EQ(box.spilled(), 0u);
+}
+
+TEST_F(outbox_test,
+       changes_left_in_an_uncommitted_segment_wait_for_its_commit) {
+  outbox box{"us", db, 1};
+  box.enqueue(commit(1, {change("a", 1, 5)}));
+  // Segment 2 reaches the shop before the directory commits it.
+  std::vector<view_change> early{change("b", 2, 6), change("c", 3, 7)};
+  for (auto& c : early)
+    c.segment = 2;
+  box.enqueue(std::vector<view_change>{early});
+  EXPECT_EQ(drain(box), (std::vector<std::string>{"a=5"}));
+  EXPECT_EQ(box.spilled(), 2u);
+  EXPECT_FALSE(box.empty());
+  // The commit, then the directory's empty note that it happened.
+  commit(2, early);
+  box.enqueue({});
+  EXPECT_EQ(drain(box), (std::vector<std::string>{"b=6", "c=7"}));
+  EXPECT_TRUE(box.empty());
+}
+
+TEST_F(outbox_test, a_restart_loads_up_to_capacity_and_reads_the_rest_later) {
+  commit(1, {change("a", 1, 5), change("b", 2, 6), change("c", 3, 7)});
+  commit(2, {change("b", 4, 1), change("d", 5, 2)});
+  outbox box{"us", db, 2};
+  ASSERT_FALSE(box.load());
+  EXPECT_EQ(box.waiting(), 2u);
+  EXPECT_EQ(box.spilled(), 3u);
+  // Read back while "b" still waited, its newer value replaced the older.
+  EXPECT_EQ(drain(box), (std::vector<std::string>{"a=5", "b=1", "c=7", "d=2"}));
+  EXPECT_TRUE(box.empty());
+  // Every segment was delivered: a restart now finds nothing owed, apart
+  // from the newest segment, kept until a newer one shows (see above).
+  outbox again{"us", db, 2};
+  ASSERT_FALSE(again.load());
+  EXPECT_TRUE(drain(again).empty());
+}
