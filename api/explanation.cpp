@@ -242,7 +242,10 @@ std::string event_text(const json& e) {
       << "  " << text_of(e["id"]) << "  " << text_of(e["type"]) << "  "
       << text_of(e["warehouse"]);
   for (auto* field : {"on_hand", "delta", "reserved", "version"})
-    if (e.contains(field)) out << ' ' << field << '=' << text_of(e[field]);
+    if (e.contains(field))
+      out << ' ' << field << '='
+          << (field == std::string_view{"delta"} && e[field] >= 0 ? "+" : "")
+          << text_of(e[field]);
   return out.str();
 }
 

@@ -52,6 +52,11 @@ class progress_line {
   /// Shows `done` of `total` (0 = unknown) `what`.
   void show(const char* verb, const char* what, uint64_t done, uint64_t total) {
     if (!tty_) return;
+    if (what != what_) {
+      // A new phase: its rate counts from now.
+      what_ = what;
+      started_ = clock_type::now();
+    }
     std::chrono::duration<double> secs = clock_type::now() - started_;
     auto rate = static_cast<double>(done) / std::max(secs.count(), 1e-9);
     if (total != 0)
@@ -68,6 +73,7 @@ class progress_line {
   using clock_type = std::chrono::steady_clock;
   bool tty_;
   bool shown_ = false;
+  std::string what_;
   clock_type::time_point started_ = clock_type::now();
 };
 
