@@ -16,6 +16,16 @@ namespace shelfsync::commands {
 
 namespace {
 
+/// The message an error carries (its string context), for one clear line.
+std::string message_of(const caf::error& err) {
+  auto& ctx = err.context();
+  std::string out;
+  for (size_t i = 0; i < ctx.size(); ++i)
+    if (ctx.match_element<std::string>(i))
+      out += (out.empty() ? "" : ": ") + ctx.get_as<std::string>(i);
+  return out.empty() ? to_string(err) : out;
+}
+
 /// A config and its store, opened read-only.
 struct offline_state {
   config_ptr conf;
@@ -33,7 +43,7 @@ bool open_offline(const std::string& config_path, offline_state& out) {
   out.conf = loaded.value;
   auto db = store::open_read_only(out.conf->node.data_dir);
   if (!db) {
-    std::cerr << "shelfsync: " << to_string(db.error()) << '\n';
+    std::cerr << "shelfsync: " << message_of(db.error()) << '\n';
     return false;
   }
   out.db = std::move(*db);
@@ -102,7 +112,7 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
                         });
   }
   if (!report) {
-    std::cerr << "shelfsync: replay failed: " << to_string(report.error())
+    std::cerr << "shelfsync: replay failed: " << message_of(report.error())
               << '\n';
     return 1;
   }
@@ -138,7 +148,7 @@ int product_log(const std::string& config_path, const std::string& code) {
   }
   if (!history) {
     std::cerr << "shelfsync: cannot read the log: "
-              << to_string(history.error()) << '\n';
+              << message_of(history.error()) << '\n';
     return 1;
   }
   if (history->empty()) {
@@ -160,7 +170,7 @@ int product_log(const std::string& config_path, const std::string& code) {
     delivery_record deliveries;
     auto loaded = st.db->load_delivery(shop.id, code, deliveries);
     if (!loaded) {
-      std::cerr << "shelfsync: " << to_string(loaded.error()) << '\n';
+      std::cerr << "shelfsync: " << message_of(loaded.error()) << '\n';
       return 1;
     }
     for (auto& [location, d] : deliveries) {
@@ -191,7 +201,7 @@ int explain(const std::string& config_path, const std::string& code,
   product_record rec;
   auto found = load_recovered(*st.db, *st.conf, code, rec);
   if (!found) {
-    std::cerr << "shelfsync: " << to_string(found.error()) << '\n';
+    std::cerr << "shelfsync: " << message_of(found.error()) << '\n';
     return 1;
   }
   if (!*found) {
@@ -200,7 +210,7 @@ int explain(const std::string& config_path, const std::string& code,
   }
   auto x = explain_product(*st.db, *st.conf, *shop, code, rec);
   if (!x) {
-    std::cerr << "shelfsync: " << to_string(x.error()) << '\n';
+    std::cerr << "shelfsync: " << message_of(x.error()) << '\n';
     return 1;
   }
   std::cout << explanation_text(*x);
