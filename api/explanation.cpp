@@ -204,6 +204,16 @@ caf::expected<json> explain_product(const store& db, const config& conf,
       numbers.push_back(std::move(n));
     }
   out["numbers"] = std::move(numbers);
+  // What the channel was last told at locations that are no longer in the
+  // view (remapped or disabled since).
+  json former = json::array();
+  for (auto& [location, d] : deliveries)
+    if (view == rec.views.end() || view->second.count(location) == 0)
+      former.push_back(
+          json{{"location", location},
+               {"delivery", delivery_json(deliveries, location, shop.channel,
+                                          d.has_confirmed ? d.confirmed : 0)}});
+  if (!former.empty()) out["former_locations"] = std::move(former);
   // The product keeps only its latest seqs: older events need a log scan.
   bool truncated = rec.recent.size() >= product_record::recent_limit;
   json history{{"events_kept", rec.recent.size()}, {"truncated", truncated}};
@@ -314,6 +324,12 @@ std::string explanation_text(const json& x) {
     for (auto& e : n["events"])
       out << "    " << event_text(e) << "\n";
     out << "  delivery: " << delivery_text(n["delivery"]) << "\n";
+  }
+  if (x.contains("former_locations")) {
+    out << "\nno longer in the view:\n";
+    for (auto& f : x["former_locations"])
+      out << "  " << text_of(f["location"]) << ": "
+          << delivery_text(f["delivery"]) << "\n";
   }
   auto& h = x["history"];
   out << "\nhistory: " << text_of(h["events_kept"])

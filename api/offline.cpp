@@ -163,7 +163,9 @@ int product_log(const std::string& config_path, const std::string& code) {
               << e.id << "  " << event_kind(e) << "  " << e.warehouse << "  "
               << event_values(e) << "  -> on_hand " << h.after.on_hand
               << " reserved " << h.after.reserved << " available "
-              << h.after.available() << "  " << to_string(h.outcome) << '\n';
+              << h.after.available() << "  " << to_string(h.outcome);
+    if (!e.at.empty()) std::cout << "  (source time " << e.at << ")";
+    std::cout << '\n';
   }
   // The channel side: what each shop last sent and heard for the product.
   for (auto& shop : st.conf->shops) {

@@ -144,7 +144,13 @@ TEST_F(explanation_test, shopify_per_location_with_a_refused_request) {
   d.error_message = "item is not stocked";
   d.error_at = "2026-11-27T10:00:00.000Z";
   d.permanent = true;
-  ASSERT_FALSE(db->put_delivery("eu-store", "003", {{loc1, d}}));
+  delivery before;
+  before.state = delivery_state::confirmed;
+  before.has_confirmed = true;
+  before.confirmed = 4;
+  constexpr const char* loc9 = "gid://shopify/Location/1009";
+  ASSERT_FALSE(
+      db->put_delivery("eu-store", "003", {{loc1, d}, {loc9, before}}));
   auto x = explain("eu-store");
   EXPECT_EQ(
       x["mapping"][0],
@@ -162,6 +168,9 @@ TEST_F(explanation_test, shopify_per_location_with_a_refused_request) {
   EXPECT_EQ(n["delivery"]["error"]["permanent"], true);
   EXPECT_EQ(x["excluded"][0]["warehouse"], "WH-B");
   EXPECT_EQ(x["excluded"][0]["reason"], "enabled but not mapped to a location");
+  ASSERT_EQ(x["former_locations"].size(), 1u);
+  EXPECT_EQ(x["former_locations"][0]["location"], loc9);
+  EXPECT_EQ(x["former_locations"][0]["delivery"]["confirmed"], 4);
   auto text = explanation_text(x);
   EXPECT_NE(text.find("location gid://shopify/Location/1001: 6"),
             std::string::npos)
@@ -169,6 +178,10 @@ TEST_F(explanation_test, shopify_per_location_with_a_refused_request) {
   EXPECT_NE(text.find("error NOT_TRACKED (permanent)"), std::string::npos)
       << text;
   EXPECT_NE(text.find("WH-B: on_hand 9"), std::string::npos) << text;
+  EXPECT_NE(text.find("no longer in the view:\n  " + std::string{loc9} +
+                      ": confirmed; confirmed 4"),
+            std::string::npos)
+      << text;
 }
 
 TEST_F(explanation_test, stock_sync_off_and_long_histories_are_said) {
