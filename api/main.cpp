@@ -31,14 +31,15 @@ int main(int argc, char** argv) {
   std::string product;
   std::string shop;
   auto* replay = app.add_subcommand(
-      "replay",
-      "rebuild stock and views from the event log into a fresh in-memory state "
-      "(the store is opened read-only and never written) and list every "
-      "difference from the live state after the engine's own recovery (stored "
-      "records plus the log tail after the checkpoint); views are computed "
-      "under the given config. Needs the server stopped. Exit 0: equal, 3: "
-      "differences (each on stdout, then a count), 1: config or storage error, "
-      "2: usage");
+      "replay", "rebuild stock and views from the log into a fresh state and "
+                "list every difference from the live state");
+  replay->footer(
+      "The store is opened read-only and never written; it must not be in use "
+      "by a running server. The live state is taken after the engine's own "
+      "recovery (stored records plus the log tail after the checkpoint); "
+      "views are computed under the given config.\n"
+      "Exit codes: 0 replayed state equals the live state, 3 differences "
+      "(each on stdout, then a count), 1 config or storage error, 2 usage.");
   replay->add_option("--config", config, "configuration file")->required();
   replay->add_option("--from", from,
                      "report only products touched by an event with seq >= "
@@ -47,15 +48,14 @@ int main(int argc, char** argv) {
                      "replay the log up to seq SEQ (default: its end); "
                      "products changed after SEQ are left out of the report");
   auto* log = app.add_subcommand(
-      "log", "a product's events (full log scan), each with the stock after it "
-             "and whether it was ignored as stale, then what each shop last "
-             "sent and heard; on a stopped server's data dir");
+      "log", "a product's events, each with the stock after it and whether it "
+             "was ignored as stale, then each shop's last push (full log scan; "
+             "server stopped)");
   log->add_option("--config", config, "configuration file")->required();
   log->add_option("--product", product, "product code")->required();
   auto* explain = app.add_subcommand(
-      "explain", "how each number a shop holds for a product was derived: "
-                 "stock, exclusions, rules, events, request and answer; on a "
-                 "stopped server's data dir (the API has the same: GET "
+      "explain", "how each number a shop holds for a product was derived "
+                 "(server stopped; the API: GET "
                  "/v1/products/{code}/explain?shop=ID)");
   explain->add_option("--config", config, "configuration file")->required();
   explain->add_option("--product", product, "product code")->required();

@@ -187,7 +187,7 @@ TEST_F(offline_cli_test, replay_usage_and_storage_errors) {
   EXPECT_EQ(run("replay " + config() + " --from x"), 2) << out;
   EXPECT_EQ(run("replay --help"), 0);
   EXPECT_TRUE(has("--from")) << out;
-  EXPECT_TRUE(has("3: differences")) << out;
+  EXPECT_TRUE(has("3 differences")) << out;
   {
     // As while a server runs on the data dir.
     auto db = shelfsync::store::open(dir + "/data", shelfsync::durability::wal);
