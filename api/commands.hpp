@@ -17,6 +17,19 @@ int check_config(const std::string& config_path);
 int import_events(const std::string& config_path,
                   const std::string& events_path);
 
+/// Rebuilds stock and views from the event log into a fresh in-memory state
+/// and reports every difference from the live state: 0 equal, 3 different,
+/// 1 config or storage error, 2 usage (see `shelfsync replay --help`).
+int replay(const std::string& config_path, uint64_t from, uint64_t to);
+
+/// Prints every event of a product with the stock after it, and what each
+/// shop last sent and heard for it.
+int product_log(const std::string& config_path, const std::string& code);
+
+/// Prints how each number a shop holds for a product was derived.
+int explain(const std::string& config_path, const std::string& code,
+            const std::string& shop_id);
+
 /// Runs the local Shopify and Amazon simulators on one port until SIGTERM.
 int sim(const std::string& host, uint16_t port);
 

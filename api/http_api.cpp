@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 
 #include "api/event_parser.hpp"
+#include "api/explanation.hpp"
 #include "storage/error.hpp"
 
 namespace shelfsync {
@@ -42,27 +43,11 @@ bool same_secret(std::string_view given, std::string_view expected) {
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
-json error_json(const delivery& d) {
-  if (d.error_code.empty()) return nullptr;
-  return json{
-      {"code", d.error_code}, {"message", d.error_message}, {"at", d.error_at}};
-}
-
-/// The delivery state of one location as the API reports it.
-const char* state_of(const delivery* d, int64_t desired) {
-  if (d == nullptr) return "pending";
-  if (d->state == delivery_state::in_flight ||
-      d->state == delivery_state::failed)
-    return to_string(d->state);
-  if (d->has_confirmed && d->confirmed == desired) return "confirmed";
-  return "pending";
-}
-
 json location_json(const delivery* d, int64_t desired) {
   json out{{"desired", desired},
            {"confirmed", d && d->has_confirmed ? json(d->confirmed) : json()},
-           {"state", state_of(d, desired)},
-           {"error", d ? error_json(*d) : json()}};
+           {"state", delivery_state_of(d, desired)},
+           {"error", d ? delivery_error_json(*d) : json()}};
   return out;
 }
 
@@ -120,6 +105,23 @@ json shop_json(const shop_status& s) {
   auto details = json::parse(s.details, nullptr, false);
   if (details.is_object()) out.update(details);
   return out;
+}
+
+/// Finds `name` in the query of `target` and percent-decodes its value;
+/// false when absent or badly escaped.
+bool query_parameter(std::string_view target, std::string_view name,
+                     std::string& out) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  auto query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+        pair[name.size()] == '=')
+      return percent_decode(pair.substr(name.size() + 1), out);
+  }
+  return false;
 }
 
 } // namespace
@@ -184,12 +186,17 @@ void http_api::handle(http::request&& req, http::responder r) {
     if (method != http::verb::get) return bad_method();
     std::string code;
     auto raw = path.substr(products.size());
+    constexpr std::string_view explain = "/explain";
+    bool explaining = raw.size() > explain.size() &&
+                      raw.substr(raw.size() - explain.size()) == explain;
+    if (explaining) raw.remove_suffix(explain.size());
     if (raw.empty() || raw.find('/') != std::string_view::npos ||
         !percent_decode(raw, code)) {
       r.send(error_answer(http::status::not_found,
                           "no such resource: " + std::string{path}, req));
       return;
     }
+    if (explaining) return get_explanation(code, target, req, std::move(r));
     get_product(code, req, std::move(r));
     return;
   }
@@ -281,6 +288,46 @@ void http_api::get_product(const std::string& code, const http::request& req,
         product_json(code, *rec, *engine_.current_config(), engine_.db());
     r.send(http::make_response(http::status::ok, body.dump(),
                                "application/json", keep_alive));
+  });
+}
+
+void http_api::get_explanation(const std::string& code, std::string_view target,
+                               const http::request& req, http::responder r) {
+  std::string shop;
+  if (!query_parameter(target, "shop", shop) || shop.empty()) {
+    r.send(error_answer(http::status::bad_request,
+                        "missing query parameter shop: which shop's numbers "
+                        "to explain, e.g. ?shop=eu-store",
+                        req));
+    return;
+  }
+  auto conf = engine_.current_config();
+  if (conf->find_shop(shop) == nullptr) {
+    r.send(error_answer(http::status::not_found,
+                        "no shop \"" + shop + "\" in the config", req));
+    return;
+  }
+  auto keep_alive = req.keep_alive();
+  engine_.product(code, [this, conf, code, shop, r,
+                         keep_alive](caf::expected<product_record> rec) {
+    auto answer = [&](http::status status, const json& body) {
+      r.send(http::make_response(status, body.dump(2), "application/json",
+                                 keep_alive));
+    };
+    if (!rec) {
+      if (rec.error() == ec::not_found)
+        return answer(
+            http::status::not_found,
+            json{{"error", "shelfsync never saw product \"" + code + "\""}});
+      return answer(http::status::internal_server_error,
+                    json{{"error", to_string(rec.error())}});
+    }
+    auto x = explain_product(engine_.db(), *conf, *conf->find_shop(shop), code,
+                             *rec);
+    if (!x)
+      return answer(http::status::internal_server_error,
+                    json{{"error", to_string(x.error())}});
+    answer(http::status::ok, *x);
   });
 }
 

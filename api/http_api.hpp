@@ -30,6 +30,8 @@ class http_api {
   void post_events(http::request&& req, http::responder r);
   void get_product(const std::string& code, const http::request& req,
                    http::responder r);
+  void get_explanation(const std::string& code, std::string_view target,
+                       const http::request& req, http::responder r);
   void get_shops(const std::string& id, const http::request& req,
                  http::responder r);
   void get_metrics(const http::request& req, http::responder r);

@@ -25,6 +25,42 @@ int main(int argc, char** argv) {
   import->add_option("EVENTS", events, "NDJSON file, one event per line")
       ->required();
 
+  // -- offline commands, on a stopped server's data dir --------------------
+  uint64_t from = 0;
+  uint64_t to = 0;
+  std::string product;
+  std::string shop;
+  auto* replay = app.add_subcommand(
+      "replay", "rebuild stock and views from the log into a fresh state and "
+                "list every difference from the live state");
+  replay->footer(
+      "The store is opened read-only and never written; it must not be in use "
+      "by a running server. The live state is taken after the engine's own "
+      "recovery (stored records plus the log tail after the checkpoint); "
+      "views are computed under the given config.\n"
+      "Exit codes: 0 replayed state equals the live state, 3 differences "
+      "(each on stdout, then a count), 1 config or storage error, 2 usage.");
+  replay->add_option("--config", config, "configuration file")->required();
+  replay->add_option("--from", from,
+                     "report only products touched by an event with seq >= "
+                     "SEQ (their state is still rebuilt from the start)");
+  replay->add_option("--to", to,
+                     "replay the log up to seq SEQ (default: its end); "
+                     "products changed after SEQ are left out of the report");
+  auto* log = app.add_subcommand(
+      "log", "a product's events, each with the stock after it and whether it "
+             "was ignored as stale, then each shop's last push (full log scan; "
+             "server stopped)");
+  log->add_option("--config", config, "configuration file")->required();
+  log->add_option("--product", product, "product code")->required();
+  auto* explain = app.add_subcommand(
+      "explain", "how each number a shop holds for a product was derived "
+                 "(server stopped; the API: GET "
+                 "/v1/products/{code}/explain?shop=ID)");
+  explain->add_option("--config", config, "configuration file")->required();
+  explain->add_option("--product", product, "product code")->required();
+  explain->add_option("--shop", shop, "shop id")->required();
+
   uint16_t port = 9100;
   std::string host = "127.0.0.1";
   auto* sim = app.add_subcommand(
@@ -44,6 +80,9 @@ int main(int argc, char** argv) {
   if (*serve) return shelfsync::commands::serve(config);
   if (*check) return shelfsync::commands::check_config(config);
   if (*import) return shelfsync::commands::import_events(config, events);
+  if (*replay) return shelfsync::commands::replay(config, from, to);
+  if (*log) return shelfsync::commands::product_log(config, product);
+  if (*explain) return shelfsync::commands::explain(config, product, shop);
   if (*sim) return shelfsync::commands::sim(host, port);
   return 2;
 }

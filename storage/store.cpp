@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -97,6 +98,12 @@ store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
     : db_(std::move(db)), mode_(mode) {}
 
 store::~store() {
+  if (lock_ != nullptr) {
+    db_.reset();
+    auto st = rocksdb::Env::Default()->UnlockFile(lock_);
+    static_cast<void>(st); // the lock goes with the process anyway
+    return;
+  }
   if (db_) {
     // Persist derived state so that the next start replays nothing. A failed
     // flush loses nothing: the log is the source of truth.
@@ -115,6 +122,40 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
   std::unique_ptr<store> result{
       new store(std::unique_ptr<rocksdb::DB>{raw}, mode)};
   // The last log key holds the highest sequence number.
+  std::unique_ptr<rocksdb::Iterator> it{
+      result->db_->NewIterator(rocksdb::ReadOptions{})};
+  it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
+  if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::log)
+    result->last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the event log");
+  return result;
+}
+
+caf::expected<std::unique_ptr<store>>
+store::open_read_only(const std::string& dir) {
+  auto* env = rocksdb::Env::Default();
+  if (!env->FileExists(dir + "/CURRENT").ok())
+    return caf::make_error(ec::not_found, "no shelfsync data in " + dir);
+  rocksdb::FileLock* lock = nullptr;
+  auto st = env->LockFile(dir + "/LOCK", &lock);
+  if (!st.ok())
+    return caf::make_error(ec::storage_failure,
+                           "the store in " + dir +
+                               " is in use (is a shelfsync server running on "
+                               "it? stop it first): " +
+                               st.ToString());
+  auto opts = make_options();
+  opts.create_if_missing = false;
+  rocksdb::DB* raw = nullptr;
+  st = rocksdb::DB::OpenForReadOnly(opts, dir, &raw);
+  if (!st.ok()) {
+    static_cast<void>(env->UnlockFile(lock));
+    return to_error(st, "cannot open the store in " + dir);
+  }
+  std::unique_ptr<store> result{
+      new store(std::unique_ptr<rocksdb::DB>{raw}, durability::wal)};
+  result->lock_ = lock;
   std::unique_ptr<rocksdb::Iterator> it{
       result->db_->NewIterator(rocksdb::ReadOptions{})};
   it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
@@ -258,6 +299,26 @@ caf::expected<std::string> store::scan_products(
       return caf::make_error(ec::corrupt_record, "undecodable product record");
     last.assign(key.data() + 1, key.size() - 1);
     visit(last, std::move(rec));
+  }
+  if (!it->status().ok()) return to_error(it->status(), "cannot scan products");
+  return last;
+}
+
+caf::expected<std::string> store::scan_product_bytes(
+    std::string_view after, size_t max,
+    const std::function<void(std::string_view, std::string_view)>& visit)
+    const {
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  auto start = keys::make(keys::product, after);
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  std::string last{after};
+  for (size_t n = 0; it->Valid() && n < max; it->Next(), ++n) {
+    auto key = it->key();
+    if (key.empty() || key[0] != keys::product) break;
+    last.assign(key.data() + 1, key.size() - 1);
+    visit(last, std::string_view{it->value().data(), it->value().size()});
   }
   if (!it->status().ok()) return to_error(it->status(), "cannot scan products");
   return last;

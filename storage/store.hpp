@@ -15,6 +15,7 @@
 
 namespace rocksdb {
 class DB;
+class FileLock;
 class WriteBatch;
 struct WriteOptions;
 } // namespace rocksdb
@@ -81,6 +82,13 @@ class store {
   static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
                                                     durability mode);
 
+  /// Opens the existing store in `dir` for reading only, for offline
+  /// commands (replay, log, explain). Holds the store's lock meanwhile, so
+  /// that it fails while a server runs on `dir` and no server starts on it
+  /// until the store is closed. Writes fail.
+  static caf::expected<std::unique_ptr<store>>
+  open_read_only(const std::string& dir);
+
   /// Flushes derived state to disk so that the next start replays little.
   ~store();
 
@@ -120,6 +128,13 @@ class store {
   scan_products(std::string_view after, size_t max,
                 const std::function<void(std::string_view, product_record&&)>&
                     visit) const;
+
+  /// Like `scan_products`, but hands out each record as stored, undecoded,
+  /// so that a caller can report a record that does not decode.
+  caf::expected<std::string> scan_product_bytes(
+      std::string_view after, size_t max,
+      const std::function<void(std::string_view, std::string_view)>& visit)
+      const;
 
   /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it.
   caf::error commit(state_batch& batch, uint64_t checkpoint);
@@ -182,6 +197,8 @@ class store {
   rocksdb::WriteOptions durable_writes() const;
 
   std::unique_ptr<rocksdb::DB> db_;
+  /// The lock held by a read-only store (a writable one holds it inside db_).
+  rocksdb::FileLock* lock_ = nullptr;
   durability mode_;
   uint64_t last_seq_ = 0;
 };

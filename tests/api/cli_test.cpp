@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "storage/store.hpp"
+
 namespace {
 
 struct cli_test : ::testing::Test {
@@ -105,4 +107,127 @@ TEST_F(cli_test, malformed_lines_are_reported_with_a_byte_offset) {
   EXPECT_EQ(run("import " + config() + " " + dir + "/broken.ndjson"), 1);
   EXPECT_NE(out.find("byte"), std::string::npos) << out;
   EXPECT_NE(out.find("line 2"), std::string::npos) << out;
+}
+
+// -- offline commands: replay, log, explain ----------------------------------
+
+namespace {
+
+/// A store with two products, imported by the real binary and stopped.
+struct offline_cli_test : cli_test {
+  void SetUp() override {
+    cli_test::SetUp();
+    // The channels point at a closed port: nothing is delivered.
+    write("config.json", R"({"node": {"data_dir": ")" + dir + R"(/data"},
+      "warehouses": [{"id": "WH-A"}, {"id": "WH-B"}],
+      "shops": [
+        {"id": "eu-store", "channel": "shopify",
+         "shopify": {"shop_url": "http://127.0.0.1:9/eu",
+                     "access_token_env": "NO_SUCH_TOKEN_VARIABLE"},
+         "warehouses": [
+           {"warehouse": "WH-A", "enabled": true,
+            "location": "gid://shopify/Location/1001"},
+           {"warehouse": "WH-B", "enabled": false}]},
+        {"id": "amazon-us", "channel": "amazon",
+         "amazon": {"endpoint": "http://127.0.0.1:9",
+                    "lwa_endpoint": "http://127.0.0.1:9/token",
+                    "seller_id": "A2", "marketplace_ids": ["ATVPDKIKX0DER"],
+                    "client_id_env": "NO_SUCH_ID_VARIABLE",
+                    "client_secret_env": "NO_SUCH_SECRET_VARIABLE",
+                    "refresh_token_env": "NO_SUCH_REFRESH_VARIABLE"},
+         "warehouses": [{"warehouse": "WH-A", "enabled": true},
+                        {"warehouse": "WH-B", "enabled": true}],
+         "rules": {"buffer": 1}}]})");
+    write(
+        "events.ndjson",
+        R"({"id":"1","product":"p1","warehouse":"WH-A","on_hand":12,"version":5}
+{"id":"2","product":"p1","warehouse":"WH-A","on_hand":99,"version":4}
+{"id":"3","product":"p1","warehouse":"WH-B","delta":3}
+{"id":"4","product":"p2","warehouse":"WH-A","on_hand":1}
+)");
+    ASSERT_EQ(run("import " + config() + " " + dir + "/events.ndjson"), 0)
+        << out;
+  }
+
+  bool has(const std::string& text) const {
+    return out.find(text) != std::string::npos;
+  }
+};
+
+} // namespace
+
+TEST_F(offline_cli_test, replay_of_a_stopped_server_finds_no_difference) {
+  EXPECT_EQ(run("replay " + config()), 0) << out;
+  EXPECT_TRUE(has("replayed 4 events (seq 1..4 of 4)")) << out;
+  EXPECT_TRUE(has("2 products compared; 0 differences in 0 products")) << out;
+  EXPECT_EQ(run("replay " + config() + " --from 4"), 0) << out;
+  EXPECT_TRUE(has("1 products compared (touched at or after seq 4)")) << out;
+}
+
+TEST_F(offline_cli_test, replay_lists_a_tampered_record_and_exits_3) {
+  {
+    auto db = shelfsync::store::open(dir + "/data", shelfsync::durability::wal);
+    ASSERT_TRUE(db);
+    shelfsync::product_record rec;
+    ASSERT_TRUE(*(*db)->load_product("p1", rec));
+    rec.stock["WH-A"].on_hand = 13;
+    shelfsync::state_batch batch;
+    batch.put_product("p1", rec);
+    ASSERT_FALSE((*db)->commit(batch, 0));
+  }
+  EXPECT_EQ(run("replay " + config()), 3) << out;
+  EXPECT_TRUE(has("p1: stock WH-A on_hand: live 13, replayed 12")) << out;
+  EXPECT_TRUE(has("; 1 differences in 1 products")) << out;
+}
+
+TEST_F(offline_cli_test, replay_usage_and_storage_errors) {
+  EXPECT_EQ(run("replay " + config() + " --from 3 --to 2"), 2) << out;
+  EXPECT_EQ(run("replay " + config() + " --to 99"), 2) << out;
+  EXPECT_TRUE(has("beyond the end of the log (last seq 4)")) << out;
+  EXPECT_EQ(run("replay " + config() + " --from x"), 2) << out;
+  EXPECT_EQ(run("replay --help"), 0);
+  EXPECT_TRUE(has("--from")) << out;
+  EXPECT_TRUE(has("3 differences")) << out;
+  {
+    // As while a server runs on the data dir.
+    auto db = shelfsync::store::open(dir + "/data", shelfsync::durability::wal);
+    ASSERT_TRUE(db);
+    EXPECT_EQ(run("replay " + config()), 1) << out;
+    EXPECT_TRUE(has("in use")) << out;
+  }
+  std::filesystem::remove_all(dir + "/data");
+  EXPECT_EQ(run("replay " + config()), 1) << out;
+  EXPECT_TRUE(has("no shelfsync data in")) << out;
+}
+
+TEST_F(offline_cli_test, log_shows_each_event_with_the_stock_after_it) {
+  EXPECT_EQ(run("log " + config() + " --product p1"), 0) << out;
+  EXPECT_TRUE(has("product p1: 3 events")) << out;
+  EXPECT_TRUE(has("  1  absolute  WH-A  on_hand=12 version=5  -> on_hand 12 "
+                  "reserved 0 available 12  changed"))
+      << out;
+  EXPECT_TRUE(has("on_hand=99 version=4  -> on_hand 12 reserved 0 available "
+                  "12  stale (ignored)"))
+      << out;
+  EXPECT_TRUE(has("delta  WH-B  delta=+3  -> on_hand 3")) << out;
+  EXPECT_EQ(run("log " + config() + " --product nope"), 1) << out;
+  EXPECT_TRUE(has("no event for product \"nope\"")) << out;
+  EXPECT_EQ(run("log " + config()), 2) << out;
+}
+
+TEST_F(offline_cli_test, explain_prints_how_a_number_was_derived) {
+  EXPECT_EQ(run("explain " + config() + " --product p1 --shop amazon-us"), 0)
+      << out;
+  EXPECT_TRUE(has("quantity: 14")) << out; // 12 + 3, minus a buffer of 1
+  EXPECT_TRUE(has("available -> 15  (sum of available over WH-A, WH-B)"))
+      << out;
+  EXPECT_TRUE(has("buffer -> 14")) << out;
+  EXPECT_EQ(run("explain " + config() + " --product p1 --shop eu-store"), 0)
+      << out;
+  EXPECT_TRUE(has("location gid://shopify/Location/1001: 12")) << out;
+  EXPECT_TRUE(has("WH-B: on_hand 3, reserved 0, available 3")) << out;
+  EXPECT_TRUE(has("disabled for this shop")) << out;
+  EXPECT_EQ(run("explain " + config() + " --product p1 --shop nope"), 1);
+  EXPECT_EQ(run("explain " + config() + " --product none --shop eu-store"), 1);
+  EXPECT_EQ(run("explain " + config() + " --product p1"), 2);
 }

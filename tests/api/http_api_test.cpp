@@ -231,3 +231,41 @@ TEST_F(http_api_test, unknown_paths_and_methods) {
   EXPECT_EQ(call(http::verb::get, "/v2/nothing").result_int(), 404);
   EXPECT_EQ(call(http::verb::get, "/v1/stock/events").result_int(), 405);
 }
+
+TEST_F(http_api_test, explain_derives_each_number_of_a_shop) {
+  post(R"([
+    {"id": "wms-1", "product": "003", "warehouse": "WH-A", "on_hand": 12},
+    {"id": "wms-2", "product": "003", "warehouse": "WH-A", "reserved": 2, "version": 17},
+    {"id": "wms-3", "product": "003", "warehouse": "WH-B", "on_hand": 5}])");
+  auto res = call(http::verb::get, "/v1/products/003/explain?shop=amazon-us");
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  auto x = json::parse(res.body());
+  EXPECT_EQ(x["product"], "003");
+  EXPECT_EQ(x["shop"], "amazon-us");
+  ASSERT_EQ(x["numbers"].size(), 1u);
+  auto& n = x["numbers"][0];
+  EXPECT_EQ(n["value"], 9); // WH-A's 10 available, minus a buffer of 1
+  EXPECT_EQ(n["calculation"][0]["value"], 10);
+  EXPECT_EQ(n["calculation"][1]["step"], "buffer");
+  EXPECT_EQ(n["events"].size(), 2u); // WH-B's event does not count here
+  EXPECT_TRUE(n.contains("delivery"));
+  EXPECT_EQ(x["excluded"][0]["warehouse"], "WH-B");
+  EXPECT_EQ(x["excluded"][0]["reason"], "disabled for this shop");
+  res = call(http::verb::get, "/v1/products/003/explain?shop=eu-store");
+  ASSERT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_EQ(json::parse(res.body())["numbers"].size(), 2u);
+  res = call(http::verb::get, "/v1/products/003/explain");
+  EXPECT_EQ(res.result_int(), 400);
+  EXPECT_NE(json::parse(res.body())["error"].get<std::string>().find("shop"),
+            std::string::npos);
+  EXPECT_EQ(
+      call(http::verb::get, "/v1/products/003/explain?shop=nope").result_int(),
+      404);
+  EXPECT_EQ(call(http::verb::get, "/v1/products/none/explain?shop=eu-store")
+                .result_int(),
+            404);
+  EXPECT_EQ(call(http::verb::get, "/v1/products/003/explain?shop=eu-store", {},
+                 {}, nullptr)
+                .result_int(),
+            401);
+}

@@ -1,0 +1,222 @@
+// The commands that read a stopped server's data dir: replay, log, explain.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+#include "actors/clock.hpp"
+#include "api/commands.hpp"
+#include "api/explanation.hpp"
+#include "api/product_history.hpp"
+#include "api/state_replay.hpp"
+#include "storage/error.hpp"
+
+namespace shelfsync::commands {
+
+namespace {
+
+/// The message an error carries (its string context), for one clear line.
+std::string message_of(const caf::error& err) {
+  auto& ctx = err.context();
+  std::string out;
+  for (size_t i = 0; i < ctx.size(); ++i)
+    if (ctx.match_element<std::string>(i))
+      out += (out.empty() ? "" : ": ") + ctx.get_as<std::string>(i);
+  return out.empty() ? to_string(err) : out;
+}
+
+/// A config and its store, opened read-only.
+struct offline_state {
+  config_ptr conf;
+  std::unique_ptr<store> db;
+};
+
+/// Loads the config and opens its data dir read-only; prints why not.
+bool open_offline(const std::string& config_path, offline_state& out) {
+  auto loaded = load_config(config_path);
+  if (!loaded) {
+    for (auto& p : loaded.problems)
+      std::cerr << config_path << ": " << to_string(p) << '\n';
+    return false;
+  }
+  out.conf = loaded.value;
+  auto db = store::open_read_only(out.conf->node.data_dir);
+  if (!db) {
+    std::cerr << "shelfsync: " << message_of(db.error()) << '\n';
+    return false;
+  }
+  out.db = std::move(*db);
+  return true;
+}
+
+/// Progress on stderr, rewritten in place, only when it is a terminal.
+class progress_line {
+ public:
+  progress_line() : tty_(isatty(STDERR_FILENO) != 0) {}
+
+  ~progress_line() {
+    if (shown_) std::fputc('\n', stderr);
+  }
+
+  /// Shows `done` of `total` (0 = unknown) `what`.
+  void show(const char* verb, const char* what, uint64_t done, uint64_t total) {
+    if (!tty_) return;
+    if (what != what_) {
+      // A new phase: its rate counts from now.
+      what_ = what;
+      started_ = clock_type::now();
+    }
+    std::chrono::duration<double> secs = clock_type::now() - started_;
+    auto rate = static_cast<double>(done) / std::max(secs.count(), 1e-9);
+    if (total != 0)
+      std::fprintf(stderr, "\r%s %llu/%llu %s (%.0f/s)   ", verb,
+                   static_cast<unsigned long long>(done),
+                   static_cast<unsigned long long>(total), what, rate);
+    else
+      std::fprintf(stderr, "\r%s %llu %s   ", verb,
+                   static_cast<unsigned long long>(done), what);
+    shown_ = true;
+  }
+
+ private:
+  using clock_type = std::chrono::steady_clock;
+  bool tty_;
+  bool shown_ = false;
+  std::string what_;
+  clock_type::time_point started_ = clock_type::now();
+};
+
+} // namespace
+
+int replay(const std::string& config_path, uint64_t from, uint64_t to) {
+  if (from != 0 && to != 0 && from > to) {
+    std::cerr << "shelfsync: --from " << from << " is after --to " << to
+              << '\n';
+    return 2;
+  }
+  offline_state st;
+  if (!open_offline(config_path, st)) return 1;
+  if (to > st.db->last_seq()) {
+    std::cerr << "shelfsync: --to " << to
+              << " is beyond the end of the log (last seq " << st.db->last_seq()
+              << ")\n";
+    return 2;
+  }
+  caf::expected<replay_report> report{replay_report{}};
+  {
+    progress_line progress;
+    report = replay_log(*st.db, *st.conf, replay_options{from, to},
+                        [&](const char* what, uint64_t done, uint64_t total) {
+                          progress.show("replay:", what, done, total);
+                        });
+  }
+  if (!report) {
+    std::cerr << "shelfsync: replay failed: " << message_of(report.error())
+              << '\n';
+    return 1;
+  }
+  auto& r = *report;
+  std::cout << "replayed " << r.replayed_events << " events (seq 1.." << r.to
+            << " of " << r.last_seq << ") into a fresh state\n"
+            << "live state: derived state complete up to seq " << r.checkpoint
+            << ", " << r.tail_events
+            << " later events applied as the engine's recovery would\n";
+  for (auto& d : r.differences)
+    std::cout << d.product << ": " << d.what << ": live " << d.live
+              << ", replayed " << d.replayed << '\n';
+  std::cout << r.compared << " products compared";
+  if (from != 0) std::cout << " (touched at or after seq " << from << ")";
+  if (r.changed_after_to != 0)
+    std::cout << ", " << r.changed_after_to << " left out (changed after seq "
+              << r.to << ")";
+  std::cout << "; " << r.differences.size() << " differences in "
+            << r.products_differing << " products\n";
+  return r.differences.empty() ? 0 : 3;
+}
+
+int product_log(const std::string& config_path, const std::string& code) {
+  offline_state st;
+  if (!open_offline(config_path, st)) return 1;
+  caf::expected<std::vector<history_entry>> history{
+      std::vector<history_entry>{}};
+  {
+    progress_line progress;
+    history = read_history(*st.db, code, [&](uint64_t done, uint64_t total) {
+      progress.show("log: scanned", "events", done, total);
+    });
+  }
+  if (!history) {
+    std::cerr << "shelfsync: cannot read the log: "
+              << message_of(history.error()) << '\n';
+    return 1;
+  }
+  if (history->empty()) {
+    std::cerr << "shelfsync: no event for product \"" << code
+              << "\" in the log\n";
+    return 1;
+  }
+  std::cout << "product " << code << ": " << history->size() << " events\n";
+  for (auto& h : *history) {
+    auto& e = h.event;
+    std::cout << "seq " << e.seq << "  " << rfc3339(e.received_ms) << "  "
+              << e.id << "  " << event_kind(e) << "  " << e.warehouse << "  "
+              << event_values(e) << "  -> on_hand " << h.after.on_hand
+              << " reserved " << h.after.reserved << " available "
+              << h.after.available() << "  " << to_string(h.outcome);
+    if (!e.at.empty()) std::cout << "  (source time " << e.at << ")";
+    std::cout << '\n';
+  }
+  // The channel side: what each shop last sent and heard for the product.
+  for (auto& shop : st.conf->shops) {
+    delivery_record deliveries;
+    auto loaded = st.db->load_delivery(shop.id, code, deliveries);
+    if (!loaded) {
+      std::cerr << "shelfsync: " << message_of(loaded.error()) << '\n';
+      return 1;
+    }
+    for (auto& [location, d] : deliveries) {
+      std::cout << "shop " << shop.id << (location.empty() ? "" : " ")
+                << location << ": " << to_string(d.state) << ", confirmed "
+                << (d.has_confirmed ? std::to_string(d.confirmed) : "none");
+      if (!d.request.empty())
+        std::cout << ", last sent " << d.sent << " at " << rfc3339(d.sent_ms)
+                  << " by request " << d.request;
+      if (!d.error_code.empty())
+        std::cout << ", error " << d.error_code << ": " << d.error_message;
+      std::cout << '\n';
+    }
+  }
+  return 0;
+}
+
+int explain(const std::string& config_path, const std::string& code,
+            const std::string& shop_id) {
+  offline_state st;
+  if (!open_offline(config_path, st)) return 1;
+  auto* shop = st.conf->find_shop(shop_id);
+  if (shop == nullptr) {
+    std::cerr << "shelfsync: no shop \"" << shop_id << "\" in " << config_path
+              << '\n';
+    return 1;
+  }
+  product_record rec;
+  auto found = load_recovered(*st.db, *st.conf, code, rec);
+  if (!found) {
+    std::cerr << "shelfsync: " << message_of(found.error()) << '\n';
+    return 1;
+  }
+  if (!*found) {
+    std::cerr << "shelfsync: shelfsync never saw product \"" << code << "\"\n";
+    return 1;
+  }
+  auto x = explain_product(*st.db, *st.conf, *shop, code, rec);
+  if (!x) {
+    std::cerr << "shelfsync: " << message_of(x.error()) << '\n';
+    return 1;
+  }
+  std::cout << explanation_text(*x);
+  return 0;
+}
+
+} // namespace shelfsync::commands
