@@ -190,7 +190,9 @@ TEST_F(crash_test, acknowledged_events_survive_sigkill_exactly_once) {
     }
     // Resend the batch that may have been in flight: duplicates or new, it
     // must end up applied once.
-    if (acked_upto < batches) ASSERT_TRUE(post(c, acked_upto));
+    if (acked_upto < batches) {
+      ASSERT_TRUE(post(c, acked_upto));
+    }
     next = std::min(acked_upto + 1, batches);
     kill_hard();
   }
