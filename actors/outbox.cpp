@@ -9,16 +9,7 @@ outbox::outbox(std::string shop, std::shared_ptr<store> db, size_t capacity)
 
 caf::error outbox::load() {
   return db_->for_each_outbox(shop_, 0, [&](view_change&& c, size_t index) {
-    arrived(c.segment);
-    if (!spilling_ && full(c.product)) {
-      spilling_ = true;
-      spill_segment_ = c.segment;
-      spill_index_ = index;
-    }
-    if (spilling_)
-      ++spilled_;
-    else
-      add(std::move(c));
+    offer(std::move(c), index);
     return true;
   });
 }
@@ -82,23 +73,26 @@ void outbox::add(view_change&& c) {
   }
 }
 
+void outbox::offer(view_change&& c, size_t index) {
+  arrived(c.segment);
+  if (!spilling_ && full(c.product)) {
+    spilling_ = true;
+    spill_segment_ = c.segment;
+    spill_index_ = index;
+  }
+  if (spilling_)
+    ++spilled_;
+  else
+    add(std::move(c));
+}
+
 void outbox::enqueue(std::vector<view_change>&& changes) {
   for (auto& c : changes) {
     if (c.segment != arrival_segment_) {
       arrival_segment_ = c.segment;
       arrival_index_ = 0;
     }
-    auto index = arrival_index_++;
-    arrived(c.segment);
-    if (!spilling_ && full(c.product)) {
-      spilling_ = true;
-      spill_segment_ = c.segment;
-      spill_index_ = index;
-    }
-    if (spilling_)
-      ++spilled_;
-    else
-      add(std::move(c));
+    offer(std::move(c), arrival_index_++);
   }
   refill();
 }

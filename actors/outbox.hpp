@@ -130,6 +130,9 @@ class outbox {
   entry& get(const std::string& product);
   /// Takes a change into memory.
   void add(view_change&& c);
+  /// Takes the change at `index` of its segment into memory, or leaves it
+  /// on disk when memory is full or earlier changes were left there.
+  void offer(view_change&& c, size_t index);
   /// Whether a change for `product` must be left on disk.
   bool full(const std::string& product) const;
   /// Reads changes left on disk back while there is room.

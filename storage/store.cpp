@@ -285,22 +285,18 @@ caf::expected<std::string> store::scan_products(
     std::string_view after, size_t max,
     const std::function<void(std::string_view, product_record&&)>& visit)
     const {
-  std::unique_ptr<rocksdb::Iterator> it{
-      db_->NewIterator(rocksdb::ReadOptions{})};
-  auto start = keys::make(keys::product, after);
-  it->Seek(slice(start));
-  if (!after.empty() && it->Valid() && it->key() == slice(start)) it->Next();
-  std::string last{after};
-  for (size_t n = 0; it->Valid() && n < max; it->Next(), ++n) {
-    auto key = it->key();
-    if (key.empty() || key[0] != keys::product) break;
-    product_record rec;
-    if (!decode({it->value().data(), it->value().size()}, rec))
-      return caf::make_error(ec::corrupt_record, "undecodable product record");
-    last.assign(key.data() + 1, key.size() - 1);
-    visit(last, std::move(rec));
-  }
-  if (!it->status().ok()) return to_error(it->status(), "cannot scan products");
+  caf::error err;
+  auto last = scan_product_bytes(
+      after, max, [&](std::string_view code, std::string_view bytes) {
+        product_record rec;
+        if (err) return;
+        if (!decode(bytes, rec))
+          err =
+              caf::make_error(ec::corrupt_record, "undecodable product record");
+        else
+          visit(code, std::move(rec));
+      });
+  if (err) return err;
   return last;
 }
 
