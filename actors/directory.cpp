@@ -114,7 +114,16 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     auto& st = self->state;
     self->send(i->second.handle, atom::stop_v);
     st.live.erase(i);
-    if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
+    // After a wave of stops, the last one out lets RocksDB write its
+    // memtables out, so that a quiet engine holds little more than its
+    // block cache (not after every stop: that would make tiny files).
+    ++st.stops_since_release;
+    if (st.live.empty() && st.stops_since_release >= st.cfg.trim_after_stops) {
+      st.stops_since_release = 0;
+      st.stops_since_trim = 0;
+      st.cfg.db->release_memory();
+      malloc_trim(0);
+    } else if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
       st.stops_since_trim = 0;
       malloc_trim(0);
     }

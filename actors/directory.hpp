@@ -22,7 +22,8 @@ struct directory_config {
   shop_map shops;
   /// Product actors report themselves idle after this long.
   std::chrono::milliseconds product_idle{std::chrono::seconds{30}};
-  /// Return freed memory to the OS after this many product actors stopped.
+  /// Return freed memory to the OS after this many product actors stopped
+  /// (and write the memtables out once such a wave leaves none live).
   uint64_t trim_after_stops = 10000;
   /// Derived state is written behind: at most this long after a change...
   std::chrono::milliseconds commit_interval{std::chrono::seconds{2}};
@@ -70,6 +71,7 @@ struct directory_state {
   bool commit_timer_armed = false;
   std::vector<caf::typed_response_promise<uint64_t>> sync_waiters;
   uint64_t stops_since_trim = 0;
+  uint64_t stops_since_release = 0;
   /// Idle products (code, activity count) that stop once their record is
   /// committed.
   std::vector<std::pair<std::string, uint64_t>> stop_after_commit;

@@ -334,6 +334,13 @@ caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
   return caf::none;
 }
 
+void store::release_memory() {
+  rocksdb::FlushOptions opts;
+  opts.wait = false;
+  // Nothing is lost when it fails: the data stays in the memtables.
+  static_cast<void>(db_->Flush(opts));
+}
+
 caf::expected<uint64_t> store::next_segment() const {
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::next_segment), &value);
