@@ -91,6 +91,8 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
       box->resume(view_change{e.sku, f.record.seqs[i], {{"", e.quantity}}});
     }
   check(box->load(), "cannot load the outbox");
+  resync = std::make_unique<resync_run>(setup.id, setup.db, setup.resync);
+  check(resync->load(), "cannot load the resync");
   worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
                                                     setup.conf);
   if (!flights.empty())
@@ -451,6 +453,7 @@ shop_status amazon_shop_state::status() const {
                  {"poll_errors", m.poll_errors},
                  {"processing_seconds_last", m.processing_seconds_last}}}};
   result.details = details.dump();
+  add_resync(result, *resync);
   return result;
 }
 
@@ -461,6 +464,8 @@ amazon_shop_actor::behavior_type
 amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
             shop_setup setup) {
   self->state.start(self, std::move(setup));
+  // Resync pages wait in the outbox for the batch timer.
+  auto nothing = [] {};
   return {
       [=](atom::pending, std::vector<view_change>& changes) {
         self->state.on_pending(std::move(changes));
@@ -470,6 +475,12 @@ amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
       },
       [=](atom::status) {
         return self->state.status();
+      },
+      [=](atom::resync) {
+        return start_resync(self, nothing);
+      },
+      [=](atom::resync, uint64_t gen) {
+        on_resync_tick(self, gen, nothing);
       },
       [=](atom::stop) {
         self->state.stop();

@@ -75,6 +75,7 @@ struct amazon_shop_state {
   pointer self = nullptr;
   shop_setup setup;
   std::unique_ptr<outbox> box;
+  std::unique_ptr<resync_run> resync;
   amazon_worker_actor worker;
 
   // -- batching --------------------------------------------------------------

@@ -8,6 +8,7 @@
 
 #include "actors/log.hpp"
 #include "actors/product.hpp"
+#include "actors/resync.hpp"
 #include "storage/error.hpp"
 
 namespace shelfsync {
@@ -307,6 +308,14 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       },
       [=](atom::count) {
         return static_cast<uint64_t>(self->state.live.size());
+      },
+      [=](atom::resync, const std::string& shop, const std::string& after,
+          uint64_t max) -> caf::result<resync_page> {
+        auto& st = self->state;
+        auto page = read_resync_page(*st.cfg.db, st.uncommitted, shop, after,
+                                     static_cast<size_t>(max));
+        if (!page) return page.error();
+        return std::move(*page);
       },
       [=](atom::stop) {
         auto& st = self->state;

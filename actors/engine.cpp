@@ -69,11 +69,15 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
     e.shops_.emplace(shop.id, e.spawn_shop(shop));
   caf::anon_send(e.directory_, atom::attach_v, e.shops_);
   if (auto err = e.replay()) return err;
+  // A resync that was running continues now, not before the replay: its
+  // pages must not be older than the views the replay hands the shops.
+  for (auto& [id, handle] : e.shops_)
+    caf::anon_send(handle, atom::resync_v, uint64_t{0});
   return result;
 }
 
 shop_actor engine::spawn_shop(const shop_config& shop) {
-  shop_setup setup{shop.id, conf_, db_};
+  shop_setup setup{shop.id, conf_, db_, directory_, opts_.resync};
   if (!opts_.deliver) return sys_.spawn(shelfsync::shop, std::move(setup));
   switch (shop.channel) {
   case channel_kind::shopify:
@@ -163,6 +167,31 @@ void engine::shops(std::function<void(std::vector<shop_status>)> done) {
   });
 }
 
+void engine::resync(const std::string& id,
+                    std::function<void(caf::expected<std::string>)> done) {
+  shop_actor handle;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (auto i = shops_.find(id); i != shops_.end()) handle = i->second;
+  }
+  if (!handle) {
+    done(
+        caf::make_error(ec::not_found, "no shop \"" + id + "\" in the config"));
+    return;
+  }
+  in_actor(sys_,
+           [handle, done = std::move(done)](caf::event_based_actor* self) {
+             self->request(handle, std::chrono::seconds{30}, atom::resync_v)
+                 .then(
+                     [done](std::string& progress) {
+                       done(std::move(progress));
+                     },
+                     [done](caf::error& err) {
+                       done(std::move(err));
+                     });
+           });
+}
+
 void engine::reload(config_ptr conf) {
   std::lock_guard<std::mutex> guard{mtx_};
   shop_map next;
@@ -173,7 +202,9 @@ void engine::reload(config_ptr conf) {
       next.emplace(shop.id, i->second);
     } else {
       conf_ = conf; // spawn_shop reads it
-      next.emplace(shop.id, spawn_shop(shop));
+      auto handle = spawn_shop(shop);
+      caf::anon_send(handle, atom::resync_v, uint64_t{0}); // see start()
+      next.emplace(shop.id, handle);
     }
   }
   for (auto& [id, handle] : shops_)

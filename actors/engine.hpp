@@ -11,6 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/resync.hpp"
 #include "storage/store.hpp"
 
 namespace shelfsync {
@@ -26,6 +27,8 @@ struct engine_options {
   /// False keeps every shop's outbox without delivering it: for measuring
   /// the ingest path alone.
   bool deliver = true;
+  /// How a resync walks the catalog (page size, outbox watermark).
+  resync_options resync;
 };
 
 /// The engine: the store and the actors around it, assembled from a config.
@@ -50,6 +53,12 @@ class engine {
 
   /// Reads the status of every shop, in config order.
   void shops(std::function<void(std::vector<shop_status>)> done);
+
+  /// Starts a resync of shop `id` (see actors/resync.hpp); `done` gets its
+  /// progress as JSON text, or the error not_found (no such shop) or
+  /// conflict (a resync of the shop is running).
+  void resync(const std::string& id,
+              std::function<void(caf::expected<std::string>)> done);
 
   /// Switches to a new, already validated config: spawns shops that are
   /// new, stops shops that left, and recomputes every view.

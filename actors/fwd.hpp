@@ -54,5 +54,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(shelfsync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(shelfsync, (std::vector<shelfsync::amazon_verdict>))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_feed_check))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::amazon_feed_ptr))
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, resync, "resync")
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::resync_page))
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, drift, "drift")
 
 CAF_END_TYPE_ID_BLOCK(shelfsync)

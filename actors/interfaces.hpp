@@ -45,6 +45,12 @@ using shop_actor = caf::typed_actor<
     caf::reacts_to<atom::reload, config_ptr>,
     // Reads the shop's status.
     caf::replies_to<atom::status>::with<shop_status>,
+    // Starts a resync; replies with its progress (JSON text), or the error
+    // conflict while one runs.
+    caf::replies_to<atom::resync>::with<std::string>,
+    // Resync timer (self-send carrying its generation); generation 0 comes
+    // from the engine once the log is replayed, to continue a resync.
+    caf::reacts_to<atom::resync, uint64_t>,
     // Stops.
     caf::reacts_to<atom::stop>>;
 
@@ -75,6 +81,10 @@ using directory_actor = caf::typed_actor<
     caf::reacts_to<atom::attach, shop_map>,
     // Counts the live product actors.
     caf::replies_to<atom::count>::with<uint64_t>,
+    // Reads a resync page: the newest views of shop S for up to N stored
+    // products after code C (uncommitted records included).
+    caf::replies_to<atom::resync, std::string, std::string,
+                    uint64_t>::with<resync_page>,
     // Stops every product actor and itself.
     caf::reacts_to<atom::stop>>;
 

@@ -44,6 +44,26 @@ typename Inspector::result_type inspect(Inspector& f, product_update& x) {
            x.changes);
 }
 
+/// A page of a resync: the newest views one shop should show for a run of
+/// stored products, in product code order.
+struct resync_page {
+  /// The views of the page's products that have one for the shop.
+  std::vector<view_change> views;
+  /// Products visited.
+  uint64_t scanned = 0;
+  /// The last product visited: where the next page starts after.
+  std::string last;
+  /// Nothing comes after `last`.
+  bool end = false;
+};
+
+/// @relates resync_page
+template<class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resync_page& x) {
+  return f(caf::meta::type_name("resync_page"), x.views, x.scanned, x.last,
+           x.end);
+}
+
 /// A shop as `GET /v1/shops/{id}` shows it.
 struct shop_status {
   std::string shop;

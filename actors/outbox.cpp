@@ -30,6 +30,7 @@ outbox::entry& outbox::get(const std::string& product) {
 }
 
 void outbox::release(uint64_t segment) {
+  if (segment == 0) return; // a resync's view, held in no segment
   auto i = segments_.find(segment);
   if (i == segments_.end() || --i->second > 0) return;
   segments_.erase(i);
@@ -115,6 +116,23 @@ void outbox::refill() {
   if (spilled_ == 0) spilling_ = false;
 }
 
+void outbox::enqueue_forced(std::vector<view_change>&& views) {
+  for (auto& v : views) {
+    auto& e = entries_[v.product];
+    e.forced = true;
+    if (e.queued || e.flying) continue;
+    v.segment = 0;
+    e.latest = std::move(v);
+    e.queued = true;
+    queue_.push_back(e.latest.product);
+  }
+}
+
+bool outbox::owes_forced(const std::string& product) const {
+  auto i = entries_.find(product);
+  return i != entries_.end() && i->second.forced;
+}
+
 std::vector<outbox::item> outbox::take(size_t max) {
   refill();
   std::vector<item> result;
@@ -131,7 +149,7 @@ std::vector<outbox::item> outbox::take(size_t max) {
                     d->second.state != delivery_state::failed) ||
                    (d->second.state == delivery_state::failed &&
                     d->second.permanent && d->second.sent == value));
-      if (!done) it.send.emplace(location, value);
+      if (!done || e.forced) it.send.emplace(location, value);
     }
     if (it.send.empty()) {
       release(e.latest.segment);
@@ -190,6 +208,25 @@ caf::error outbox::failed(const std::string& product,
   return save(product, e);
 }
 
+caf::error outbox::drifted(const std::string& product,
+                           const std::string& location, int64_t seen,
+                           const std::string& at) {
+  auto& e = get(product);
+  auto& d = (*e.record)[location];
+  ++d.drifts;
+  d.drift_seen = seen;
+  d.drift_at = at;
+  auto err = save(product, e);
+  if (!e.queued && !e.flying && e.latest.product.empty())
+    entries_.erase(product); // only loaded for the note
+  return err;
+}
+
+bool outbox::pending(const std::string& product) const {
+  auto i = entries_.find(product);
+  return i != entries_.end() && (i->second.queued || i->second.flying);
+}
+
 bool outbox::finish(const std::string& product, bool retry) {
   auto flight = flights_.find(product);
   if (flight == flights_.end()) return false;
@@ -197,6 +234,7 @@ bool outbox::finish(const std::string& product, bool retry) {
   flights_.erase(flight);
   auto& e = get(product);
   e.flying = false;
+  if (!retry) e.forced = false; // the resync's push is done
   if (!retry && e.latest.seq == flown_seq) {
     // Delivered (or refused for good) and nothing newer arrived meanwhile.
     release(e.latest.segment);

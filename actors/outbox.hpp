@@ -64,10 +64,21 @@ class outbox {
   /// committed is found.
   void enqueue(std::vector<view_change>&& changes);
 
+  /// Adds views that a resync pushes even where the channel confirmed them.
+  /// A product already waiting or in flight keeps its own view (the
+  /// directory sends it, so it is at least as new) and is only marked; any
+  /// other is queued with the given view, held in no segment (the resync
+  /// keeps its own durable cursor).
+  void enqueue_forced(std::vector<view_change>&& views);
+
+  /// Returns whether `product` still owes a resync push.
+  bool owes_forced(const std::string& product) const;
+
   /// Takes up to `max` waiting products and marks them in flight. Products
   /// whose every location already holds the desired value (confirmed, or
   /// failed permanently with that same value) are not returned: they leave
-  /// the outbox at once, without a request.
+  /// the outbox at once, without a request. A resync's product carries every
+  /// location of its view.
   std::vector<item> take(size_t max);
 
   /// Records that `value` for `product` at `location` left in `request`.
@@ -83,6 +94,14 @@ class outbox {
                     int64_t value, const std::string& code,
                     const std::string& message, const std::string& at,
                     bool permanent);
+
+  /// Notes in the delivery record that the channel was found holding
+  /// `seen` at `location` instead of the confirmed value (drift check).
+  caf::error drifted(const std::string& product, const std::string& location,
+                     int64_t seen, const std::string& at);
+
+  /// Returns whether `product` waits or is in flight.
+  bool pending(const std::string& product) const;
 
   /// Ends the flight of `product`. The product leaves the outbox when its
   /// view is delivered (or refused for good) and no newer view waits;
@@ -124,6 +143,8 @@ class outbox {
     view_change latest;
     bool queued = false;
     bool flying = false;
+    /// A resync asked for every location to be sent, confirmed or not.
+    bool forced = false;
     std::optional<delivery_record> record;
   };
 

@@ -21,7 +21,9 @@ namespace shelfsync {
 /// Shopify store, immediately, paced by the store's bucket.
 using shopify_shop_actor = shop_actor::extend<
     // A pacing or backoff timer set at generation N fired.
-    caf::reacts_to<atom::tick, uint64_t>>;
+    caf::reacts_to<atom::tick, uint64_t>,
+    // The drift check's timer set at generation N fired.
+    caf::reacts_to<atom::drift, uint64_t>>;
 
 /// Counters shown under "metrics" in the shop's status details.
 struct shopify_metrics {
@@ -35,6 +37,15 @@ struct shopify_metrics {
   uint64_t throttled = 0;
   uint64_t errors = 0;
   uint64_t retries = 0;
+  /// The drift check: passes completed, reads sent and the points they
+  /// asked for, products compared, products found changed behind
+  /// shelfsync's back, and corrections queued.
+  uint64_t drift_passes = 0;
+  uint64_t drift_reads = 0;
+  double drift_points = 0;
+  uint64_t drift_checked = 0;
+  uint64_t drift_found = 0;
+  uint64_t drift_corrected = 0;
   /// Recent call latencies in milliseconds (a ring).
   std::vector<double> latencies;
   size_t next_latency = 0;
@@ -56,10 +67,28 @@ struct shopify_flight {
   std::vector<std::pair<std::string, uint64_t>> products;
 };
 
+/// Where the drift check stands: a pass walks the delivery records of the
+/// shop in pages and reads the levels of the products it drives.
+struct shopify_drift {
+  /// A pass is under way.
+  bool walking = false;
+  /// The last product whose delivery record the pass visited.
+  std::string cursor;
+  /// The products (and their inventory item ids) of the next read.
+  std::vector<std::pair<std::string, std::string>> page;
+  /// When the current or last pass started.
+  std::chrono::steady_clock::time_point pass_started;
+  /// No read before this: the reads' average rate stays within the share.
+  std::chrono::steady_clock::time_point not_before;
+  /// Generation of the one live drift timer.
+  uint64_t timer = 0;
+};
+
 /// State of a Shopify SHOP actor.
 struct shopify_shop_state {
   shop_setup setup;
   std::unique_ptr<outbox> box;
+  std::unique_ptr<resync_run> resync;
   /// The detached worker owning the client; invalid while `blocked`.
   shopify_worker_actor worker;
   /// What the worker's client was made from (the token only as a hash).
@@ -85,6 +114,7 @@ struct shopify_shop_state {
   std::string last_success;
   std::string last_error;
   shopify_metrics metrics;
+  shopify_drift drift;
   static inline const char* name = "shopify_shop";
 };
 

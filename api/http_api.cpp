@@ -200,6 +200,14 @@ void http_api::handle(http::request&& req, http::responder r) {
     get_product(code, req, std::move(r));
     return;
   }
+  constexpr std::string_view resync = "/resync";
+  if (path.substr(0, 10) == "/v1/shops/" && path.size() > 10 + resync.size() &&
+      path.substr(path.size() - resync.size()) == resync) {
+    if (method != http::verb::post) return bad_method();
+    post_resync(std::string{path.substr(10, path.size() - 10 - resync.size())},
+                req, std::move(r));
+    return;
+  }
   if (path == "/v1/shops" || path.substr(0, 10) == "/v1/shops/") {
     if (method != http::verb::get) return bad_method();
     get_shops(path.size() > 10 ? std::string{path.substr(10)} : "", req,
@@ -353,6 +361,31 @@ void http_api::get_shops(const std::string& id, const http::request& req,
         http::status::not_found,
         json{{"error", "no shop \"" + id + "\" in the config"}}.dump(),
         "application/json", keep_alive));
+  });
+}
+
+void http_api::post_resync(const std::string& id, const http::request& req,
+                           http::responder r) {
+  auto keep_alive = req.keep_alive();
+  engine_.resync(id, [id, r, keep_alive](caf::expected<std::string> progress) {
+    if (progress) {
+      auto body = json{{"resync", json::parse(*progress, nullptr, false)}};
+      r.send(http::make_response(http::status::accepted, body.dump(),
+                                 "application/json", keep_alive));
+      return;
+    }
+    auto& err = progress.error();
+    auto code = err == ec::not_found  ? http::status::not_found
+                : err == ec::conflict ? http::status::conflict
+                                      : http::status::internal_server_error;
+    auto message =
+        err == ec::not_found ? "no shop \"" + id + "\" in the config"
+        : err == ec::conflict
+            ? "a resync of shop \"" + id +
+                  "\" is running; its progress is in GET /v1/shops/" + id
+            : "cannot start the resync: " + to_string(err);
+    r.send(http::make_response(code, json{{"error", message}}.dump(),
+                               "application/json", keep_alive));
   });
 }
 

@@ -35,6 +35,8 @@ class http_api {
   void get_shops(const std::string& id, const http::request& req,
                  http::responder r);
   void get_metrics(const http::request& req, http::responder r);
+  void post_resync(const std::string& id, const http::request& req,
+                   http::responder r);
 
   engine& engine_;
   metrics& metrics_;

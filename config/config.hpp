@@ -74,6 +74,20 @@ struct stock_rules {
 /// The connected sales channel kinds.
 enum class channel_kind { shopify, amazon };
 
+/// The drift check of a Shopify shop: a periodic read-back of the levels
+/// shelfsync confirmed, correcting those changed behind its back.
+struct drift_check_config {
+  /// Off by default: it spends API budget.
+  bool enabled = false;
+  /// One pass over every driven product starts this often.
+  uint32_t interval_seconds = 3600;
+  /// The share of the bucket (its size and its restore rate) the reads may
+  /// use, in percent.
+  uint32_t budget_percent = 10;
+  /// Products read per request.
+  uint32_t page_size = 50;
+};
+
 /// Shopify settings of a shop.
 struct shopify_config {
   /// The store's base URL, http:// or https://.
@@ -82,6 +96,7 @@ struct shopify_config {
   std::string api_version = "2026-10";
   /// Name of the environment variable holding the Admin API access token.
   std::string access_token_env;
+  drift_check_config drift_check;
 };
 
 /// Amazon settings of a shop.

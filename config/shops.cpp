@@ -44,6 +44,20 @@ struct shop_context {
   std::vector<config_problem>& problems;
 };
 
+void read_drift_check(const json& value, const std::string& path,
+                      drift_check_config& out,
+                      std::vector<config_problem>& problems) {
+  object_reader r{value, path, problems};
+  if (auto on = r.boolean("enabled", presence::optional)) out.enabled = *on;
+  if (auto s = r.integer("interval_seconds", presence::optional, 1, 604800))
+    out.interval_seconds = static_cast<uint32_t>(*s);
+  if (auto p = r.integer("budget_percent", presence::optional, 1, 50))
+    out.budget_percent = static_cast<uint32_t>(*p);
+  if (auto n = r.integer("page_size", presence::optional, 1, 250))
+    out.page_size = static_cast<uint32_t>(*n);
+  r.finish();
+}
+
 void read_shopify(const json& value, const std::string& path,
                   shopify_config& out, std::vector<config_problem>& problems) {
   object_reader r{value, path, problems};
@@ -58,6 +72,9 @@ void read_shopify(const json& value, const std::string& path,
   }
   if (auto name = r.env_name("access_token_env", presence::required))
     out.access_token_env = *name;
+  if (auto* drift = r.member("drift_check", presence::optional, "an object"))
+    read_drift_check(*drift, r.path_of("drift_check"), out.drift_check,
+                     problems);
   r.finish();
 }
 

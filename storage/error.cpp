@@ -18,6 +18,8 @@ const char* to_string(ec x) {
     return "not_found";
   case ec::shutting_down:
     return "shutting_down";
+  case ec::conflict:
+    return "conflict";
   }
   return "unknown";
 }

@@ -23,6 +23,8 @@ enum class ec : uint8_t {
   not_found,
   /// The engine is shutting down and takes no more work.
   shutting_down,
+  /// The request clashes with work in progress (a resync already running).
+  conflict,
 };
 
 /// Returns a stable name for `x`.

@@ -158,9 +158,12 @@ bool decode(std::string_view in, std::vector<view_change>& x) {
   return r.ok() && r.done();
 }
 
+// Delivery records gained the drift check's note in format 2.
+constexpr uint64_t format_v2 = 2;
+
 void encode(const delivery_record& x, std::string& out) {
   codec::writer w{out};
-  w.u64(format_v1);
+  w.u64(format_v2);
   w.u64(x.size());
   for (auto& [location, d] : x) {
     w.str(location);
@@ -174,12 +177,16 @@ void encode(const delivery_record& x, std::string& out) {
     w.u64(d.permanent ? 1 : 0);
     w.str(d.error_message);
     w.str(d.error_at);
+    w.u64(d.drifts);
+    w.i64(d.drift_seen);
+    w.str(d.drift_at);
   }
 }
 
 bool decode(std::string_view in, delivery_record& x) {
   codec::reader r{in};
-  if (r.u64() != format_v1) return false;
+  auto format = r.u64();
+  if (format != format_v1 && format != format_v2) return false;
   x.clear();
   for (auto n = r.u64(); r.ok() && n > 0; --n) {
     auto location = r.str();
@@ -196,6 +203,11 @@ bool decode(std::string_view in, delivery_record& x) {
     d.permanent = r.u64() != 0;
     d.error_message = r.str();
     d.error_at = r.str();
+    if (format == format_v2) {
+      d.drifts = r.u64();
+      d.drift_seen = r.i64();
+      d.drift_at = r.str();
+    }
   }
   return r.ok() && r.done();
 }

@@ -125,6 +125,11 @@ struct delivery {
   bool permanent = false;
   std::string error_message;
   std::string error_at;
+  /// Times the drift check found the channel holding another value than
+  /// `confirmed`; the value it held the last time, and when (RFC 3339).
+  uint64_t drifts = 0;
+  int64_t drift_seen = 0;
+  std::string drift_at;
 };
 
 /// Channel outcomes for one shop and product, per location ("" for Amazon).

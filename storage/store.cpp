@@ -403,6 +403,31 @@ caf::expected<bool> store::load_delivery(std::string_view shop,
   return true;
 }
 
+caf::expected<std::string> store::scan_deliveries(
+    std::string_view shop, std::string_view after, size_t max,
+    const std::function<void(std::string_view, delivery_record&&)>& visit)
+    const {
+  auto prefix = keys::make(keys::delivery, shop, "");
+  auto start = keys::make(keys::delivery, shop, after);
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  std::string last{after};
+  for (size_t n = 0; it->Valid() && n < max; it->Next(), ++n) {
+    auto key = it->key();
+    if (!key.starts_with(slice(prefix))) break;
+    delivery_record rec;
+    if (!decode({it->value().data(), it->value().size()}, rec))
+      return caf::make_error(ec::corrupt_record, "undecodable delivery record");
+    last.assign(key.data() + prefix.size(), key.size() - prefix.size());
+    visit(last, std::move(rec));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot scan delivery records");
+  return last;
+}
+
 rocksdb::WriteOptions store::durable_writes() const {
   rocksdb::WriteOptions opts;
   opts.sync = mode_ == durability::fsync;

@@ -170,6 +170,14 @@ class store {
                                     std::string_view product,
                                     delivery_record& out) const;
 
+  /// Visits the delivery records of `shop` in product order starting after
+  /// `after` (empty = from the start), at most `max`; returns the last
+  /// product visited (`after` when none).
+  caf::expected<std::string> scan_deliveries(
+      std::string_view shop, std::string_view after, size_t max,
+      const std::function<void(std::string_view, delivery_record&&)>& visit)
+      const;
+
   /// Stores the delivery record of `shop` and `product` durably.
   caf::error put_delivery(std::string_view shop, std::string_view product,
                           const delivery_record& x);

@@ -208,3 +208,46 @@ TEST_F(outbox_test, a_restart_loads_up_to_capacity_and_reads_the_rest_later) {
   ASSERT_FALSE(again.load());
   EXPECT_TRUE(drain(again).empty());
 }
+
+// -- resync ------------------------------------------------------------------
+
+TEST_F(outbox_test, a_resync_pushes_values_the_channel_confirmed) {
+  outbox box{"us", db};
+  box.enqueue(commit(1, {change("a", 1, 5)}));
+  ASSERT_EQ(box.take(10).size(), 1u);
+  ASSERT_FALSE(box.confirmed("a", "", 5));
+  EXPECT_TRUE(box.finish("a", false));
+  // The same value again is no change (rule 10)...
+  box.enqueue(commit(2, {change("a", 1, 5)}));
+  EXPECT_TRUE(box.take(10).empty());
+  // ...but a resync sends it.
+  box.enqueue_forced({change("a", 1, 5)});
+  EXPECT_TRUE(box.owes_forced("a"));
+  auto items = box.take(10);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].send, (shop_view{{"", 5}}));
+  EXPECT_TRUE(box.owes_forced("a"));
+  EXPECT_TRUE(box.finish("a", false));
+  EXPECT_FALSE(box.owes_forced("a"));
+  EXPECT_TRUE(box.empty());
+}
+
+TEST_F(outbox_test, a_resync_never_replaces_a_pending_view) {
+  outbox box{"us", db};
+  box.enqueue(commit(1, {change("a", 7, 9)}));
+  // A resync view, older or newer by seq, only marks the pending product.
+  box.enqueue_forced({change("a", 3, 4), change("b", 2, 1)});
+  auto items = box.take(10);
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].product, "a");
+  EXPECT_EQ(items[0].seq, 7u);
+  EXPECT_EQ(items[0].send, (shop_view{{"", 9}}));
+  EXPECT_EQ(items[1].send, (shop_view{{"", 1}}));
+  // A resync arriving while "a" is in flight leaves its flight alone.
+  box.enqueue_forced({change("a", 8, 2)});
+  EXPECT_EQ(box.in_flight(), 2u);
+  EXPECT_EQ(box.waiting(), 0u);
+  EXPECT_TRUE(box.finish("a", false));
+  EXPECT_TRUE(box.finish("b", false));
+  EXPECT_TRUE(box.empty());
+}

@@ -197,8 +197,7 @@ TEST_F(http_api_test, shops_list_and_detail) {
     res = call(http::verb::get, "/v1/shops");
     ASSERT_EQ(res.result_int(), 200);
     list = json::parse(res.body())["shops"];
-    if (list.size() == 2 && list[0]["pending"] == 1)
-      break;
+    if (list.size() == 2 && list[0]["pending"] == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   ASSERT_EQ(list.size(), 2u);
@@ -268,4 +267,44 @@ TEST_F(http_api_test, explain_derives_each_number_of_a_shop) {
                  {}, nullptr)
                 .result_int(),
             401);
+}
+
+TEST_F(http_api_test, resync_starts_once_and_shows_progress) {
+  post(R"([{"id":"r1","product":"R-1","warehouse":"WH-A","on_hand":3},
+           {"id":"r2","product":"R-2","warehouse":"WH-B","on_hand":4}])");
+  ASSERT_TRUE(eng->sync());
+  auto res = call(http::verb::post, "/v1/shops/eu-store/resync");
+  ASSERT_EQ(res.result_int(), 202) << res.body();
+  auto body = json::parse(res.body());
+  EXPECT_EQ(body["resync"]["state"], "running");
+  EXPECT_TRUE(body["resync"]["started_at"].is_string());
+  // The shop cannot deliver (no token): the resync keeps running, and a
+  // second request is refused rather than restarting it.
+  res = call(http::verb::post, "/v1/shops/eu-store/resync");
+  EXPECT_EQ(res.result_int(), 409) << res.body();
+  EXPECT_NE(
+      json::parse(res.body())["error"].get<std::string>().find("is running"),
+      std::string::npos);
+  res = call(http::verb::post, "/v1/shops/nowhere/resync");
+  EXPECT_EQ(res.result_int(), 404) << res.body();
+  res = call(http::verb::get, "/v1/shops/eu-store/resync");
+  EXPECT_EQ(res.result_int(), 405) << res.body();
+  res = call(http::verb::post, "/v1/shops/eu-store/resync", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 401) << res.body();
+  // Progress is in the shop's status.
+  json resync;
+  for (int i = 0; i < 200; ++i) {
+    resync = json::parse(
+        call(http::verb::get, "/v1/shops/eu-store").body())["resync"];
+    if (resync["scanned"] == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  EXPECT_EQ(resync["state"], "running");
+  EXPECT_EQ(resync["scanned"], 2);
+  EXPECT_EQ(resync["queued"], 2);
+  EXPECT_EQ(resync["delivered"], 0);
+  EXPECT_TRUE(resync["finished_at"].is_null());
+  // The other shop has no resync.
+  auto us = json::parse(call(http::verb::get, "/v1/shops/amazon-us").body());
+  EXPECT_FALSE(us.contains("resync"));
 }

@@ -671,6 +671,62 @@ TEST(config, amazon_intervals_are_range_checked) {
       "must be an integer from 1 to 3600, got 3601"));
 }
 
+TEST(config, drift_check_is_off_by_default_and_read_when_given) {
+  auto r = parse(base());
+  ASSERT_TRUE(r.value) << all(r);
+  auto& off = r.value->shops[0].shopify.drift_check;
+  EXPECT_FALSE(off.enabled);
+  EXPECT_EQ(off.interval_seconds, 3600u);
+  EXPECT_EQ(off.budget_percent, 10u);
+  EXPECT_EQ(off.page_size, 50u);
+  auto doc = base();
+  doc["shops"][0]["shopify"]["drift_check"] = {{"enabled", true},
+                                               {"interval_seconds", 600},
+                                               {"budget_percent", 5},
+                                               {"page_size", 20}};
+  r = parse(doc);
+  ASSERT_TRUE(r.value) << all(r);
+  auto& on = r.value->shops[0].shopify.drift_check;
+  EXPECT_TRUE(on.enabled);
+  EXPECT_EQ(on.interval_seconds, 600u);
+  EXPECT_EQ(on.budget_percent, 5u);
+  EXPECT_EQ(on.page_size, 20u);
+}
+
+TEST(config, drift_check_fields_are_checked_with_their_path) {
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["shops"][0]["shopify"]["drift_check"] = {{"budget_percent", 80}};
+      },
+      "$.shops[0].shopify.drift_check.budget_percent",
+      "must be an integer from 1 to 50, got 80"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["shops"][0]["shopify"]["drift_check"] = {{"interval_seconds", 0}};
+      },
+      "$.shops[0].shopify.drift_check.interval_seconds", "got 0"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["shops"][0]["shopify"]["drift_check"] = {{"page_size", 251}};
+      },
+      "$.shops[0].shopify.drift_check.page_size", "got 251"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["shops"][0]["shopify"]["drift_check"] = {{"enabled", "yes"}};
+      },
+      "$.shops[0].shopify.drift_check.enabled", "must be true or false"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["shops"][0]["shopify"]["drift_check"] = {{"enable", true}};
+      },
+      "$.shops[0].shopify.drift_check.enable", "unknown"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["shops"][0]["shopify"]["drift_check"] = 5;
+      },
+      "$.shops[0].shopify.drift_check", "object"));
+}
+
 TEST(config, seller_id_and_product_type_are_non_empty) {
   EXPECT_TRUE(only_problem(
       [](json& d) {

@@ -84,6 +84,34 @@ TEST(records, delivery_record_rejects_unknown_state) {
   EXPECT_FALSE(decode(buf, d));
 }
 
+TEST(records, delivery_record_keeps_the_drift_note_and_reads_format_1) {
+  delivery_record r;
+  r["loc"].state = delivery_state::confirmed;
+  r["loc"].has_confirmed = true;
+  r["loc"].confirmed = 5;
+  r["loc"].drifts = 2;
+  r["loc"].drift_seen = -3;
+  r["loc"].drift_at = "2026-11-27T10:00:00.000Z";
+  std::string buf;
+  encode(r, buf);
+  delivery_record d;
+  ASSERT_TRUE(decode(buf, d));
+  EXPECT_EQ(d["loc"].drifts, 2u);
+  EXPECT_EQ(d["loc"].drift_seen, -3);
+  EXPECT_EQ(d["loc"].drift_at, "2026-11-27T10:00:00.000Z");
+  // A record written before the note existed (format 1: no drift fields).
+  r["loc"].drifts = 0;
+  r["loc"].drift_seen = 0;
+  r["loc"].drift_at.clear();
+  buf.clear();
+  encode(r, buf);
+  buf[0] = 1;
+  buf.resize(buf.size() - 3); // three empty fields, one byte each
+  ASSERT_TRUE(decode(buf, d));
+  EXPECT_EQ(d["loc"].confirmed, 5);
+  EXPECT_EQ(d["loc"].drifts, 0u);
+}
+
 TEST(records, available_never_negative) {
   warehouse_stock s{3, 5};
   EXPECT_EQ(s.available(), 0);
