@@ -48,6 +48,9 @@ json location_json(const delivery* d, int64_t desired) {
            {"confirmed", d && d->has_confirmed ? json(d->confirmed) : json()},
            {"state", delivery_state_of(d, desired)},
            {"error", d ? delivery_error_json(*d) : json()}};
+  if (d && d->drifts > 0) // the drift check found the channel changed
+    out["drift"] = {
+        {"count", d->drifts}, {"seen", d->drift_seen}, {"at", d->drift_at}};
   return out;
 }
 

@@ -308,3 +308,27 @@ TEST_F(http_api_test, resync_starts_once_and_shows_progress) {
   auto us = json::parse(call(http::verb::get, "/v1/shops/amazon-us").body());
   EXPECT_FALSE(us.contains("resync"));
 }
+
+TEST_F(http_api_test, a_drift_noted_in_the_delivery_record_shows) {
+  post(R"([{"id":"d1","product":"D-1","warehouse":"WH-A","on_hand":3}])");
+  ASSERT_TRUE(eng->sync());
+  delivery_record rec;
+  auto& d = rec["gid://shopify/Location/1001"];
+  d.state = delivery_state::confirmed;
+  d.has_confirmed = true;
+  d.confirmed = 3;
+  d.drifts = 1;
+  d.drift_seen = 9;
+  d.drift_at = "2026-11-27T10:00:00.000Z";
+  ASSERT_FALSE(eng->db().put_delivery("eu-store", "D-1", rec));
+  auto body = json::parse(call(http::verb::get, "/v1/products/D-1").body());
+  auto loc =
+      body["shops"]["eu-store"]["locations"]["gid://shopify/Location/1001"];
+  EXPECT_EQ(loc["confirmed"], 3);
+  EXPECT_EQ(loc["drift"]["count"], 1);
+  EXPECT_EQ(loc["drift"]["seen"], 9);
+  EXPECT_EQ(loc["drift"]["at"], "2026-11-27T10:00:00.000Z");
+  EXPECT_FALSE(
+      body["shops"]["eu-store"]["locations"]["gid://shopify/Location/1002"]
+          .contains("drift"));
+}
