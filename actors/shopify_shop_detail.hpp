@@ -10,7 +10,8 @@
 
 /// The steps of a Shopify SHOP actor, shared by the files that implement it:
 /// shopify_shop.cpp (worker, timers, pump, behaviour), shopify_survey.cpp
-/// (where the round's items stand) and shopify_push.cpp (the mutations).
+/// (where the round's items stand), shopify_push.cpp (the mutations) and
+/// shopify_drift.cpp (the drift check).
 /// Not for use outside the shop actor.
 namespace shelfsync::shopify_shop_detail {
 
