@@ -93,6 +93,9 @@ caf::error resync_run::start(int64_t now_ms) {
 bool resync_run::ask_page(const outbox& box) {
   if (!running() || asking_ || scan_end_) return false;
   if (box.waiting() + box.in_flight() >= opts_.watermark) return false;
+  // While changes wait on disk (the outbox is full), a page could overtake
+  // an older change read back later: feed only once all are in memory.
+  if (box.spilled() > 0) return false;
   asking_ = true;
   return true;
 }

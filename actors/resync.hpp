@@ -24,10 +24,11 @@
 /// The shop walks the stored products in pages that the directory reads (it
 /// knows the records it has not committed yet, so a page is never older
 /// than what the shop was handed), and feeds a page to its outbox only while
-/// the outbox holds fewer products than a watermark: memory stays bounded
-/// whatever the catalog size, and the pushes go through the shop's normal,
-/// rate-limited delivery. A product already pending keeps its own view (it
-/// is at least as new) and is only marked to be pushed.
+/// the outbox holds fewer products than a watermark (and has no changes
+/// left on disk): memory stays bounded whatever the catalog size, and the
+/// pushes go through the shop's normal, rate-limited delivery. A product
+/// already pending keeps its own view (it is at least as new) and is only
+/// marked to be pushed.
 ///
 /// Durability: the progress is a memo of the shop, holding a cursor below
 /// which every product was pushed; a restart continues from there (pushing
