@@ -1,6 +1,10 @@
 #include "api/event_parser.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "config/json_syntax.hpp"
 
 namespace shelfsync {
 
@@ -113,12 +117,14 @@ struct event_reader {
     }
     static const char* known[] = {"id",    "product",  "warehouse", "on_hand",
                                   "delta", "reserved", "version",   "at"};
-    for (auto& [key, value] : obj.items())
+    for (auto& item : obj.items()) {
+      const auto& key = item.key();
       if (std::find_if(std::begin(known), std::end(known), [&](const char* k) {
             return key == k;
           }) == std::end(known))
         fail(key, "event " + std::to_string(index) +
                       " has an unknown field \"" + key + "\"");
+    }
     stock_event e;
     auto id = text(obj, "id", true);
     auto product = text(obj, "product", true);
@@ -178,12 +184,10 @@ batch_error malformed(const json::parse_error& err, uint64_t base,
                       std::optional<size_t> index) {
   // nlohmann counts the byte it stopped at from 1.
   uint64_t offset = base + (err.byte > 0 ? err.byte - 1 : 0);
-  std::string what = err.what();
-  if (auto pos = what.find("syntax error"); pos != std::string::npos)
-    what = what.substr(pos);
-  return batch_error{
-      400, "malformed JSON at byte " + std::to_string(offset) + ": " + what,
-      index, "", offset};
+  return batch_error{400,
+                     "malformed JSON at byte " + std::to_string(offset) + ": " +
+                         describe_syntax_error(err),
+                     index, "", offset};
 }
 
 } // namespace

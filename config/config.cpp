@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "config/json_syntax.hpp"
 #include "config/object_reader.hpp"
 #include "config/validate.hpp"
 
@@ -87,15 +88,9 @@ config_problem malformed(const std::string& text, const json::parse_error& e) {
       ++column;
     }
   }
-  // what() reads "[json.exception.parse_error.101] parse error at line 1,
-  // column 2: syntax error ..."; keep the part after the position.
-  std::string detail = e.what();
-  if (auto at = detail.find(": ", detail.find("column"));
-      at != std::string::npos)
-    detail = detail.substr(at + 2);
   return {"$", "malformed JSON at byte offset " + std::to_string(offset) +
                    " (line " + std::to_string(line) + ", column " +
-                   std::to_string(column) + "): " + detail};
+                   std::to_string(column) + "): " + describe_syntax_error(e)};
 }
 
 } // namespace

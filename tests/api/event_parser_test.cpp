@@ -1,6 +1,7 @@
 #include "api/event_parser.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace shelfsync;
 
@@ -49,6 +50,18 @@ TEST(event_parser, parses_ndjson_and_skips_blank_lines) {
                      batch_format::ndjson);
   ASSERT_EQ(v.size(), 2u);
   EXPECT_EQ(v[1].id, "b");
+}
+
+TEST(event_parser, malformed_json_messages_escape_bytes_that_are_not_utf8) {
+  // Found by fuzzing: nlohmann quotes the raw input in its message.
+  auto e = error_of("[{\"id\xC1\x80\": 1}]");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.offset, 5u);
+  EXPECT_NE(e.message.find("'\"id\\xC1'"), std::string::npos) << e.message;
+  EXPECT_NO_THROW((void)nlohmann::json(e.message).dump()) << e.message;
+  e = error_of("{\"product\": \"\xE2\x82\"}\n", batch_format::ndjson);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_NO_THROW((void)nlohmann::json(e.message).dump()) << e.message;
 }
 
 TEST(event_parser, malformed_json_gives_400_with_byte_offset) {
