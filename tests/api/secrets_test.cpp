@@ -257,7 +257,9 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
     std::this_thread::sleep_for(100ms);
   }
   EXPECT_FALSE(by_id("bad-store")["last_error"].is_null()) << shops.dump(2);
-  EXPECT_FALSE(by_id("bad-amazon")["last_error"].is_null()) << shops.dump(2);
+  EXPECT_NE(by_id("bad-amazon")["last_error"].dump().find("LWA"),
+            std::string::npos)
+      << shops.dump(2);
   EXPECT_FALSE(by_id("good-store")["last_success"].is_null()) << shops.dump(2);
   for (auto id : {"good-store", "bad-store", "good-amazon", "bad-amazon"})
     EXPECT_EQ(call(http::verb::get, std::string{"/v1/shops/"} + id, bearer)
@@ -273,10 +275,6 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   std::map<std::string, std::string> outputs = {{"serve's output", serve.log()},
                                                 {"sim's output", sim.log()},
                                                 {"the API's answers", answers}};
-  // The refusals really happened, so the error paths were exercised.
-  EXPECT_NE(outputs["the API's answers"].find("invalid_client"),
-            std::string::npos)
-      << shops.dump(2);
   for (auto& [where, text] : outputs) {
     for (auto& [name, value] : secrets)
       for (auto& form : leak_forms(value))
