@@ -57,17 +57,56 @@ std::string escape_invalid_utf8(const std::string& text) {
   return out;
 }
 
-std::string describe_syntax_error(const nlohmann::json::parse_error& e) {
+namespace {
+
+/// A SAX handler that only records the parser's first error, with its
+/// position (the DOM parser rethrows the error and drops the position).
+struct first_error : nlohmann::json_sax<nlohmann::json> {
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& e) override {
+    // nlohmann counts the byte it stopped at from 1.
+    error.offset = position > 0 ? position - 1 : 0;
+    error.detail = e.what();
+    found = true;
+    return false;
+  }
+
+  json_syntax_error error;
+  bool found = false;
+};
+
+} // namespace
+
+json_syntax_error locate_syntax_error(std::string_view text) {
+  first_error handler;
+  nlohmann::json::sax_parse(text.begin(), text.end(), &handler);
+  auto& detail = handler.error.detail;
+  if (!handler.found) {
+    detail = "not a JSON document";
+    return handler.error;
+  }
   // what() reads "[json.exception.parse_error.101] parse error at line 1,
-  // column 2: syntax error while parsing ..."; keep what follows the
-  // position.
-  std::string detail = e.what();
+  // column 2: syntax error while parsing ..." or
+  // "[json.exception.out_of_range.406] number overflow parsing '1E400'";
+  // keep what follows the position, or the id.
   if (auto at = detail.find("syntax error"); at != std::string::npos)
     detail = detail.substr(at);
-  else if (auto colon = detail.find(": ", detail.find("column"));
-           colon != std::string::npos)
-    detail = detail.substr(colon + 2);
-  return escape_invalid_utf8(detail);
+  else if (auto id = detail.find("] "); id != std::string::npos)
+    detail = detail.substr(id + 2);
+  detail = escape_invalid_utf8(detail);
+  return handler.error;
 }
 
 } // namespace shelfsync

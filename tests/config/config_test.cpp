@@ -809,13 +809,26 @@ TEST(config, malformed_json_messages_escape_bytes_that_are_not_utf8) {
   auto r = parse_config("{\"warehouses\": [{\"id\xC1: \"WH-A\"}]}");
   ASSERT_EQ(r.problems.size(), 1u) << all(r);
   auto& message = r.problems[0].message;
-  EXPECT_NE(message.find("byte offset 21"), std::string::npos) << message;
+  EXPECT_NE(message.find("byte offset 20"), std::string::npos) << message;
   EXPECT_NE(message.find("'\"id\\xC1'"), std::string::npos) << message;
   EXPECT_NO_THROW((void)json(message).dump()) << message;
   // Valid multi-byte characters stay as they are.
   r = parse_config("{\"w\u00e9\": \"\xC3\xA9\" x}");
   ASSERT_EQ(r.problems.size(), 1u) << all(r);
   EXPECT_NO_THROW((void)json(r.problems[0].message).dump());
+}
+
+TEST(config, numbers_too_large_for_a_double_are_a_problem_not_an_exception) {
+  // Found by fuzzing: nlohmann throws out_of_range for 1E400, which escaped
+  // parse_config: check-config aborted, and a SIGHUP reload ended serve.
+  auto r = parse_config("{\"node\": {\"max_body_bytes\": 1E400}}");
+  ASSERT_EQ(r.problems.size(), 1u) << all(r);
+  EXPECT_EQ(r.problems[0].path, "$");
+  EXPECT_NE(r.problems[0].message.find("byte offset 32 (line 1, column 33)"),
+            std::string::npos)
+      << all(r);
+  EXPECT_NE(r.problems[0].message.find("number overflow"), std::string::npos)
+      << all(r);
 }
 
 TEST(config, missing_file_names_the_file_and_the_os_error) {

@@ -171,7 +171,7 @@ void check_refusal(std::string_view body, const batch_error& err,
   check(err.index.has_value() && *err.index < ref.docs.size(), body,
         "422 without the index of an event of the batch");
   if (ref.docs[*err.index].is_object())
-    check(!err.field.empty(), body, "422 on an object without a field name");
+    check(err.field.has_value(), body, "422 on an object without a field");
 }
 
 } // namespace
