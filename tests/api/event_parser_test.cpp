@@ -73,11 +73,12 @@ TEST(event_parser, numbers_too_large_for_a_double_are_malformed_json) {
   EXPECT_NE(e.message.find("number overflow parsing '1E400'"),
             std::string::npos)
       << e.message;
-  e = error_of("{\"id\":\"a\"}\n{\"id\":\"b\",\"delta\":-9e999}\n",
+  e = error_of("{\"id\":\"a\",\"product\":\"p\",\"warehouse\":\"WH-A\","
+               "\"delta\":1}\n{\"id\":\"b\",\"delta\":-9e999}\n",
                batch_format::ndjson);
   EXPECT_EQ(e.status, 400);
   EXPECT_EQ(e.index, 1u);
-  EXPECT_EQ(e.offset, 34u);
+  EXPECT_EQ(e.offset, 77u);
 }
 
 TEST(event_parser, malformed_json_gives_400_with_byte_offset) {

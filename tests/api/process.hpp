@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <optional>
@@ -49,6 +50,8 @@ class shelfsync_process {
       : log_{std::move(log)} {
     const char* bin = std::getenv("SHELFSYNC_BIN");
     if (bin == nullptr) return;
+    // Else the child's freopen flushes the parent's buffered output once more.
+    std::fflush(nullptr);
     pid_ = ::fork();
     if (pid_ != 0) return;
     std::freopen(log_.c_str(), "a", stdout);

@@ -77,7 +77,8 @@ json amazon_shop(const std::string& id, const std::string& seller,
             {"refresh_token_env", env_prefix + "REFRESH"},
             {"batch_interval_seconds", 1},
             {"feed_poll_seconds", 1}}},
-          {"warehouses", {{{"warehouse", "WH-A"}, {"enabled", true}}}}};
+          {"warehouses",
+           json::array({{{"warehouse", "WH-A"}, {"enabled", true}}})}};
 }
 
 json shopify_shop(const std::string& id, const std::string& sim,
@@ -87,9 +88,9 @@ json shopify_shop(const std::string& id, const std::string& sim,
       {"channel", "shopify"},
       {"shopify", {{"shop_url", sim + "/" + id}, {"access_token_env", env}}},
       {"warehouses",
-       {{{"warehouse", "WH-A"},
-         {"enabled", true},
-         {"location", "gid://shopify/Location/1001"}}}}};
+       json::array({{{"warehouse", "WH-A"},
+                     {"enabled", true},
+                     {"location", "gid://shopify/Location/1001"}}})}};
 }
 
 struct secrets_test : ::testing::Test {
@@ -118,7 +119,7 @@ struct secrets_test : ::testing::Test {
          {{"data_dir", dir + "/data"},
           {"listen", "127.0.0.1:" + std::to_string(api_port)}}},
         {"api", {{"token_env", "SECRETS_TEST_API_TOKEN"}}},
-        {"warehouses", {{{"id", "WH-A"}}}},
+        {"warehouses", json::array({{{"id", "WH-A"}}})},
         {"shops",
          {shopify_shop("good-store", sim_url, "SECRETS_TEST_SHOPIFY_TOKEN"),
           shopify_shop("bad-store", sim_url, "SECRETS_TEST_SHOPIFY_BAD_TOKEN"),
@@ -167,10 +168,14 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   test::shelfsync_process sim{{"sim", "--port", std::to_string(sim_port)},
                               dir + "/sim.log"};
   ASSERT_TRUE(sim.wait_until_up(sim_port, "/_sim/health")) << sim.log();
-  json locations = {{{"id", "gid://shopify/Location/1001"}, {"name", "A"}}};
-  json items = {{{"sku", "p1"},
-                 {"tracked", true},
-                 {"levels", {{"gid://shopify/Location/1001", 0}}}}};
+  // json::array and json::object spelled out: gcc and clang read a single
+  // element in nested braces differently.
+  auto locations =
+      json::array({{{"id", "gid://shopify/Location/1001"}, {"name", "A"}}});
+  auto items = json::array(
+      {{{"sku", "p1"},
+        {"tracked", true},
+        {"levels", json::object({{"gid://shopify/Location/1001", 0}})}}});
   seed("/_sim/shopify/good-store/seed",
        {{"access_token", secret("SECRETS_TEST_SHOPIFY_TOKEN")},
         {"locations", locations},
@@ -219,9 +224,9 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
                 .result_int(),
             400);
   // Wrong, near-miss and missing bearer tokens.
-  for (auto& wrong :
-       {"Bearer " + token + "x", "Bearer " + token.substr(1), "Bearer wrong",
-        "Basic " + base64("u:" + token), std::string{}})
+  for (auto& wrong : {"Bearer " + token + "x", "Bearer " + token.substr(1),
+                      std::string{"Bearer wrong"},
+                      "Basic " + base64("u:" + token), std::string{}})
     EXPECT_EQ(call(http::verb::get, "/v1/shops", wrong).result_int(), 401);
   // Every read endpoint.
   EXPECT_EQ(call(http::verb::get, "/v1/products/p1", bearer).result_int(), 200);
@@ -237,6 +242,17 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   EXPECT_EQ(call(http::verb::post, "/v1/config/reload", bearer).result_int(),
             422);
   serve.signal(SIGHUP);
+  auto refusals = [&] {
+    auto log = serve.log();
+    size_t n = 0;
+    for (auto at = log.find("reload refused"); at != std::string::npos;
+         at = log.find("reload refused", at + 1))
+      ++n;
+    return n;
+  };
+  for (int i = 0; i < 200 && refusals() < 2; ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(refusals(), 2u) << serve.log();
   std::ofstream{dir + "/config.json"} << config().dump(2);
   EXPECT_EQ(call(http::verb::post, "/v1/config/reload", bearer).result_int(),
             200);
@@ -272,6 +288,11 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   sim.signal(SIGTERM);
   EXPECT_EQ(sim.wait_exit(60s), 0) << sim.log();
 
+  // The channels really refused the bad credentials: the error paths ran.
+  EXPECT_NE(serve.log().find("the access token was refused"), std::string::npos)
+      << serve.log();
+  EXPECT_NE(serve.log().find("invalid_client"), std::string::npos)
+      << serve.log();
   std::map<std::string, std::string> outputs = {{"serve's output", serve.log()},
                                                 {"sim's output", sim.log()},
                                                 {"the API's answers", answers}};

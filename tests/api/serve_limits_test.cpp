@@ -34,7 +34,7 @@ struct serve_limits_test : ::testing::Test {
                    {"idle_timeout_seconds", 5},
                    {"max_body_bytes", 1000}}},
                  {"api", {{"token_env", "LIMITS_TEST_TOKEN"}}},
-                 {"warehouses", {{{"id", "WH-A"}}}},
+                 {"warehouses", json::array({{{"id", "WH-A"}}})},
                  {"shops", json::array()}};
     std::ofstream{dir + "/config.json"} << conf.dump(2);
     ::setenv("LIMITS_TEST_TOKEN", "limits-token", 1);

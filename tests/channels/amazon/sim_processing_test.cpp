@@ -33,16 +33,18 @@ json report_of(const sim::processing_outcome& out) {
 }
 
 json message(int id, std::string sku, int qty) {
-  return {
-      {"messageId", id},
-      {"sku", std::move(sku)},
-      {"operationType", "PATCH"},
-      {"productType", "PRODUCT"},
-      {"patches",
-       {{{"op", "merge"},
-         {"path", "/attributes/fulfillment_availability"},
-         {"value",
-          {{{"fulfillment_channel_code", "DEFAULT"}, {"quantity", qty}}}}}}}};
+  return {{"messageId", id},
+          {"sku", std::move(sku)},
+          {"operationType", "PATCH"},
+          {"productType", "PRODUCT"},
+          // json::array spelled out: gcc and clang read nested single-element
+          // braces differently (an array of one object, or the object itself).
+          {"patches",
+           json::array({{{"op", "merge"},
+                         {"path", "/attributes/fulfillment_availability"},
+                         {"value",
+                          json::array({{{"fulfillment_channel_code", "DEFAULT"},
+                                        {"quantity", qty}}})}}})}};
 }
 
 json feed_doc(json messages) {
