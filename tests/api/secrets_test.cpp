@@ -302,8 +302,9 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
         EXPECT_EQ(text.find(form), std::string::npos)
             << name << " appears in " << where << " as \"" << form << "\"";
     // LWA access tokens, which shelfsync holds for an hour, all start so.
-    if (where == "serve's output" || where == "the API's answers")
+    if (where == "serve's output" || where == "the API's answers") {
       EXPECT_EQ(text.find("Atza|"), std::string::npos)
           << "an LWA access token appears in " << where;
+    }
   }
 }
