@@ -21,11 +21,16 @@ constexpr size_t replay_chunk = 10000;
 
 /// Runs `f` inside a one-shot actor, so that a response can be awaited
 /// without blocking the caller's thread (the HTTP server's, usually).
+/// `f` goes in as a spawn argument, not a capture: CAF 0.17 dereferences a
+/// null argument tuple for an actor spawned without arguments (undefined
+/// behaviour that UBSan reports, see scripts/sanitize).
 template<class F>
 void in_actor(caf::actor_system& sys, F f) {
-  sys.spawn([f = std::move(f)](caf::event_based_actor* self) mutable {
-    f(self);
-  });
+  sys.spawn(
+      [](caf::event_based_actor* self, F fun) {
+        fun(self);
+      },
+      std::move(f));
 }
 
 } // namespace

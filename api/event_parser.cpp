@@ -1,6 +1,10 @@
 #include "api/event_parser.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
+
+#include "config/json_syntax.hpp"
 
 namespace shelfsync {
 
@@ -58,7 +62,7 @@ struct event_reader {
   size_t index;
   std::optional<batch_error> error;
 
-  void fail(std::string field, std::string message) {
+  void fail(std::optional<std::string> field, std::string message) {
     if (!error)
       error = batch_error{422, std::move(message), index, std::move(field), {}};
   }
@@ -107,18 +111,20 @@ struct event_reader {
 
   std::optional<stock_event> read(const json& obj) {
     if (!obj.is_object()) {
-      fail("", "event " + std::to_string(index) +
-                   " must be a JSON object, got " + obj.type_name());
+      fail(std::nullopt, "event " + std::to_string(index) +
+                             " must be a JSON object, got " + obj.type_name());
       return std::nullopt;
     }
     static const char* known[] = {"id",    "product",  "warehouse", "on_hand",
                                   "delta", "reserved", "version",   "at"};
-    for (auto& [key, value] : obj.items())
+    for (auto& item : obj.items()) {
+      const auto& key = item.key();
       if (std::find_if(std::begin(known), std::end(known), [&](const char* k) {
             return key == k;
           }) == std::end(known))
         fail(key, "event " + std::to_string(index) +
                       " has an unknown field \"" + key + "\"");
+    }
     stock_event e;
     auto id = text(obj, "id", true);
     auto product = text(obj, "product", true);
@@ -174,16 +180,16 @@ struct event_reader {
   }
 };
 
-batch_error malformed(const json::parse_error& err, uint64_t base,
+/// The 400 answer for a body (or an NDJSON line starting at byte `base`)
+/// that is not well-formed JSON.
+batch_error malformed(std::string_view text, uint64_t base,
                       std::optional<size_t> index) {
-  // nlohmann counts the byte it stopped at from 1.
-  uint64_t offset = base + (err.byte > 0 ? err.byte - 1 : 0);
-  std::string what = err.what();
-  if (auto pos = what.find("syntax error"); pos != std::string::npos)
-    what = what.substr(pos);
-  return batch_error{
-      400, "malformed JSON at byte " + std::to_string(offset) + ": " + what,
-      index, "", offset};
+  auto error = locate_syntax_error(text);
+  auto offset = base + error.offset;
+  return batch_error{400,
+                     "malformed JSON at byte " + std::to_string(offset) + ": " +
+                         error.detail,
+                     index, std::nullopt, offset};
 }
 
 } // namespace
@@ -203,15 +209,16 @@ parse_events(std::string_view body, batch_format format,
     json doc;
     try {
       doc = json::parse(body.begin(), body.end());
-    } catch (const json::parse_error& err) {
-      return malformed(err, 0, std::nullopt);
+    } catch (const json::exception&) {
+      // parse_error, or out_of_range for a number too large for a double.
+      return malformed(body, 0, std::nullopt);
     }
     if (!doc.is_array())
       return batch_error{422,
                          std::string{"the body must be a JSON array of events, "
                                      "got "} +
                              doc.type_name(),
-                         std::nullopt, "", std::nullopt};
+                         std::nullopt, std::nullopt, std::nullopt};
     result.reserve(doc.size());
     for (size_t i = 0; i < doc.size(); ++i)
       if (auto err = take(doc[i], i)) return *err;
@@ -228,8 +235,8 @@ parse_events(std::string_view body, batch_format format,
       json doc;
       try {
         doc = json::parse(line.begin(), line.end());
-      } catch (const json::parse_error& err) {
-        return malformed(err, pos, index);
+      } catch (const json::exception&) {
+        return malformed(line, pos, index);
       }
       if (auto err = take(doc, index)) return *err;
       ++index;

@@ -20,8 +20,9 @@ struct batch_error {
   std::string message;
   /// Index of the offending event in the batch, when known.
   std::optional<size_t> index;
-  /// Name of the offending field, when known.
-  std::string field;
+  /// Name of the offending field, when known (it may be "": JSON allows an
+  /// empty key, and an unknown one is refused like any other).
+  std::optional<std::string> field;
   /// Byte offset into the body, for malformed JSON.
   std::optional<uint64_t> offset;
 };

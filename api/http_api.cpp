@@ -32,7 +32,7 @@ http::response batch_error_answer(const batch_error& err,
                                   const http::request& req) {
   json body{{"error", err.message}};
   if (err.index) body["index"] = *err.index;
-  if (!err.field.empty()) body["field"] = err.field;
+  if (err.field) body["field"] = *err.field;
   if (err.offset) body["offset"] = *err.offset;
   return json_answer(static_cast<http::status>(err.status), body, req);
 }

@@ -76,7 +76,7 @@ int import_events(const std::string& config_path,
       std::cerr << events_path << ": event " << first + err->index.value_or(0)
                 << " (line " << first + err->index.value_or(0) + 1 << ")";
       if (err->offset) std::cerr << ", byte " << offset + *err->offset;
-      if (!err->field.empty()) std::cerr << ", field \"" << err->field << "\"";
+      if (err->field) std::cerr << ", field \"" << *err->field << "\"";
       std::cerr << ": " << err->message << "; nothing was imported\n";
       return false;
     }

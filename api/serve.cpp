@@ -69,6 +69,9 @@ int serve(const std::string& config_path) {
   opts.host = conf->node.listen_host;
   opts.port = conf->node.listen_port;
   opts.max_body_bytes = conf->node.max_body_bytes;
+  opts.read_timeout = std::chrono::seconds{conf->node.read_timeout_seconds};
+  opts.idle_timeout = std::chrono::seconds{conf->node.idle_timeout_seconds};
+  opts.stop_timeout = std::chrono::seconds{conf->node.shutdown_seconds};
   http::server server{opts, [&api](http::request&& req, http::responder r) {
                         api->handle(std::move(req), std::move(r));
                       }};
@@ -89,14 +92,31 @@ int serve(const std::string& config_path) {
         log_line(log_level::error, "config", to_string(p));
       continue;
     }
-    log_line(log_level::info, "serve", "shutting down");
+    log_line(log_level::info, "serve",
+             std::string{"shutting down on "} +
+                 (sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                 ": answering requests in progress");
     break;
   }
-  // Stop taking requests, let the actors finish, then drop the API that
-  // their callbacks point to.
+  // Stop taking requests and answer those in progress (for up to
+  // node.shutdown_seconds), then apply and commit everything accepted, so
+  // that a restart finds its derived state complete and replays nothing.
+  // Channel requests in flight finish as the shop workers stop; what they
+  // did not confirm stays in the outbox and goes out after the restart.
   server.stop();
+  auto committed = (*eng)->sync();
   eng->reset();
   api.reset();
+  if (!committed) {
+    log_line(log_level::error, "serve",
+             "stopped, but derived state could not be committed (the log "
+             "is replayed on restart): " +
+                 to_string(committed.error()));
+    return 1;
+  }
+  log_line(log_level::info, "serve",
+           "stopped cleanly: everything accepted is committed up to seq " +
+               std::to_string(*committed) + ", nothing to replay");
   return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "config/json_syntax.hpp"
 #include "config/object_reader.hpp"
 #include "config/validate.hpp"
 
@@ -73,10 +74,11 @@ class duplicate_key_finder {
   std::vector<frame> frames_;
 };
 
-/// Turns a parse error into one problem with the byte offset and line.
-config_problem malformed(const std::string& text, const json::parse_error& e) {
-  // nlohmann counts the byte that failed, starting at 1.
-  auto offset = std::min<size_t>(e.byte > 0 ? e.byte - 1 : 0, text.size());
+/// Describes why `text` is not well-formed JSON, with the byte offset and
+/// line.
+config_problem malformed(const std::string& text) {
+  auto error = locate_syntax_error(text);
+  auto offset = std::min<size_t>(error.offset, text.size());
   size_t line = 1;
   size_t column = 1;
   for (size_t i = 0; i < offset; ++i) {
@@ -87,15 +89,9 @@ config_problem malformed(const std::string& text, const json::parse_error& e) {
       ++column;
     }
   }
-  // what() reads "[json.exception.parse_error.101] parse error at line 1,
-  // column 2: syntax error ..."; keep the part after the position.
-  std::string detail = e.what();
-  if (auto at = detail.find(": ", detail.find("column"));
-      at != std::string::npos)
-    detail = detail.substr(at + 2);
   return {"$", "malformed JSON at byte offset " + std::to_string(offset) +
                    " (line " + std::to_string(line) + ", column " +
-                   std::to_string(column) + "): " + detail};
+                   std::to_string(column) + "): " + error.detail};
 }
 
 } // namespace
@@ -124,8 +120,9 @@ config_result parse_config(const std::string& json_text,
   json doc;
   try {
     doc = json::parse(json_text, duplicate_key_finder{result.problems});
-  } catch (const json::parse_error& e) {
-    result.problems = {malformed(json_text, e)};
+  } catch (const json::exception&) {
+    // parse_error, or out_of_range for a number too large for a double.
+    result.problems = {malformed(json_text)};
     return result;
   }
   auto parsed = std::make_shared<config>();

@@ -35,6 +35,17 @@ struct node_config {
   /// Largest accepted request body of the HTTP API; read from
   /// `node.max_body_bytes` (1 byte to 1 GiB).
   uint64_t max_body_bytes = 16ull << 20;
+  /// Limit for receiving one whole request once its first byte arrived, and
+  /// for sending one answer; read from `node.read_timeout_seconds` (1 to
+  /// 3600). A client that stalls mid-request is disconnected after it.
+  uint32_t read_timeout_seconds = 30;
+  /// How long a kept-alive connection may wait for its next request; read
+  /// from `node.idle_timeout_seconds` (1 to 86400).
+  uint32_t idle_timeout_seconds = 60;
+  /// On SIGTERM, how long requests in progress may take to be answered
+  /// before their connections are closed; read from
+  /// `node.shutdown_seconds` (1 to 3600).
+  uint32_t shutdown_seconds = 10;
 };
 
 /// Settings of the HTTP API.

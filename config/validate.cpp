@@ -78,6 +78,15 @@ void read_node(const json& value, const std::string& path, node_config& out,
   if (auto bytes = node.integer("max_body_bytes", presence::optional, 1,
                                 int64_t{1} << 30))
     out.max_body_bytes = static_cast<uint64_t>(*bytes);
+  if (auto seconds =
+          node.integer("read_timeout_seconds", presence::optional, 1, 3600))
+    out.read_timeout_seconds = static_cast<uint32_t>(*seconds);
+  if (auto seconds =
+          node.integer("idle_timeout_seconds", presence::optional, 1, 86400))
+    out.idle_timeout_seconds = static_cast<uint32_t>(*seconds);
+  if (auto seconds =
+          node.integer("shutdown_seconds", presence::optional, 1, 3600))
+    out.shutdown_seconds = static_cast<uint32_t>(*seconds);
   node.finish();
 }
 

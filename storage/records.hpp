@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <string>
 #include <string_view>
@@ -60,9 +61,14 @@ struct warehouse_stock {
   /// Sequence number of the last event that changed this entry.
   uint64_t last_seq = 0;
 
-  /// Returns `max(0, on_hand - reserved)`.
+  /// Returns `max(0, on_hand - reserved)`, saturating: on_hand may sit at
+  /// the int64 limit after many deltas while reserved is negative.
   int64_t available() const {
-    return on_hand > reserved ? on_hand - reserved : 0;
+    if (on_hand <= reserved) return 0;
+    int64_t result;
+    if (__builtin_sub_overflow(on_hand, reserved, &result))
+      return std::numeric_limits<int64_t>::max();
+    return result;
   }
 };
 

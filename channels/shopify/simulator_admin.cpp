@@ -35,7 +35,11 @@ json faults_json(const sim_faults& f) {
 std::string update_faults(sim_faults& f, const json& doc) {
   if (!doc.is_object())
     return "the body must be a JSON object of fault switches";
-  for (auto& [key, v] : doc.items()) {
+  for (auto& item : doc.items()) {
+    // Named, not bound: a lambda cannot capture a structured binding in
+    // C++17 (clang refuses it).
+    const auto& key = item.key();
+    const auto& v = item.value();
     auto want = [&](bool ok, const char* what) {
       return ok ? std::string{}
                 : "\"" + key + "\" must be " + std::string{what};

@@ -86,16 +86,20 @@ struct actors_test : ::testing::Test {
   template<class T, class Handle, class... Ts>
   std::optional<T> ask(const Handle& h, Ts... xs) {
     std::optional<T> result;
-    sys.spawn([&, h](caf::event_based_actor* self) {
-      self->request(h, caf::infinite, xs...)
-          .then(
-              [&](T& x) {
-                result = std::move(x);
-              },
-              [&](caf::error&) {
-                result = std::nullopt;
-              });
-    });
+    // The handle is a spawn argument: CAF 0.17 dereferences a null argument
+    // tuple for an actor spawned without arguments (UBSan reports it).
+    sys.spawn(
+        [&](caf::event_based_actor* self, Handle target) {
+          self->request(target, caf::infinite, xs...)
+              .then(
+                  [&](T& x) {
+                    result = std::move(x);
+                  },
+                  [&](caf::error&) {
+                    result = std::nullopt;
+                  });
+        },
+        h);
     sched.run();
     return result;
   }

@@ -112,3 +112,18 @@ TEST(stock, deltas_saturate_instead_of_wrapping) {
   apply_event(p, delta(2, 10));
   EXPECT_EQ(p.stock["WH-A"].on_hand, INT64_MAX);
 }
+
+TEST(stock, available_saturates_when_reserved_is_negative) {
+  // Signed overflow (undefined behaviour, fatal under scripts/sanitize) before
+  // the fix: on_hand at the limit minus a negative reservation.
+  product_record p;
+  apply_event(p, on_hand(1, INT64_MAX - 1));
+  apply_event(p, delta(2, 10));
+  auto e = ev(3, "WH-A");
+  e.fields |= stock_event::has_reserved;
+  e.reserved = -5;
+  apply_event(p, e);
+  EXPECT_EQ(p.stock["WH-A"].available(), INT64_MAX);
+  p.stock["WH-A"].on_hand = 7;
+  EXPECT_EQ(p.stock["WH-A"].available(), 12);
+}

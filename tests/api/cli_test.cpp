@@ -61,6 +61,13 @@ TEST_F(cli_test, check_config_prints_every_problem_with_its_path) {
   EXPECT_NE(out.find("$.shops[0]"), std::string::npos) << out;
 }
 
+TEST_F(cli_test, check_config_reports_a_number_too_large_for_a_double) {
+  // Found by fuzzing: this aborted with an uncaught exception.
+  write("huge.json", R"({"node": {"max_body_bytes": 1E400}})");
+  EXPECT_EQ(run("check-config --config " + dir + "/huge.json"), 1) << out;
+  EXPECT_NE(out.find("number overflow"), std::string::npos) << out;
+}
+
 TEST_F(cli_test, usage_errors_exit_2) {
   EXPECT_EQ(run("import " + config()), 2);
   EXPECT_EQ(run("no-such-command"), 2);

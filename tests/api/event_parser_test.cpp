@@ -1,6 +1,7 @@
 #include "api/event_parser.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 using namespace shelfsync;
 
@@ -51,6 +52,35 @@ TEST(event_parser, parses_ndjson_and_skips_blank_lines) {
   EXPECT_EQ(v[1].id, "b");
 }
 
+TEST(event_parser, malformed_json_messages_escape_bytes_that_are_not_utf8) {
+  // Found by fuzzing: nlohmann quotes the raw input in its message.
+  auto e = error_of("[{\"id\xC1\x80\": 1}]");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.offset, 5u);
+  EXPECT_NE(e.message.find("'\"id\\xC1'"), std::string::npos) << e.message;
+  EXPECT_NO_THROW((void)nlohmann::json(e.message).dump()) << e.message;
+  e = error_of("{\"product\": \"\xE2\x82\"}\n", batch_format::ndjson);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_NO_THROW((void)nlohmann::json(e.message).dump()) << e.message;
+}
+
+TEST(event_parser, numbers_too_large_for_a_double_are_malformed_json) {
+  // Found by fuzzing: nlohmann throws out_of_range (not parse_error) for
+  // them, which escaped the parser: the API answered 500.
+  auto e = error_of(R"([{"id":"a","delta":1E400}])");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.offset, 23u); // the last byte of the number
+  EXPECT_NE(e.message.find("number overflow parsing '1E400'"),
+            std::string::npos)
+      << e.message;
+  e = error_of("{\"id\":\"a\",\"product\":\"p\",\"warehouse\":\"WH-A\","
+               "\"delta\":1}\n{\"id\":\"b\",\"delta\":-9e999}\n",
+               batch_format::ndjson);
+  EXPECT_EQ(e.status, 400);
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.offset, 77u);
+}
+
 TEST(event_parser, malformed_json_gives_400_with_byte_offset) {
   auto e = error_of(R"([{"id": "a",, }])");
   EXPECT_EQ(e.status, 400);
@@ -85,7 +115,7 @@ TEST(event_parser, every_field_error_names_index_and_field) {
   const char* ok =
       R"({"id":"ok","product":"1","warehouse":"WH-A","on_hand":1})";
   std::vector<row> rows = {
-      {R"([OK, 5])", 1, "", "must be a JSON object"},
+      {R"([OK, 5])", 1, nullptr, "must be a JSON object"},
       {R"([OK, {"product":"1","warehouse":"WH-A","on_hand":1}])", 1, "id",
        "has no \"id\""},
       {R"([{"id":"x","warehouse":"WH-A","on_hand":1}])", 0, "product",
@@ -122,6 +152,9 @@ TEST(event_parser, every_field_error_names_index_and_field) {
        0, "at", "RFC 3339"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hnad":1}])", 0,
        "on_hnad", "unknown field"},
+      // Found by fuzzing: the empty key was refused without naming it.
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"":2}])", 0,
+       "", "unknown field \"\""},
   };
   for (auto& r : rows) {
     std::string body = r.body;
@@ -130,7 +163,9 @@ TEST(event_parser, every_field_error_names_index_and_field) {
     auto e = error_of(body);
     EXPECT_EQ(e.status, 422) << body;
     EXPECT_EQ(e.index, r.index) << body;
-    EXPECT_EQ(e.field, r.field) << body;
+    EXPECT_EQ(e.field,
+              r.field ? std::optional<std::string>{r.field} : std::nullopt)
+        << body;
     EXPECT_NE(e.message.find(r.says), std::string::npos)
         << body << " -> " << e.message;
   }

@@ -174,6 +174,31 @@ TEST_F(http_api_test, invalid_batches_apply_nothing) {
       1);
 }
 
+TEST_F(http_api_test, malformed_bytes_that_are_not_utf8_are_a_400_not_a_500) {
+  // Found by fuzzing: the parser's message quoted the raw bytes, and the
+  // answer could not be serialized as JSON.
+  auto r = post("[{\"id\xC1\": 1}]", 400);
+  EXPECT_EQ(r["offset"], 5);
+  EXPECT_NE(r["error"].get<std::string>().find("\\xC1"), std::string::npos)
+      << r.dump();
+  r = post("{\"id\xFF\": 1}\n", 400, "application/x-ndjson");
+  EXPECT_EQ(r["index"], 0);
+  // Also found by fuzzing: a number too large for a double escaped the
+  // parser as an exception.
+  r = post(R"([{"id":"a","delta":1E400}])", 400);
+  EXPECT_EQ(r["offset"], 23);
+}
+
+TEST_F(http_api_test, a_refused_reload_whose_problems_quote_bad_bytes_is_422) {
+  // A config file with a non-UTF-8 byte: its one problem is sent as JSON.
+  reload_answer = parse_config("{\"warehouses\xC1\": []}").problems;
+  ASSERT_EQ(reload_answer.size(), 1u);
+  auto res = call(http::verb::post, "/v1/config/reload");
+  EXPECT_EQ(res.result_int(), 422) << res.body();
+  auto body = json::parse(res.body(), nullptr, false);
+  EXPECT_EQ(body["problems"][0]["path"], "$") << res.body();
+}
+
 TEST_F(http_api_test, oversized_body_is_413) {
   std::string big = "[" + std::string(5000, ' ') + "]";
   auto res = call(http::verb::post, "/v1/stock/events", big);

@@ -159,11 +159,10 @@ TEST(config, optional_fields_take_their_defaults) {
 
 TEST(config, non_default_values_are_read) {
   auto doc = base();
-  doc["node"] = {{"data_dir", "/srv/s"},
-                 {"listen", "[::1]:9000"},
-                 {"durability", "fsync"},
-                 {"product_idle_seconds", 5},
-                 {"max_body_bytes", 1024}};
+  doc["node"] = {{"data_dir", "/srv/s"},      {"listen", "[::1]:9000"},
+                 {"durability", "fsync"},     {"product_idle_seconds", 5},
+                 {"max_body_bytes", 1024},    {"read_timeout_seconds", 7},
+                 {"idle_timeout_seconds", 8}, {"shutdown_seconds", 9}};
   doc["shops"][0]["stock_sync"] = false;
   doc["shops"][0]["rules"] = {{"buffer", 2}, {"percent", 100}, {"max", 0}};
   doc["shops"][1]["amazon"]["feed_poll_seconds"] = 3600;
@@ -177,6 +176,9 @@ TEST(config, non_default_values_are_read) {
   EXPECT_EQ(c.node.durability, durability::fsync);
   EXPECT_EQ(c.node.product_idle_seconds, 5u);
   EXPECT_EQ(c.node.max_body_bytes, 1024u);
+  EXPECT_EQ(c.node.read_timeout_seconds, 7u);
+  EXPECT_EQ(c.node.idle_timeout_seconds, 8u);
+  EXPECT_EQ(c.node.shutdown_seconds, 9u);
   EXPECT_FALSE(c.shops[0].stock_sync);
   EXPECT_EQ(c.shops[0].rules.percent, 100);
   EXPECT_EQ(c.shops[0].rules.max, 0);
@@ -233,6 +235,21 @@ TEST(config, node_numbers_are_range_checked) {
         d["node"]["max_body_bytes"] = -1;
       },
       "$.node.max_body_bytes", "got -1"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["read_timeout_seconds"] = 0;
+      },
+      "$.node.read_timeout_seconds", "from 1 to 3600, got 0"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["idle_timeout_seconds"] = 86401;
+      },
+      "$.node.idle_timeout_seconds", "from 1 to 86400, got 86401"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["shutdown_seconds"] = "10";
+      },
+      "$.node.shutdown_seconds", "must be an integer"));
   EXPECT_TRUE(only_problem(
       [](json& d) {
         d["node"]["data_dir"] = "";
@@ -784,6 +801,34 @@ TEST(config, malformed_json_reports_byte_offset_and_line) {
   ASSERT_EQ(empty.problems.size(), 1u);
   EXPECT_NE(empty.problems[0].message.find("byte offset 0"), std::string::npos)
       << all(empty);
+}
+
+TEST(config, malformed_json_messages_escape_bytes_that_are_not_utf8) {
+  // Found by fuzzing: the message quoted the raw bytes, so the reload
+  // endpoint could not send it as JSON.
+  auto r = parse_config("{\"warehouses\": [{\"id\xC1: \"WH-A\"}]}");
+  ASSERT_EQ(r.problems.size(), 1u) << all(r);
+  auto& message = r.problems[0].message;
+  EXPECT_NE(message.find("byte offset 20"), std::string::npos) << message;
+  EXPECT_NE(message.find("'\"id\\xC1'"), std::string::npos) << message;
+  EXPECT_NO_THROW((void)json(message).dump()) << message;
+  // Valid multi-byte characters stay as they are.
+  r = parse_config("{\"w\u00e9\": \"\xC3\xA9\" x}");
+  ASSERT_EQ(r.problems.size(), 1u) << all(r);
+  EXPECT_NO_THROW((void)json(r.problems[0].message).dump());
+}
+
+TEST(config, numbers_too_large_for_a_double_are_a_problem_not_an_exception) {
+  // Found by fuzzing: nlohmann throws out_of_range for 1E400, which escaped
+  // parse_config: check-config aborted, and a SIGHUP reload ended serve.
+  auto r = parse_config("{\"node\": {\"max_body_bytes\": 1E400}}");
+  ASSERT_EQ(r.problems.size(), 1u) << all(r);
+  EXPECT_EQ(r.problems[0].path, "$");
+  EXPECT_NE(r.problems[0].message.find("byte offset 32 (line 1, column 33)"),
+            std::string::npos)
+      << all(r);
+  EXPECT_NE(r.problems[0].message.find("number overflow"), std::string::npos)
+      << all(r);
 }
 
 TEST(config, missing_file_names_the_file_and_the_os_error) {

@@ -112,7 +112,9 @@ TEST(sim_processing, a_broken_document_is_fatal_with_a_report_saying_why) {
   EXPECT_TRUE(unparseable.fatal);
   EXPECT_EQ(report_of(unparseable)["issues"][0]["code"], "4002001");
 
-  auto wrong_version = feed_doc({message(1, "A", 1)});
+  // json::array spelled out: clang (unlike gcc) reads {one_json} as that
+  // json itself, not as an array of it.
+  auto wrong_version = feed_doc(json::array({message(1, "A", 1)}));
   wrong_version["header"]["version"] = "1.0";
   auto v =
       sim::process_feed(seller, "2", wrong_version.dump(), listings, failures);
@@ -124,7 +126,7 @@ TEST(sim_processing, a_broken_document_is_fatal_with_a_report_saying_why) {
   EXPECT_TRUE(h.fatal);
   EXPECT_NE(h.validation_issues.at(0).find("header"), std::string::npos);
 
-  auto other_seller = feed_doc({message(1, "A", 1)});
+  auto other_seller = feed_doc(json::array({message(1, "A", 1)}));
   other_seller["header"]["sellerId"] = "SOMEONE_ELSE";
   EXPECT_TRUE(
       sim::process_feed(seller, "4", other_seller.dump(), listings, failures)

@@ -4,9 +4,12 @@
 
 #include <chrono>
 #include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <thread>
+
+#include <sys/socket.h>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -87,6 +90,24 @@ struct raw_connection {
       if (ec) break;
     }
     return out;
+  }
+
+  /// Reads and discards until the peer closes the connection; returns how
+  /// long that took. Gives up after `limit`, closing the connection itself
+  /// (the result is then at least `limit`).
+  std::chrono::milliseconds wait_closed(std::chrono::milliseconds limit) {
+    auto start = std::chrono::steady_clock::now();
+    std::promise<void> closed;
+    auto done = closed.get_future();
+    std::thread watchdog{[&] {
+      if (done.wait_for(limit) == std::future_status::timeout)
+        ::shutdown(socket.native_handle(), SHUT_RDWR);
+    }};
+    read_all();
+    closed.set_value();
+    watchdog.join();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
   }
 
   /// The I/O context of the socket.

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -59,6 +60,78 @@ TEST(server, rejects_oversized_chunked_body_with_413) {
   EXPECT_NE(reply.find("{\"error\":\"request body exceeds 10 bytes\"}"),
             std::string::npos)
       << reply;
+}
+
+TEST(server, closes_a_client_that_stalls_mid_header_after_the_read_timeout) {
+  http::server_options opts;
+  opts.read_timeout = 300ms;
+  opts.idle_timeout = 30s;
+  std::atomic<int> handled{0};
+  loopback_server s{[&](http::request&& req, http::responder r) {
+                      ++handled;
+                      answer_target(std::move(req), r);
+                    },
+                    opts};
+  raw_connection conn{s.port};
+  conn.write("GET /x HTTP/1.1\r\nHost: a\r\n");
+  auto took = conn.wait_closed(10s);
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(handled.load(), 0);
+}
+
+TEST(server, closes_a_client_that_stalls_mid_body_after_the_read_timeout) {
+  http::server_options opts;
+  opts.read_timeout = 300ms;
+  opts.idle_timeout = 30s;
+  loopback_server s{answer_target, opts};
+  raw_connection conn{s.port};
+  conn.write("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n12");
+  auto took = conn.wait_closed(10s);
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST(server, the_read_timeout_bounds_a_whole_request_sent_byte_by_byte) {
+  http::server_options opts;
+  opts.read_timeout = 500ms;
+  opts.idle_timeout = 30s;
+  loopback_server s{answer_target, opts};
+  raw_connection conn{s.port};
+  // A byte every 50 ms never lets one read wait long, yet the request as a
+  // whole takes too long.
+  std::atomic<bool> closed{false};
+  std::thread trickle{[&] {
+    std::string header = "GET /x HTTP/1.1\r\nHost: a\r\nX-Pad: ";
+    header += std::string(200, 'a');
+    for (char c : header) {
+      if (closed) return;
+      boost::system::error_code ec;
+      boost::asio::write(conn.socket, boost::asio::buffer(&c, 1), ec);
+      if (ec) return;
+      std::this_thread::sleep_for(50ms);
+    }
+  }};
+  auto took = conn.wait_closed(15s);
+  closed = true;
+  trickle.join();
+  EXPECT_GE(took, 450ms);
+  EXPECT_LT(took, 5s);
+}
+
+TEST(server, closes_an_idle_kept_alive_connection_after_the_idle_timeout) {
+  http::server_options opts;
+  opts.read_timeout = 30s;
+  opts.idle_timeout = 300ms;
+  loopback_server s{answer_target, opts};
+  raw_connection conn{s.port};
+  conn.write("GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
+  auto reply = conn.read_until("/first");
+  ASSERT_TRUE(starts_with(reply, "HTTP/1.1 200 OK\r\n")) << reply;
+  EXPECT_EQ(reply.find("Connection: close"), std::string::npos) << reply;
+  auto took = conn.wait_closed(10s);
+  EXPECT_GE(took, 250ms);
+  EXPECT_LT(took, 5s);
 }
 
 TEST(server, answers_pipelined_requests_in_order) {

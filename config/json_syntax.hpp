@@ -1,0 +1,32 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+namespace shelfsync {
+
+/// Where and why a text is not one well-formed JSON document.
+struct json_syntax_error {
+  /// 0-based byte offset of the byte that did not fit.
+  uint64_t offset = 0;
+  /// What is wrong, e.g. "syntax error while parsing value - invalid
+  /// literal; last read: 'oo'". The quoted input is shown as is where it is
+  /// valid UTF-8 and as \xNN where it is not, so that the text can be
+  /// printed and carried in a JSON answer whatever the input was.
+  std::string detail;
+};
+
+/// Tells where `text` stops being one well-formed JSON document. Call it when
+/// nlohmann::json::parse threw any json::exception: besides parse_error
+/// (which has a position) the parser throws out_of_range 406, without a
+/// position, for a number too large for a double (1E400).
+json_syntax_error locate_syntax_error(std::string_view text);
+
+/// Returns `text` with every byte that is not part of a valid UTF-8 sequence
+/// replaced by \xNN.
+std::string escape_invalid_utf8(const std::string& text);
+
+} // namespace shelfsync
