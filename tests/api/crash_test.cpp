@@ -2,7 +2,6 @@
 // SIGKILL mid-stream, restarts it, and checks that every acknowledged event
 // is applied exactly once and nothing unacknowledged is applied twice.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,32 +12,25 @@
 #include <iostream>
 #include <map>
 #include <random>
-#include <sstream>
 #include <thread>
 
-#include <boost/asio.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "channels/http/client.hpp"
 #include "channels/http/url.hpp"
+#include "tests/api/child_process.hpp"
 
 using json = nlohmann::json;
 using namespace shelfsync;
 using namespace std::chrono_literals;
+using shelfsync::tests::child_process;
 
 namespace {
 
 constexpr int products = 40;
 constexpr int batch_size = 250;
 constexpr int batches = 400;
-
-uint16_t free_port() {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor a{
-      io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
-  return a.local_endpoint().port();
-}
 
 /// The events of batch `b`: each adds 1 to one product in WH-A, so that a
 /// double application shows as a count that is too high.
@@ -64,8 +56,8 @@ struct crash_test : ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-crash-" + std::to_string(::getpid())))
                         .string();
-  uint16_t port = free_port();
-  pid_t child = -1;
+  uint16_t port = shelfsync::tests::free_port();
+  child_process child;
 
   void SetUp() override {
     std::filesystem::remove_all(dir);
@@ -94,42 +86,22 @@ struct crash_test : ::testing::Test {
   }
 
   void TearDown() override {
-    if (child > 0) {
-      ::kill(child, SIGKILL);
-      ::waitpid(child, nullptr, 0);
-    }
+    child.stop(SIGKILL);
     std::filesystem::remove_all(dir);
   }
 
   void start() {
-    const char* bin = std::getenv("SHELFSYNC_BIN");
-    ASSERT_NE(bin, nullptr) << "SHELFSYNC_BIN names the shelfsync binary";
-    child = ::fork();
-    if (child == 0) {
-      auto log = dir + "/serve.log";
-      freopen(log.c_str(), "a", stderr);
-      auto conf = dir + "/config.json";
-      ::execl(bin, bin, "serve", "--config", conf.c_str(), nullptr);
-      _exit(127);
-    }
-    // Wait until it answers.
-    for (int i = 0; i < 200; ++i) {
-      http::client c{
-          *http::parse_url("http://127.0.0.1:" + std::to_string(port))};
-      auto r = c.send(http::make_request(http::verb::get, "/healthz"));
-      if (r.ok() && r.value().result_int() == 200) return;
-      std::this_thread::sleep_for(50ms);
-    }
-    std::stringstream log;
-    log << std::ifstream{dir + "/serve.log"}.rdbuf();
-    FAIL() << "shelfsync serve did not come up; its log:\n" << log.str();
+    ASSERT_FALSE(shelfsync::tests::shelfsync_binary().empty())
+        << "SHELFSYNC_BIN names the shelfsync binary";
+    child.start({"serve", "--config", dir + "/config.json"}, "",
+                dir + "/serve.log");
+    ASSERT_TRUE(shelfsync::tests::wait_until_up(
+        "http://127.0.0.1:" + std::to_string(port), "/healthz", 10s))
+        << "shelfsync serve did not come up; its log:\n"
+        << shelfsync::tests::read_file(dir + "/serve.log");
   }
 
-  void kill_hard() {
-    ::kill(child, SIGKILL);
-    ::waitpid(child, nullptr, 0);
-    child = -1;
-  }
+  void kill_hard() { child.stop(SIGKILL); }
 
   /// Posts batch `b`; true when acknowledged with 200.
   bool post(http::client& c, int b) {
