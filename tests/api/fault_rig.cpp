@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -218,8 +219,13 @@ void fault_rig::kill_engine() { engine_.stop(SIGKILL); }
 int fault_rig::stop_engine(int sig) { return engine_.stop(sig); }
 
 void fault_rig::set_faults(bool on) {
+  // SHELFSYNC_FAULT_SCALE multiplies every rate, for soak runs by hand
+  // (up to 4: no request may meet more than one fault).
+  double scale = 1;
+  if (const char* env = std::getenv("SHELFSYNC_FAULT_SCALE"))
+    scale = std::clamp(std::atof(env), 0.0, 4.0);
   auto rate = [&](double r) {
-    return on ? r : 0.0;
+    return on ? r * scale : 0.0;
   };
   json shopify = {
       {"random_seed", seed_},    {"throttle_rate", rate(0.08)},

@@ -8,7 +8,9 @@
 // live state.
 //
 // The run is drawn from one seed, printed first; SHELFSYNC_FAULT_SEED=<n>
-// runs that seed again.
+// runs that seed again. SHELFSYNC_FAULT_SCALE=<x> multiplies the fault rates
+// (soak runs), SHELFSYNC_FAULT_KEEP=1 keeps the directory with the logs, the
+// data and what the simulators received.
 #include <signal.h>
 
 #include <atomic>
