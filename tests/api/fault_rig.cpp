@@ -286,6 +286,14 @@ std::string fault_rig::idle_and_holding(const stock_oracle& oracle) const {
         s.body.value("in_flight", -1) != 0 || !feeds.empty())
       return shop + " is still busy: " + s.body.dump();
   }
+  // Feeds the engine never heard of (createFeed's answer was dropped) must
+  // be done too.
+  auto feeds = sim_call("GET", "/_sim/amazon/feeds");
+  for (auto& f : feeds.body.value("feeds", json::array())) {
+    auto status = f.value("processingStatus", "");
+    if (status == "IN_QUEUE" || status == "IN_PROGRESS")
+      return "Amazon still processes feed " + f.value("feedId", "");
+  }
   std::vector<std::string> wrong;
   auto expect = [&](const std::string& what, const json& holds, int64_t want) {
     if (holds != json(want))
