@@ -210,6 +210,17 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   unsent.pop_front();
   auto now = wall_ms();
   if (!answer.ok) {
+    auto& f = answer.failure;
+    if (f.sent && (f.http_status == 0 || f.http_status >= 500)) {
+      // createFeed's outcome is unknown: Amazon may have created the feed
+      // and will then set these quantities. The last confirmed values no
+      // longer tell what Amazon holds, so each is recorded as failed: the
+      // latest value goes out even when it equals the old confirmed one.
+      auto at = rfc3339(now);
+      for (auto& e : out.feed->entries)
+        check(box->failed(e.sku, "", e.quantity, f.code, f.message, at, false),
+              "cannot record a submission of unknown outcome");
+    }
     // Nothing is lost: every taken product goes back to the front of the
     // queue and leaves with its latest value in a later attempt. A feed that
     // Amazon created despite the failure carries absolute quantities that
@@ -218,7 +229,6 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
     for (auto& later : unsent)
       requeue(later.feed->entries);
     unsent.clear();
-    auto& f = answer.failure;
     auto status = static_cast<amazon::call_status>(f.status);
     if (f.code == "RateModel") {
       // The local budget model refused before anything was sent.

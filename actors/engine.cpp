@@ -68,12 +68,16 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   e.directory_ =
       e.sys_.spawn<caf::detached>(shelfsync::directory, std::move(dcfg));
   e.log_ = e.sys_.spawn<caf::detached>(event_log, e.db_, e.directory_);
-  // Shops know the directory; the directory learns the shops before any
-  // event reaches it (the replay below comes after this message).
+  // The log tail is replayed before any shop exists: a tail longer than a
+  // replay chunk yields views older than what the shops may have delivered
+  // before the crash, and a shop must not push those. The replay commits
+  // every view to the outbox segments, so the shops, spawned afterwards,
+  // load only the latest view of each product. The directory learns the
+  // shops before any new event reaches it.
+  if (auto err = e.replay()) return err;
   for (auto& shop : conf->shops)
     e.shops_.emplace(shop.id, e.spawn_shop(shop));
   caf::anon_send(e.directory_, atom::attach_v, e.shops_);
-  if (auto err = e.replay()) return err;
   // A resync that was running continues now, not before the replay: its
   // pages must not be older than the views the replay hands the shops.
   for (auto& [id, handle] : e.shops_)

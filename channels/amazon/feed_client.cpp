@@ -233,10 +233,16 @@ feed_client::create_feed(const std::string& input_document_id) {
 }
 
 call_result<std::string> feed_client::submit_feed(std::string body) {
+  // A document without createFeed has no effect: only createFeed's failure
+  // may leave a feed behind.
+  auto no_feed = [](call_error err) {
+    err.sent = false;
+    return err;
+  };
   auto target = create_feed_document(feed_content_type);
-  if (!target) return target.error();
+  if (!target) return no_feed(target.error());
   auto up = upload(target.value(), feed_content_type, std::move(body));
-  if (!up) return up.error();
+  if (!up) return no_feed(up.error());
   return create_feed(target->feed_document_id);
 }
 

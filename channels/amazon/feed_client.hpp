@@ -127,7 +127,8 @@ class feed_client {
   call_result<std::string> create_feed(const std::string& input_document_id);
 
   /// createFeedDocument, upload, createFeed in a row; the value is the
-  /// feedId. The error is the first step's that failed.
+  /// feedId. The error is the first step's that failed; its `sent` is set
+  /// only when createFeed itself failed and may have created the feed.
   call_result<std::string> submit_feed(std::string body);
 
   /// getFeed: GET /feeds/2021-06-30/feeds/{feedId}.

@@ -333,43 +333,45 @@ http::response simulator::state::patch_listings_item(
 
 // -- routing ------------------------------------------------------------------
 
-http::response simulator::state::sp_api(const sim::parsed_target& target,
-                                        const http::request& req) {
-  auto* seller = authenticate(req);
-  if (!seller) return sim::unauthorized();
-  auto& path = target.path;
-  auto method = req.method();
-  // Which operation, and its argument when the path carries one.
-  std::optional<operation> op;
-  std::string arg;
-  std::string arg2;
+sim::routed_operation sim::route(http::verb method, const std::string& path) {
+  routed_operation out;
   if (path.rfind(feeds_prefix, 0) == 0) {
     auto rest = path.substr(feeds_prefix.size());
     if (rest == "documents" && method == http::verb::post) {
-      op = operation::create_feed_document;
+      out.op = operation::create_feed_document;
     } else if (rest == "feeds" && method == http::verb::post) {
-      op = operation::create_feed;
+      out.op = operation::create_feed;
     } else if (rest.rfind("feeds/", 0) == 0 && rest.size() > 6) {
-      arg = sim::percent_decode(rest.substr(6));
+      out.arg = percent_decode(rest.substr(6));
       if (method == http::verb::get)
-        op = operation::get_feed;
+        out.op = operation::get_feed;
       else if (method == http::verb::delete_)
-        op = operation::cancel_feed;
+        out.op = operation::cancel_feed;
     } else if (rest.rfind("documents/", 0) == 0 && rest.size() > 10 &&
                method == http::verb::get) {
-      arg = sim::percent_decode(rest.substr(10));
-      op = operation::get_feed_document;
+      out.arg = percent_decode(rest.substr(10));
+      out.op = operation::get_feed_document;
     }
   } else if (path.rfind(listings_prefix, 0) == 0 &&
              method == http::verb::patch) {
     auto rest = path.substr(listings_prefix.size());
     auto slash = rest.find('/');
     if (slash != std::string::npos && slash > 0 && slash + 1 < rest.size()) {
-      arg = sim::percent_decode(rest.substr(0, slash));
-      arg2 = sim::percent_decode(rest.substr(slash + 1));
-      op = operation::patch_listings_item;
+      out.arg = percent_decode(rest.substr(0, slash));
+      out.arg2 = percent_decode(rest.substr(slash + 1));
+      out.op = operation::patch_listings_item;
     }
   }
+  return out;
+}
+
+http::response simulator::state::sp_api(const sim::parsed_target& target,
+                                        const http::request& req) {
+  auto* seller = authenticate(req);
+  if (!seller) return sim::unauthorized();
+  auto& path = target.path;
+  // Which operation, and its argument when the path carries one.
+  auto [op, arg, arg2] = sim::route(req.method(), path);
   if (!op)
     return sp_error(http::status::not_found, "NotFound",
                     "The requested resource was not found.",

@@ -105,6 +105,17 @@ struct parsed_target {
   std::map<std::string, std::string> query;
 };
 
+/// The SP-API operation a request asks for, with the arguments its path
+/// carries (feed or document id; seller id and SKU).
+struct routed_operation {
+  std::optional<operation> op;
+  std::string arg;
+  std::string arg2;
+};
+
+/// Which operation `method` on `path` is; no `op` when it is none.
+routed_operation route(http::verb method, const std::string& path);
+
 /// Splits and percent-decodes a request target.
 parsed_target parse_target(std::string_view target);
 
@@ -149,6 +160,9 @@ struct simulator::state {
   std::vector<sim::feed> feeds;
   std::map<std::string, size_t> feed_index;
   sim_faults faults;
+  /// Draws the random faults (seeded from faults.random_seed).
+  std::mt19937_64 fault_rng{0};
+  sim_fault_counts injected;
   std::deque<sim_request_view> log;
   std::mt19937_64 rng;
   uint64_t next_feed_number = 50001000001;

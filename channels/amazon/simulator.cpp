@@ -27,15 +27,91 @@ bool is_amazon_path(std::string_view path) {
          starts_with(path, "/_sim/amazon/downloads/");
 }
 
-json faults_to_json(const sim_faults& f) {
-  json out = {
-      {"path_prefix", f.path_prefix}, {"fail_next", f.fail_next},
-      {"fail_status", f.fail_status}, {"throttle_next", f.throttle_next},
-      {"drop_next", f.drop_next},     {"drop_after_next", f.drop_after_next},
-      {"delay_ms", f.delay.count()},  {"delay_next", f.delay_next},
-      {"next_feed", nullptr}};
+/// What the random fault switches drew for one request.
+struct random_fault {
+  enum class kind { none, drop_before, drop_after, fail, throttle };
+  kind what = kind::none;
+  std::chrono::milliseconds slow{0};
+};
+
+/// Draws the random faults of a request: always three numbers, so that the
+/// sequence depends on the request order alone. A kind the request is not
+/// eligible for (see sim_faults) draws nothing.
+random_fault draw_fault(const sim_faults& f, std::mt19937_64& rng,
+                        const rate_table& rates, http::verb method,
+                        const std::string& path) {
+  random_fault out;
+  if (f.drop_rate <= 0 && f.fail_rate <= 0 && f.throttle_rate <= 0 &&
+      f.slow_rate <= 0)
+    return out;
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto x = unit(rng);
+  auto after = unit(rng) < 0.5;
+  auto slow = unit(rng);
+  using kind = random_fault::kind;
+  auto op = sim::route(method, path).op;
+  if (x < f.drop_rate)
+    out.what = after ? kind::drop_after : kind::drop_before;
+  else if (x < f.drop_rate + f.fail_rate)
+    out.what = op ? kind::fail : kind::none;
+  else if (x < f.drop_rate + f.fail_rate + f.throttle_rate)
+    out.what = op && rates[static_cast<size_t>(*op)].rate >= 0.5
+                   ? kind::throttle
+                   : kind::none;
+  if (slow < f.slow_rate) out.slow = f.slow;
+  return out;
+}
+
+/// Sets the random fault rates `body` names, all or none; returns an error
+/// sentence or "".
+std::string set_rates(sim_faults& f, const json& body) {
+  auto next = f;
+  for (auto [key, field] : {std::pair{"drop_rate", &next.drop_rate},
+                            std::pair{"fail_rate", &next.fail_rate},
+                            std::pair{"throttle_rate", &next.throttle_rate},
+                            std::pair{"slow_rate", &next.slow_rate}}) {
+    if (!body.contains(key)) continue;
+    auto& v = body[key];
+    if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
+      return std::string{"faults."} + key + ": expected a number from 0 to 1";
+    *field = v.get<double>();
+  }
+  if (next.drop_rate + next.fail_rate + next.throttle_rate > 1)
+    return "faults: drop_rate + fail_rate + throttle_rate must not exceed 1";
+  f = next;
+  return {};
+}
+
+json faults_to_json(const sim_faults& f, const sim_fault_counts& injected) {
+  json out = {{"path_prefix", f.path_prefix},
+              {"fail_next", f.fail_next},
+              {"fail_status", f.fail_status},
+              {"throttle_next", f.throttle_next},
+              {"drop_next", f.drop_next},
+              {"drop_after_next", f.drop_after_next},
+              {"delay_ms", f.delay.count()},
+              {"delay_next", f.delay_next},
+              {"next_feed", nullptr},
+              {"drop_rate", f.drop_rate},
+              {"fail_rate", f.fail_rate},
+              {"throttle_rate", f.throttle_rate},
+              {"slow_rate", f.slow_rate},
+              {"slow_ms", f.slow.count()},
+              {"random_seed", f.random_seed},
+              {"injected",
+               {{"throttled", injected.throttled},
+                {"failed", injected.failed},
+                {"dropped", injected.dropped},
+                {"slowed", injected.slowed}}}};
   if (f.next_feed) out["next_feed"] = to_string(*f.next_feed);
   return out;
+}
+
+/// SP-API's answer to a request that failed inside Amazon.
+http::response internal_failure(const sim_faults& f) {
+  return sim::sp_error(static_cast<http::status>(f.fail_status),
+                       "InternalFailure",
+                       "We encountered an internal error. Please try again.");
 }
 
 http::response control_error(http::status status, std::string message) {
@@ -144,6 +220,10 @@ http::response simulator::state::control(const sim::parsed_target& target,
         return control_error(http::status::bad_request,
                              "faults: the body must be a JSON object");
       try {
+        // Refuse bad rates before anything is applied.
+        auto probe = body.value("reset", false) ? sim_faults{} : faults;
+        if (auto err = set_rates(probe, body); !err.empty())
+          return control_error(http::status::unprocessable_entity, err);
         if (body.value("reset", false)) {
           faults = {};
           for (auto& [id, s] : sellers)
@@ -164,6 +244,16 @@ http::response simulator::state::control(const sim::parsed_target& target,
         if (body.contains("delay_ms"))
           faults.delay =
               std::chrono::milliseconds{body["delay_ms"].get<int64_t>()};
+        set_rates(faults, body);
+        if (body.contains("slow_ms"))
+          faults.slow =
+              std::chrono::milliseconds{body["slow_ms"].get<uint32_t>()};
+        if (body.contains("random_seed")) {
+          faults.random_seed = body["random_seed"].get<uint64_t>();
+          fault_rng.seed(faults.random_seed);
+        }
+        if (body.contains("rate_limits"))
+          cfg.rate_limits = body["rate_limits"].get<bool>();
         if (body.contains("next_feed")) {
           auto v = body["next_feed"];
           if (v.is_null())
@@ -215,7 +305,7 @@ http::response simulator::state::control(const sim::parsed_target& target,
       }
     }
     return http::make_json_response(http::status::ok,
-                                    faults_to_json(faults).dump());
+                                    faults_to_json(faults, injected).dump());
   }
   if (rest == "sellers" && method == http::verb::post) {
     const auto body = json::parse(req.body(), nullptr, false);
@@ -301,15 +391,29 @@ bool simulator::handle(http::request& req, const http::responder& r) {
   std::optional<http::response> res;
   bool drop_after = false;
   std::chrono::milliseconds delay{0};
+  using kind = random_fault::kind;
+  auto drawn =
+      hit ? draw_fault(f, st.fault_rng, st.cfg.rates, req.method(), path)
+          : random_fault{};
+  auto& injected = st.injected;
   if (hit && f.drop_next > 0) {
     --f.drop_next;
+    ++injected.dropped;
   } else if (hit && f.fail_next > 0) {
     --f.fail_next;
-    res = sim::sp_error(static_cast<http::status>(f.fail_status),
-                        "InternalFailure",
-                        "We encountered an internal error. Please try again.");
+    ++injected.failed;
+    res = internal_failure(f);
   } else if (hit && f.throttle_next > 0) {
     --f.throttle_next;
+    ++injected.throttled;
+    res = sim::quota_exceeded();
+  } else if (drawn.what == kind::drop_before) {
+    ++injected.dropped;
+  } else if (drawn.what == kind::fail) {
+    ++injected.failed;
+    res = internal_failure(f);
+  } else if (drawn.what == kind::throttle) {
+    ++injected.throttled;
     res = sim::quota_exceeded();
   } else {
     if (path == "/auth/o2/token")
@@ -323,12 +427,18 @@ bool simulator::handle(http::request& req, const http::responder& r) {
     if (hit && f.drop_after_next > 0) {
       --f.drop_after_next;
       drop_after = true;
+    } else if (drawn.what == kind::drop_after) {
+      drop_after = true;
     }
+    if (drop_after) ++injected.dropped;
   }
   if (hit && f.delay_next > 0 && f.delay.count() > 0) {
     --f.delay_next;
     delay = f.delay;
+  } else if (drawn.slow.count() > 0) {
+    delay = drawn.slow;
   }
+  if (delay.count() > 0) ++injected.slowed;
   if (res && !drop_after) entry.status = static_cast<int>(res->result_int());
   st.log.push_back(std::move(entry));
   if (st.log.size() > log_limit) st.log.pop_front();
@@ -353,7 +463,13 @@ void simulator::add_seller(sim_seller seller) {
 
 void simulator::set_faults(sim_faults faults) {
   std::lock_guard<std::mutex> guard{state_->mtx};
+  state_->fault_rng.seed(faults.random_seed);
   state_->faults = std::move(faults);
+}
+
+sim_fault_counts simulator::injected() const {
+  std::lock_guard<std::mutex> guard{state_->mtx};
+  return state_->injected;
 }
 
 sim_faults simulator::faults() const {

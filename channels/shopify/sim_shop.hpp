@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct simulator::shop_state {
   sim::store inventory;
   std::map<std::string, sim::idempotency_record> idempotency;
   sim_faults faults;
+  /// Draws the random faults (seeded from faults.random_seed).
+  std::mt19937_64 fault_rng{0};
+  sim_fault_counts injected;
   std::vector<sim_request_record> log;
 
   /// Leaks the points restored since the last refill into the bucket.

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <thread>
 
 #include "channels/shopify/sim_cost.hpp"
@@ -121,6 +122,36 @@ bool is_graphql_path(const std::vector<std::string>& p) {
 
 json graphql_body(json errors) { return {{"errors", std::move(errors)}}; }
 
+/// What the random fault switches drew for one request.
+struct random_fault {
+  enum class kind { none, throttle, fail, drop } what = kind::none;
+  fault_point when = fault_point::before_apply;
+  std::chrono::milliseconds slow{0};
+};
+
+/// Draws the random faults of one request: always three numbers, so that
+/// the sequence depends on the request order alone.
+random_fault draw_fault(const sim_faults& f, std::mt19937_64& rng) {
+  random_fault out;
+  if (f.throttle_rate <= 0 && f.fail_rate <= 0 && f.drop_rate <= 0 &&
+      f.slow_rate <= 0)
+    return out;
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto x = unit(rng);
+  auto when = unit(rng);
+  auto slow = unit(rng);
+  using kind = random_fault::kind;
+  if (x < f.throttle_rate)
+    out.what = kind::throttle;
+  else if (x < f.throttle_rate + f.fail_rate)
+    out.what = kind::fail;
+  else if (x < f.throttle_rate + f.fail_rate + f.drop_rate)
+    out.what = kind::drop;
+  out.when = when < 0.5 ? fault_point::before_apply : fault_point::after_apply;
+  if (slow < f.slow_rate) out.slow = f.slow;
+  return out;
+}
+
 json cost_extension(double requested, std::optional<double> actual,
                     const json& throttle_status) {
   json cost{{"requestedQueryCost", static_cast<int64_t>(requested)}};
@@ -208,13 +239,14 @@ simulator::reply simulator::graphql(shop_state& shop,
   if (version < opts_.oldest_supported) version = opts_.oldest_supported;
   rec.api_version = version.to_string();
   reply rep;
+  random_fault drawn;
   auto finish = [&](http::status code, const json& body, std::string cls) {
     rep.res = json_response(code, body);
     rep.res.set("X-Shopify-API-Version", rec.api_version);
     rep.res.set("X-Request-Id", "sim-" + std::to_string(shop.log.size() + 1));
     rec.answer = std::move(cls);
     rec.status = static_cast<int>(code);
-    rep.delay = shop.faults.delay;
+    rep.delay = shop.faults.delay + drawn.slow;
     shop.log.push_back(rec);
     return std::move(rep);
   };
@@ -229,22 +261,38 @@ simulator::reply simulator::graphql(shop_state& shop,
 
   // Faults that strike before anything is applied.
   auto& f = shop.faults;
+  using random_kind = random_fault::kind;
+  auto server_error = [&](fault_point when) {
+    rec.fault = to_string(when);
+    auto code = static_cast<http::status>(f.fail_status);
+    return finish(
+        code,
+        {{"errors", std::string{boost::beast::http::obsolete_reason(code)}}},
+        "server_error");
+  };
+  auto dropped = [&](fault_point when, const json& body) {
+    rec.fault = to_string(when);
+    auto r = finish(http::status::ok, body, "dropped");
+    r.drop = true;
+    return r;
+  };
   auto fault_before = [&]() -> std::optional<reply> {
     if (f.fail_next > 0 && f.fail_when == fault_point::before_apply) {
       --f.fail_next;
-      rec.fault = "before_apply";
-      auto code = static_cast<http::status>(f.fail_status);
-      return finish(
-          code,
-          {{"errors", std::string{boost::beast::http::obsolete_reason(code)}}},
-          "server_error");
+      return server_error(fault_point::before_apply);
     }
     if (f.drop_next > 0 && f.drop_when == fault_point::before_apply) {
       --f.drop_next;
-      rec.fault = "before_apply";
-      auto r = finish(http::status::ok, json::object(), "dropped");
-      r.drop = true;
-      return r;
+      return dropped(fault_point::before_apply, json::object());
+    }
+    if (drawn.when != fault_point::before_apply) return std::nullopt;
+    if (drawn.what == random_kind::fail) {
+      ++shop.injected.failed;
+      return server_error(fault_point::before_apply);
+    }
+    if (drawn.what == random_kind::drop) {
+      ++shop.injected.dropped;
+      return dropped(fault_point::before_apply, json::object());
     }
     return std::nullopt;
   };
@@ -309,7 +357,11 @@ simulator::reply simulator::graphql(shop_state& shop,
       rec.operations.push_back(sel.name);
   bool faults_apply =
       !f.mutations_only || op->kind == graphql::operation_kind::mutation;
-  if (f.mutations_only && faults_apply)
+  if (faults_apply) {
+    drawn = draw_fault(f, shop.fault_rng);
+    if (drawn.slow.count() > 0) ++shop.injected.slowed;
+  }
+  if (faults_apply)
     if (auto r = fault_before()) return std::move(*r);
 
   // Cost and the leaky bucket.
@@ -340,6 +392,10 @@ simulator::reply simulator::graphql(shop_state& shop,
   }
   shop.refill(now);
   if (f.throttle_all) shop.available = 0;
+  if (drawn.what == random_kind::throttle) {
+    ++shop.injected.throttled;
+    shop.available = 0;
+  }
   if (requested > shop.available) {
     json body = graphql_body(
         json::array({{{"message", "Throttled"},
@@ -363,7 +419,7 @@ simulator::reply simulator::graphql(shop_state& shop,
 
   // Execute, then refund what was reserved but not used.
   sim::execution_env env{shop.inventory, shop.idempotency, version, now,
-                         f.delay};
+                         f.delay + drawn.slow};
   auto result = sim::execute(*schema, parsed.doc, *op, vars, env);
   auto actual = std::min(result.actual_cost, requested);
   shop.available =
@@ -383,23 +439,24 @@ simulator::reply simulator::graphql(shop_state& shop,
                                            : "ok";
 
   // Faults that strike after the request was applied.
+  auto after = drawn.when == fault_point::after_apply;
   if (faults_apply && f.fail_next > 0 &&
       f.fail_when == fault_point::after_apply) {
     --f.fail_next;
-    rec.fault = "after_apply";
-    auto code = static_cast<http::status>(f.fail_status);
-    return finish(
-        code,
-        {{"errors", std::string{boost::beast::http::obsolete_reason(code)}}},
-        "server_error");
+    return server_error(fault_point::after_apply);
   }
   if (faults_apply && f.drop_next > 0 &&
       f.drop_when == fault_point::after_apply) {
     --f.drop_next;
-    rec.fault = "after_apply";
-    auto r = finish(http::status::ok, body, "dropped");
-    r.drop = true;
-    return r;
+    return dropped(fault_point::after_apply, body);
+  }
+  if (after && drawn.what == random_kind::fail) {
+    ++shop.injected.failed;
+    return server_error(fault_point::after_apply);
+  }
+  if (after && drawn.what == random_kind::drop) {
+    ++shop.injected.dropped;
+    return dropped(fault_point::after_apply, body);
   }
   return finish(http::status::ok, body, cls);
 }

@@ -15,11 +15,7 @@ http::response json_response(http::status code, const json& body) {
                              "application/json; charset=utf-8");
 }
 
-const char* to_string(fault_point p) {
-  return p == fault_point::before_apply ? "before_apply" : "after_apply";
-}
-
-json faults_json(const sim_faults& f) {
+json faults_json(const sim_faults& f, const sim_fault_counts& injected) {
   return {{"throttle_all", f.throttle_all},
           {"throttle_with_429", f.throttle_with_429},
           {"fail_next", f.fail_next},
@@ -28,7 +24,18 @@ json faults_json(const sim_faults& f) {
           {"drop_next", f.drop_next},
           {"drop_when", to_string(f.drop_when)},
           {"delay_ms", f.delay.count()},
-          {"mutations_only", f.mutations_only}};
+          {"mutations_only", f.mutations_only},
+          {"throttle_rate", f.throttle_rate},
+          {"fail_rate", f.fail_rate},
+          {"drop_rate", f.drop_rate},
+          {"slow_rate", f.slow_rate},
+          {"slow_ms", f.slow.count()},
+          {"random_seed", f.random_seed},
+          {"injected",
+           {{"throttled", injected.throttled},
+            {"failed", injected.failed},
+            {"dropped", injected.dropped},
+            {"slowed", injected.slowed}}}};
 }
 
 /// Applies the keys present in `doc` to `f`; returns an error sentence or "".
@@ -67,6 +74,21 @@ std::string update_faults(sim_faults& f, const json& doc) {
         else
           f.delay = std::chrono::milliseconds{n};
       }
+    } else if (key == "throttle_rate" || key == "fail_rate" ||
+               key == "drop_rate" || key == "slow_rate") {
+      err = want(v.is_number() && v.get<double>() >= 0 && v.get<double>() <= 1,
+                 "a number from 0 to 1");
+      if (err.empty())
+        (key == "throttle_rate" ? f.throttle_rate
+         : key == "fail_rate"   ? f.fail_rate
+         : key == "drop_rate"   ? f.drop_rate
+                                : f.slow_rate) = v.get<double>();
+    } else if (key == "slow_ms" || key == "random_seed") {
+      err = want(v.is_number_unsigned(), "a non-negative integer");
+      if (err.empty() && key == "slow_ms")
+        f.slow = std::chrono::milliseconds{v.get<int64_t>()};
+      else if (err.empty())
+        f.random_seed = v.get<uint64_t>();
     } else if (key == "fail_when" || key == "drop_when") {
       bool ok = v == "before_apply" || v == "after_apply";
       err = want(ok, "\"before_apply\" or \"after_apply\"");
@@ -79,8 +101,18 @@ std::string update_faults(sim_faults& f, const json& doc) {
     }
     if (!err.empty()) return err;
   }
+  if (f.throttle_rate + f.fail_rate + f.drop_rate > 1)
+    return "throttle_rate + fail_rate + drop_rate must not exceed 1";
   return {};
 }
+
+} // namespace
+
+const char* to_string(fault_point p) {
+  return p == fault_point::before_apply ? "before_apply" : "after_apply";
+}
+
+namespace {
 
 json record_json(const sim_request_record& r) {
   json out{{"at", r.at},
@@ -226,13 +258,21 @@ sim::store simulator::inventory(const std::string& shop) const {
 
 void simulator::set_faults(const std::string& shop, sim_faults f) {
   std::lock_guard<std::mutex> guard{mtx_};
-  ensure(shop).faults = f;
+  auto& s = ensure(shop);
+  s.faults = f;
+  s.fault_rng.seed(f.random_seed);
 }
 
 sim_faults simulator::faults(const std::string& shop) const {
   std::lock_guard<std::mutex> guard{mtx_};
   auto* s = find(shop);
   return s ? s->faults : sim_faults{};
+}
+
+sim_fault_counts simulator::injected(const std::string& shop) const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  auto* s = find(shop);
+  return s ? s->injected : sim_fault_counts{};
 }
 
 void simulator::set_bucket_available(const std::string& shop, double points) {
@@ -347,8 +387,10 @@ simulator::reply simulator::inspect(const std::string& rest,
         return rep;
       }
       s.faults = copy;
+      if (doc.contains("random_seed")) s.fault_rng.seed(copy.random_seed);
     }
-    rep.res = json_response(http::status::ok, faults_json(s.faults));
+    rep.res =
+        json_response(http::status::ok, faults_json(s.faults, s.injected));
   } else {
     return bad(http::status::not_found,
                "unknown simulator path; use levels, requests, seed or faults");

@@ -240,6 +240,35 @@ TEST_F(amazon_shop_test, server_errors_and_dropped_connections_delay_only) {
   EXPECT_FALSE(status().last_success.empty());
 }
 
+TEST_F(amazon_shop_test, a_feed_created_without_answer_is_not_forgotten) {
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5);
+  }));
+  // createFeed is carried out but its answer is lost: Amazon sets 9 though
+  // the shop cannot know.
+  amazon::sim_faults faults;
+  faults.path_prefix = "/feeds/2021-06-30/feeds";
+  faults.drop_after_next = 1;
+  sim->set_faults(faults);
+  ingest({on_hand("P1", "WH-A", 9)});
+  ASSERT_TRUE(eventually([&] {
+    return sim->feeds().size() == 2u && sim->faults().drop_after_next == 0;
+  }));
+  // Back to the value confirmed before: it must go out again, or Amazon
+  // keeps the 9 of the feed nobody heard of.
+  ingest({on_hand("P1", "WH-A", 5)});
+  EXPECT_TRUE(eventually(
+      [&] {
+        return listed("P1") == 5 && sim->feeds().size() == 3u &&
+               confirmed("P1", 5);
+      },
+      20s))
+      << "Amazon lists " << listed("P1").value_or(-1) << " after "
+      << sim->feeds().size() << " feeds";
+}
+
 TEST_F(amazon_shop_test, missing_credentials_are_an_error_state) {
   ::unsetenv("SHOP_TEST_REFRESH");
   start(make_config());

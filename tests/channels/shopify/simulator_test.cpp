@@ -1,5 +1,7 @@
 #include "channels/shopify/simulator.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "channels/http/client.hpp"
@@ -253,6 +255,53 @@ TEST_F(simulator_test, throttles_like_shopify) {
   EXPECT_EQ(too_big["errors"][0]["extensions"]["code"], "MAX_COST_EXCEEDED");
 }
 
+TEST_F(simulator_test, random_faults_follow_their_seed_and_are_counted) {
+  // A bucket that refills at once: every throttle is an injected one.
+  sim.add_shop("eu", "tok", {2000, 1e9});
+  sim_faults f;
+  f.random_seed = 7;
+  f.throttle_rate = 0.2;
+  f.fail_rate = 0.2;
+  f.drop_rate = 0.2;
+  f.slow_rate = 0.2;
+  f.slow = std::chrono::milliseconds{5};
+  auto run = [&] {
+    sim.set_faults("eu", f);
+    sim.clear_requests("eu");
+    for (int i = 0; i < 40; ++i) {
+      auto req = http::make_json_request(
+          http::verb::post, "/admin/api/2026-10/graphql.json",
+          json{{"query", "{ locations(first: 1) { nodes { id } } }"}}.dump());
+      req.set("X-Shopify-Access-Token", "tok");
+      http.send(std::move(req));
+    }
+    std::vector<std::string> answers;
+    for (auto& r : sim.requests("eu"))
+      answers.push_back(r.answer + "/" + r.fault);
+    return answers;
+  };
+  auto first = run();
+  auto counts = sim.injected("eu");
+  ASSERT_EQ(first.size(), 40u);
+  auto count = [&](const std::string& prefix) {
+    return static_cast<uint64_t>(
+        std::count_if(first.begin(), first.end(), [&](auto& a) {
+          return a.rfind(prefix, 0) == 0;
+        }));
+  };
+  EXPECT_EQ(counts.throttled, count("throttled/"));
+  EXPECT_EQ(counts.failed, count("server_error/"));
+  EXPECT_EQ(counts.dropped, count("dropped/"));
+  EXPECT_GT(counts.throttled, 0u);
+  EXPECT_GT(counts.failed, 0u);
+  EXPECT_GT(counts.dropped, 0u);
+  EXPECT_GT(counts.slowed, 0u);
+  EXPECT_GT(count("ok/"), 0u);
+  // The same seed and request order meet the same faults.
+  EXPECT_EQ(run(), first);
+  EXPECT_EQ(sim.injected("eu").failed, 2 * counts.failed);
+}
+
 TEST_F(simulator_test, search_is_loose_like_shopify) {
   sim.add_item("eu", "SKU-10", true, {{loc_a, 1}});
   sim.add_item("eu", "sku-1", true, {{loc_a, 1}});
@@ -300,6 +349,17 @@ TEST_F(simulator_test, inspection_endpoints) {
   auto bad = root.send(http::make_json_request(
       http::verb::post, "/_sim/shopify/eu/faults", R"({"fail_nxt": 1})"));
   EXPECT_EQ(bad.value().result_int(), 422u);
+  auto too_much = root.send(
+      http::make_json_request(http::verb::post, "/_sim/shopify/eu/faults",
+                              R"({"fail_rate": 0.6, "drop_rate": 0.6})"));
+  EXPECT_EQ(too_much.value().result_int(), 422u);
+  auto random = root.send(http::make_json_request(
+      http::verb::post, "/_sim/shopify/eu/faults",
+      R"({"drop_rate": 0.5, "random_seed": 3, "slow_ms": 20})"));
+  auto rf = json::parse(random.value().body());
+  EXPECT_EQ(rf["drop_rate"], 0.5);
+  EXPECT_EQ(rf["slow_ms"], 20);
+  EXPECT_TRUE(rf["injected"].contains("dropped"));
   (void)get;
   (void)post_json;
 }

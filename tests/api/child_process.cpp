@@ -1,0 +1,94 @@
+#include "tests/api/child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/asio.hpp>
+
+#include "channels/http/client.hpp"
+#include "channels/http/url.hpp"
+
+namespace shelfsync::tests {
+
+std::string shelfsync_binary() {
+  const char* bin = std::getenv("SHELFSYNC_BIN");
+  return bin == nullptr ? std::string{} : std::string{bin};
+}
+
+uint16_t free_port() {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor a{
+      io, {boost::asio::ip::make_address("127.0.0.1"), 0}};
+  return a.local_endpoint().port();
+}
+
+std::string read_file(const std::string& path) {
+  std::stringstream text;
+  text << std::ifstream{path}.rdbuf();
+  return text.str();
+}
+
+child_process::~child_process() {
+  if (running()) stop(SIGKILL);
+}
+
+void child_process::start(const std::vector<std::string>& args,
+                          const std::string& out, const std::string& err) {
+  auto bin = shelfsync_binary();
+  std::vector<char*> argv;
+  argv.push_back(bin.data());
+  auto copy = args;
+  for (auto& a : copy)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ != 0) return;
+  // In the child: only async-signal-safe calls until exec.
+  auto redirect = [](const std::string& file, int fd) {
+    if (file.empty()) return;
+    int f = ::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (f >= 0) ::dup2(f, fd);
+  };
+  redirect(out, STDOUT_FILENO);
+  redirect(err, STDERR_FILENO);
+  ::execv(argv[0], argv.data());
+  _exit(127);
+}
+
+int child_process::stop(int sig) {
+  if (!running()) return -1;
+  ::kill(pid_, sig);
+  return wait();
+}
+
+int child_process::wait() {
+  if (!running()) return -1;
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
+bool wait_until_up(const std::string& base, const std::string& path,
+                   std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  auto url = http::parse_url(base);
+  if (!url) return false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    http::client c{*url};
+    auto r = c.send(http::make_request(http::verb::get, path));
+    if (r.ok() && r.value().result_int() == 200) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return false;
+}
+
+} // namespace shelfsync::tests
