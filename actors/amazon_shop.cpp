@@ -63,6 +63,7 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
   // Feeds still processing at Amazon: their products are in flight again,
   // before the outbox loads, so that newer views wait for them.
   std::vector<std::string> unreadable;
+  std::vector<amazon_feed_record> unanswered;
   auto err = setup.db->for_each_memo(
       setup.id, amazon_feed_prefix,
       [&](std::string_view key, std::string_view value) {
@@ -71,6 +72,10 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
         next_key = std::max(next_key, amazon_feed_number(key) + 1);
         if (!decode(value, record)) {
           unreadable.push_back(record.key);
+          return;
+        }
+        if (record.feed_id.empty()) {
+          unanswered.push_back(std::move(record));
           return;
         }
         amazon_flight f;
@@ -84,6 +89,21 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
     log_line(log_level::error, "amazon " + setup.id,
              "dropping unreadable feed memo " + key);
     check(setup.db->erase_memo(setup.id, key), "cannot drop a feed memo");
+  }
+  for (auto& record : unanswered) {
+    // createFeed may have made the feed: Amazon may hold its values or soon
+    // will. As after a submission of unknown outcome, each is recorded as
+    // failed, so that the latest value goes out even where it equals the
+    // one confirmed before. The products themselves wait in the outbox.
+    auto at = rfc3339(wall_ms());
+    for (auto& e : record.entries)
+      check(box->failed(e.sku, "", e.quantity, "SubmissionUnanswered",
+                        "the engine stopped before createFeed answered; "
+                        "Amazon may have created the feed",
+                        at, false),
+            "cannot record a submission of unknown outcome");
+    check(setup.db->erase_memo(setup.id, record.key),
+          "cannot drop a submission memo");
   }
   for (auto& [key, f] : flights)
     for (size_t i = 0; i < f.record.entries.size(); ++i) {
@@ -191,7 +211,16 @@ void amazon_shop_state::take_batch() {
 void amazon_shop_state::submit_front() {
   submitting = true;
   ++round;
-  auto body = std::move(unsent.front().feed->body);
+  auto& out = unsent.front();
+  // Recorded before createFeed runs: should the engine stop before the
+  // answer, the next start knows that a feed with these values may exist.
+  amazon_feed_record submission;
+  out.key = submission.key = amazon_feed_key(next_key++);
+  submission.entries = out.feed->entries;
+  submission.seqs = out.seqs;
+  check(setup.db->put_memo(setup.id, submission.key, encode(submission)),
+        "cannot record a submission");
+  auto body = std::move(out.feed->body);
   self->request(worker, caf::infinite, atom::submit_v, std::move(body))
       .then(
           [self = self](amazon_submission& answer) {
@@ -225,6 +254,8 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
     // queue and leaves with its latest value in a later attempt. A feed that
     // Amazon created despite the failure carries absolute quantities that
     // the resubmission repeats, in order.
+    check(setup.db->erase_memo(setup.id, out.key),
+          "cannot drop a submission memo");
     requeue(out.feed->entries);
     for (auto& later : unsent)
       requeue(later.feed->entries);
@@ -249,7 +280,7 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   }
   submit_backoff.reset();
   amazon_feed_record record;
-  record.key = amazon_feed_key(next_key++);
+  record.key = std::move(out.key);
   record.feed_id = answer.feed_id;
   record.submitted_ms = now;
   record.entries = std::move(out.feed->entries);

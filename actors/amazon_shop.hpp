@@ -32,6 +32,8 @@ struct amazon_outgoing {
   std::shared_ptr<amazon::listings_feed> feed;
   /// The outbox seq of each entry.
   std::vector<uint64_t> seqs;
+  /// The memo key its submission is recorded under while createFeed runs.
+  std::string key;
 };
 
 /// A submitted feed being followed.
@@ -95,7 +97,8 @@ struct amazon_shop_state {
 
   // -- following -------------------------------------------------------------
 
-  /// Submitted feeds by memo key.
+  /// Submitted feeds by memo key. A memo without a feed id is a submission
+  /// whose answer never came (the engine stopped while createFeed ran).
   std::map<std::string, amazon_flight> flights;
   /// The number of the next feed memo key.
   uint64_t next_key = 1;

@@ -169,27 +169,39 @@ directory(directory_actor::stateful_pointer<directory_state> self,
                          ++st.commit_timer);
     }
   };
+  // Hands a batch of events to their products as one dispatched batch.
+  auto dispatch = [self, product_for](std::vector<stock_event>& events,
+                                      bool replay) {
+    auto& st = self->state;
+    if (events.empty()) return;
+    auto id = st.next_batch++;
+    st.dispatched_seq = std::max(st.dispatched_seq, events.back().seq);
+    // Group by product, keeping log order within each product. Live
+    // entries are nodes: their addresses survive rehashing.
+    std::vector<directory_state::live_product*> touched;
+    for (auto& e : events) {
+      auto& p = product_for(e.product);
+      if (p.events.empty()) touched.push_back(&p);
+      p.events.push_back(std::move(e));
+    }
+    st.batches.push_back({id, st.dispatched_seq, touched.size()});
+    for (auto* p : touched) {
+      ++p->sent;
+      if (replay)
+        self->send(p->handle, atom::replay_v, st.cfg.conf, id,
+                   std::move(p->events));
+      else
+        self->send(p->handle, atom::apply_v, st.cfg.conf, id,
+                   std::move(p->events));
+      p->events.clear();
+    }
+  };
   return {
       [=](atom::apply, std::vector<stock_event>& events) {
-        auto& st = self->state;
-        if (events.empty()) return;
-        auto id = st.next_batch++;
-        st.dispatched_seq = std::max(st.dispatched_seq, events.back().seq);
-        // Group by product, keeping log order within each product. Live
-        // entries are nodes: their addresses survive rehashing.
-        std::vector<directory_state::live_product*> touched;
-        for (auto& e : events) {
-          auto& p = product_for(e.product);
-          if (p.events.empty()) touched.push_back(&p);
-          p.events.push_back(std::move(e));
-        }
-        st.batches.push_back({id, st.dispatched_seq, touched.size()});
-        for (auto* p : touched) {
-          ++p->sent;
-          self->send(p->handle, atom::apply_v, st.cfg.conf, id,
-                     std::move(p->events));
-          p->events.clear();
-        }
+        dispatch(events, false);
+      },
+      [=](atom::replay, std::vector<stock_event>& events) {
+        dispatch(events, true);
       },
       [=](atom::applied, uint64_t id, product_update& update) {
         auto& st = self->state;

@@ -71,9 +71,10 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   // The log tail is replayed before any shop exists: a tail longer than a
   // replay chunk yields views older than what the shops may have delivered
   // before the crash, and a shop must not push those. The replay commits
-  // every view to the outbox segments, so the shops, spawned afterwards,
-  // load only the latest view of each product. The directory learns the
-  // shops before any new event reaches it.
+  // every view of every product it touches, changed or not, to the outbox
+  // segments (see atom::replay), so the shops, spawned afterwards, load the
+  // latest view of each product at its latest sequence number. The directory
+  // learns the shops before any new event reaches it.
   if (auto err = e.replay()) return err;
   for (auto& shop : conf->shops)
     e.shops_.emplace(shop.id, e.spawn_shop(shop));
@@ -108,7 +109,7 @@ caf::error engine::replay() {
     if (chunk->empty()) break;
     next = chunk->back().seq + 1;
     replayed += chunk->size();
-    caf::anon_send(directory_, atom::apply_v, std::move(*chunk));
+    caf::anon_send(directory_, atom::replay_v, std::move(*chunk));
     if (auto done = sync(); !done) return done.error();
   }
   if (replayed > 0)

@@ -16,6 +16,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(shelfsync, caf::first_custom_type_id)
 
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, ingest, "ingest")
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, apply, "apply")
+  CAF_ADD_ATOM(shelfsync, shelfsync::atom, replay, "replay")
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, applied, "applied")
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, refresh, "refresh")
   CAF_ADD_ATOM(shelfsync, shelfsync::atom, get, "get")

@@ -27,6 +27,10 @@ using event_log_actor = caf::typed_actor<
 using product_actor = caf::typed_actor<
     // Applies events of one dispatched batch; reports a product_update.
     caf::reacts_to<atom::apply, config_ptr, uint64_t, std::vector<stock_event>>,
+    // Applies replayed events like apply, and reports every view, changed or
+    // not (see the directory's replay).
+    caf::reacts_to<atom::replay, config_ptr, uint64_t,
+                   std::vector<stock_event>>,
     // Recomputes every view under a new config; reports a product_update.
     caf::reacts_to<atom::refresh, config_ptr, uint64_t>,
     // Reads the current stock and views.
@@ -63,6 +67,12 @@ using shop_map = std::map<std::string, shop_actor>;
 using directory_actor = caf::typed_actor<
     // Accepted events, in log order.
     caf::reacts_to<atom::apply, std::vector<stock_event>>,
+    // Events of the log past the checkpoint, replayed after a restart. A
+    // crash rolls derived state back further than the delivery records and
+    // the requests in flight, so the shops may hold a newer value than a
+    // product's recorded view: every product a replay touches reports its
+    // view at its latest sequence number, even where it seems unchanged.
+    caf::reacts_to<atom::replay, std::vector<stock_event>>,
     // A product's result for dispatched batch N.
     caf::reacts_to<atom::applied, uint64_t, product_update>,
     // Commit timer (self-send carrying its generation).

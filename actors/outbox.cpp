@@ -164,7 +164,10 @@ std::vector<outbox::item> outbox::take(size_t max) {
 }
 
 caf::error outbox::save(const std::string& product, entry& e) {
-  return db_->put_delivery(shop_, product, *e.record);
+  auto err = db_->put_delivery(shop_, product, *e.record);
+  if (!e.queued && !e.flying && e.latest.product.empty())
+    entries_.erase(product); // owes nothing: only loaded for the record
+  return err;
 }
 
 caf::error outbox::sent(const std::string& product, const std::string& location,
@@ -216,10 +219,7 @@ caf::error outbox::drifted(const std::string& product,
   ++d.drifts;
   d.drift_seen = seen;
   d.drift_at = at;
-  auto err = save(product, e);
-  if (!e.queued && !e.flying && e.latest.product.empty())
-    entries_.erase(product); // only loaded for the note
-  return err;
+  return save(product, e);
 }
 
 bool outbox::pending(const std::string& product) const {

@@ -160,6 +160,8 @@ class outbox {
   void refill();
   /// Notes segment `id` arriving: the ones before it are committed.
   void arrived(uint64_t id);
+  /// Stores the delivery record of `product`; forgets the entry (`e`
+  /// dangles) when it owes nothing.
   caf::error save(const std::string& product, entry& e);
   /// Drops one live change of `segment`; erases the segment at zero.
   void release(uint64_t segment);

@@ -9,7 +9,8 @@
 namespace shelfsync {
 
 product_update product_state::apply(const config& conf,
-                                    const std::vector<stock_event>& events) {
+                                    const std::vector<stock_event>& events,
+                                    bool restate) {
   product_update out;
   out.product = cfg.code;
   for (auto& e : events)
@@ -18,18 +19,19 @@ product_update product_state::apply(const config& conf,
   if (record.recent.size() > product_record::recent_limit)
     record.recent.erase(record.recent.begin(),
                         record.recent.end() - product_record::recent_limit);
-  recompute(conf, out);
+  recompute(conf, out, restate);
   return out;
 }
 
 product_update product_state::refresh(const config& conf) {
   product_update out;
   out.product = cfg.code;
-  recompute(conf, out);
+  recompute(conf, out, false);
   return out;
 }
 
-void product_state::recompute(const config& conf, product_update& out) {
+void product_state::recompute(const config& conf, product_update& out,
+                              bool restate) {
   for (auto& shop : conf.shops) {
     auto view = compute_view(shop, record);
     auto i = record.views.find(shop.id);
@@ -38,7 +40,7 @@ void product_state::recompute(const config& conf, product_update& out) {
       if (i != record.views.end()) record.views.erase(i);
       continue;
     }
-    if (i != record.views.end() && i->second == *view) continue;
+    if (!restate && i != record.views.end() && i->second == *view) continue;
     record.views[shop.id] = *view;
     out.changes.emplace(shop.id,
                         view_change{cfg.code, record.applied_seq, *view});
@@ -70,6 +72,13 @@ product(product_actor::stateful_pointer<product_state> self,
         ++st.activity;
         self->send(st.cfg.directory, atom::applied_v, batch,
                    st.apply(*conf, events));
+      },
+      [=](atom::replay, const config_ptr& conf, uint64_t batch,
+          const std::vector<stock_event>& events) {
+        auto& st = self->state;
+        ++st.activity;
+        self->send(st.cfg.directory, atom::applied_v, batch,
+                   st.apply(*conf, events, true));
       },
       [=](atom::refresh, const config_ptr& conf, uint64_t batch) {
         auto& st = self->state;

@@ -27,15 +27,16 @@ struct product_state {
   static inline const char* name = "product";
 
   /// Applies `events`, recomputes the views of every shop under `conf`, and
-  /// returns what changed.
+  /// returns what changed (every view when `restate`).
   product_update apply(const config& conf,
-                       const std::vector<stock_event>& events);
+                       const std::vector<stock_event>& events,
+                       bool restate = false);
 
   /// Recomputes the views under `conf` without new events.
   product_update refresh(const config& conf);
 
  private:
-  void recompute(const config& conf, product_update& out);
+  void recompute(const config& conf, product_update& out, bool restate);
 };
 
 /// The behaviour of a PRODUCT actor. Loads the product's record from the

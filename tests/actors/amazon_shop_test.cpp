@@ -355,6 +355,49 @@ TEST_F(amazon_shop_test, a_restart_follows_the_feed_in_flight_to_its_end) {
   }));
 }
 
+TEST_F(amazon_shop_test,
+       a_feed_created_as_the_engine_stopped_is_not_forgotten) {
+  start(make_config());
+  ingest({on_hand("P1", "WH-A", 5)});
+  ASSERT_TRUE(eventually([&] {
+    return confirmed("P1", 5);
+  }));
+  // createFeed is carried out, but the engine stops before the answer
+  // arrives: Amazon sets 9, and no feed id was ever learned.
+  amazon::sim_faults faults;
+  faults.path_prefix = "/feeds/2021-06-30/feeds";
+  faults.delay = 2s;
+  faults.delay_next = 1;
+  sim->set_faults(faults);
+  ingest({on_hand("P1", "WH-A", 9)});
+  ASSERT_TRUE(eventually([&] {
+    return sim->feeds().size() == 2u;
+  }));
+  // Back to the value confirmed before, while the 9 is in flight.
+  ingest({on_hand("P1", "WH-A", 5)});
+  eng.reset();
+  sim->set_faults({});
+  EXPECT_EQ(listed("P1"), 9);
+  // The 5 must go out although it equals the confirmed value, or Amazon
+  // keeps the 9 of the feed the engine never heard of.
+  start(make_config(false, /*interval=*/2));
+  EXPECT_TRUE(eventually([&] {
+    return delivered("P1").error_code == "SubmissionUnanswered";
+  }));
+  EXPECT_EQ(delivered("P1").confirmed, 5);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return listed("P1") == 5 && sim->feeds().size() == 3u &&
+               confirmed("P1", 5);
+      },
+      20s))
+      << "Amazon lists " << listed("P1").value_or(-1) << " after "
+      << sim->feeds().size() << " feeds";
+  EXPECT_TRUE(eventually([&] {
+    return status().pending == 0;
+  }));
+}
+
 TEST_F(amazon_shop_test, a_restart_keeps_what_was_never_sent) {
   start(make_config(false, /*interval=*/60));
   ingest({on_hand("P1", "WH-A", 5)});
