@@ -143,10 +143,13 @@ std::vector<outbox::item> outbox::take(size_t max) {
     e.queued = false;
     item it{product, e.latest.seq, {}, e.latest.desired};
     for (auto& [location, value] : e.latest.desired) {
+      // A request still in flight here was never answered (the process
+      // stopped): it may have set its value, so the channel holds neither
+      // for sure, and the value goes out again.
       auto d = e.record->find(location);
       auto done = d != e.record->end() &&
-                  ((d->second.has_confirmed && d->second.confirmed == value &&
-                    d->second.state != delivery_state::failed) ||
+                  ((d->second.state == delivery_state::confirmed &&
+                    d->second.confirmed == value) ||
                    (d->second.state == delivery_state::failed &&
                     d->second.permanent && d->second.sent == value));
       if (!done || e.forced) it.send.emplace(location, value);

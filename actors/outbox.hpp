@@ -77,7 +77,8 @@ class outbox {
   /// Takes up to `max` waiting products and marks them in flight. Products
   /// whose every location already holds the desired value (confirmed, or
   /// failed permanently with that same value) are not returned: they leave
-  /// the outbox at once, without a request. A resync's product carries every
+  /// the outbox at once, without a request. A location whose last request
+  /// was never answered holds nothing for sure. A resync's product carries every
   /// location of its view.
   std::vector<item> take(size_t max);
 

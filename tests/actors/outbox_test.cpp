@@ -139,6 +139,27 @@ TEST_F(outbox_test, a_restart_reloads_what_is_still_owed) {
   EXPECT_EQ(items[0].product, "b");
 }
 
+TEST_F(outbox_test, a_request_never_answered_is_sent_again_after_a_restart) {
+  {
+    outbox box{"us", db};
+    box.enqueue(commit(1, {change("a", 1, 5)}));
+    box.take(10);
+    ASSERT_FALSE(box.confirmed("a", "", 5));
+    box.finish("a", false);
+    box.enqueue(commit(2, {change("a", 2, 9)}));
+    box.take(10);
+    // 9 leaves; the process stops before the channel answers.
+    ASSERT_FALSE(box.sent("a", "", 9, "request-2", 0));
+  }
+  outbox box{"us", db};
+  ASSERT_FALSE(box.load());
+  // Back to 5 (after a replay, say): the channel may hold 9 by now.
+  box.enqueue(commit(3, {change("a", 3, 5)}));
+  auto items = box.take(10);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].send.at(""), 5);
+}
+
 namespace {
 
 /// Takes, confirms and finishes everything the outbox hands out, in order,
