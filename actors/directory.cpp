@@ -122,7 +122,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     if (st.live.empty() && st.stops_since_release >= st.cfg.trim_after_stops) {
       st.stops_since_release = 0;
       st.stops_since_trim = 0;
-      st.cfg.db->release_memory();
+      st.cfg.db->flush_memtables();
       malloc_trim(0);
     } else if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
       st.stops_since_trim = 0;
@@ -134,10 +134,20 @@ directory(directory_actor::stateful_pointer<directory_state> self,
   auto flush = [self, stop_product] {
     auto& st = self->state;
     auto segments = !st.window.empty();
+    auto before = st.checkpoint;
     if (auto err = st.commit()) {
       log_line(log_level::error, "directory",
                "cannot commit derived state: " + to_string(err));
       return;
+    }
+    // Commits skip the WAL: a kill -9 loses what the memtables hold, and
+    // the log from the last durable checkpoint on is replayed. Writing them
+    // out regularly keeps that replay short.
+    auto now = std::chrono::steady_clock::now();
+    if (st.checkpoint != before &&
+        now - st.checkpoint_durable_at >= st.cfg.checkpoint_interval) {
+      st.checkpoint_durable_at = now;
+      st.cfg.db->flush_memtables();
     }
     // An outbox that left changes on disk reads them back once committed.
     if (segments)

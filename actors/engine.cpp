@@ -64,6 +64,8 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   auto& e = *result;
   directory_config dcfg{
       e.db_, conf, {}, std::chrono::seconds{conf->node.product_idle_seconds}};
+  dcfg.checkpoint_interval =
+      std::chrono::seconds{conf->node.checkpoint_seconds};
   // The directory and the log block on disk writes: give them threads.
   e.directory_ =
       e.sys_.spawn<caf::detached>(shelfsync::directory, std::move(dcfg));

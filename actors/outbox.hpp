@@ -78,8 +78,8 @@ class outbox {
   /// whose every location already holds the desired value (confirmed, or
   /// failed permanently with that same value) are not returned: they leave
   /// the outbox at once, without a request. A location whose last request
-  /// was never answered holds nothing for sure. A resync's product carries every
-  /// location of its view.
+  /// was never answered holds nothing for sure. A resync's product carries
+  /// every location of its view.
   std::vector<item> take(size_t max);
 
   /// Records that `value` for `product` at `location` left in `request`.

@@ -32,6 +32,10 @@ struct node_config {
   /// A product actor with no message for this long is stopped; read from
   /// `node.product_idle_seconds` (1 to 86400).
   uint32_t product_idle_seconds = 30;
+  /// Derived state (written without WAL) is made durable at least this
+  /// often while it changes, which bounds the log replayed after a crash;
+  /// read from `node.checkpoint_seconds` (1 to 3600).
+  uint32_t checkpoint_seconds = 60;
   /// Largest accepted request body of the HTTP API; read from
   /// `node.max_body_bytes` (1 byte to 1 GiB).
   uint64_t max_body_bytes = 16ull << 20;

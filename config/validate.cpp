@@ -75,6 +75,9 @@ void read_node(const json& value, const std::string& path, node_config& out,
   if (auto idle =
           node.integer("product_idle_seconds", presence::optional, 1, 86400))
     out.product_idle_seconds = static_cast<uint32_t>(*idle);
+  if (auto seconds =
+          node.integer("checkpoint_seconds", presence::optional, 1, 3600))
+    out.checkpoint_seconds = static_cast<uint32_t>(*seconds);
   if (auto bytes = node.integer("max_body_bytes", presence::optional, 1,
                                 int64_t{1} << 30))
     out.max_body_bytes = static_cast<uint64_t>(*bytes);

@@ -334,7 +334,7 @@ caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
   return caf::none;
 }
 
-void store::release_memory() {
+void store::flush_memtables() {
   rocksdb::FlushOptions opts;
   opts.wait = false;
   // Nothing is lost when it fails: the data stays in the memtables.

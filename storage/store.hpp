@@ -139,9 +139,10 @@ class store {
   /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it.
   caf::error commit(state_batch& batch, uint64_t checkpoint);
 
-  /// Starts writing the memtables out to files and returns at once; their
-  /// memory goes back once written. For when the engine goes quiet.
-  void release_memory();
+  /// Starts writing the memtables out to files and returns at once. Derived
+  /// state committed so far then survives a kill -9 (it skips the WAL), and
+  /// the memtables' memory goes back once written.
+  void flush_memtables();
 
   /// Returns the next free outbox segment id.
   caf::expected<uint64_t> next_segment() const;

@@ -67,7 +67,8 @@ struct crash_test : ::testing::Test {
     return {
         {"node",
          {{"data_dir", dir + "/data"},
-          {"listen", "127.0.0.1:" + std::to_string(port)}}},
+          {"listen", "127.0.0.1:" + std::to_string(port)},
+          {"checkpoint_seconds", 1}}},
         {"api", {{"token_env", "CRASH_TEST_TOKEN"}}},
         {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
         // json::array spelled out: gcc and clang read a single element in
@@ -226,5 +227,27 @@ TEST_F(crash_test, sigterm_answers_what_it_took_and_needs_no_replay) {
   for (int p = 0; p < products; ++p)
     EXPECT_EQ(product(c, p)["warehouses"]["WH-A"]["on_hand"],
               events_for(p, acked))
+        << "sku-" << p;
+}
+
+TEST_F(crash_test, the_checkpoint_becomes_durable_while_serving) {
+  start();
+  auto url = *http::parse_url("http://127.0.0.1:" + std::to_string(port));
+  {
+    http::client c{url};
+    for (int b = 0; b < 20; ++b)
+      ASSERT_TRUE(post(c, b));
+  }
+  // A commit follows within 2 s; with node.checkpoint_seconds 1 it is made
+  // durable, so a kill -9 after it leaves nothing to replay.
+  std::this_thread::sleep_for(4s);
+  kill_hard();
+  start();
+  EXPECT_EQ(child->log().find("replayed"), std::string::npos)
+      << "the checkpoint did not survive the kill; the restart replayed:\n"
+      << child->log();
+  http::client c{url};
+  for (int p = 0; p < products; ++p)
+    EXPECT_EQ(product(c, p)["warehouses"]["WH-A"]["on_hand"], events_for(p, 20))
         << "sku-" << p;
 }

@@ -122,9 +122,12 @@ std::vector<shop_spec> fault_rig::shops() const {
 void fault_rig::write_config() const {
   auto sim = "http://127.0.0.1:" + std::to_string(sim_port_);
   json conf = {
+      // Checkpoints become durable every 5 s, so that some kills leave a
+      // short log tail to replay and others one from the start.
       {"node",
        {{"data_dir", dir_ + "/data"},
-        {"listen", "127.0.0.1:" + std::to_string(api_port_)}}},
+        {"listen", "127.0.0.1:" + std::to_string(api_port_)},
+        {"checkpoint_seconds", 5}}},
       {"api", {{"token_env", "FLT_API_TOKEN"}}},
       {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}, {{"id", "WH-C"}}}},
       {"shops",
@@ -422,14 +425,6 @@ size_t fault_rig::requests(const std::string& channel) const {
 }
 
 // -- the command line --------------------------------------------------------
-
-bool fault_rig::binary_lists(const std::string& command) const {
-  child_process help;
-  auto out = dir_ + "/help.txt";
-  help.start({"--help"}, out, out);
-  help.wait();
-  return read_file(out).find(command) != std::string::npos;
-}
 
 std::pair<int, std::string> fault_rig::replay() const {
   child_process run;

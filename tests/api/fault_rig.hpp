@@ -87,8 +87,6 @@ class fault_rig {
 
   // -- the command line ------------------------------------------------------
 
-  /// True when `shelfsync --help` lists `command`.
-  bool binary_lists(const std::string& command) const;
   /// Runs `shelfsync replay --config FILE`: exit code and its output.
   std::pair<int, std::string> replay() const;
 

@@ -64,12 +64,6 @@ struct fault_test : ::testing::Test {
 } // namespace
 
 TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
-  // Open bug: after a SIGKILL while an Amazon feed is processing, some SKUs
-  // can end on an older value (seeds 32 and 42). Until it is fixed the
-  // suite runs only when asked for, so that CI stays meaningful.
-  if (std::getenv("SHELFSYNC_FAULT_SUITE") == nullptr)
-    GTEST_SKIP() << "set SHELFSYNC_FAULT_SUITE=1 to run the fault suite "
-                    "(skipped: it still finds an open Amazon restart bug)";
   std::cout << "fault suite seed " << seed
             << " (rerun with SHELFSYNC_FAULT_SEED=" << seed << ")\n";
   ASSERT_FALSE(shelfsync_binary().empty()) << "SHELFSYNC_BIN must be set";
@@ -175,12 +169,6 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
 
   // -- replay rebuilds the live state ----------------------------------------
   EXPECT_EQ(rig.stop_engine(SIGTERM), 0) << "serve did not stop cleanly";
-  if (!rig.binary_lists("replay")) {
-    std::cout << "\n*** REPLAY STEP NOT RUN: `shelfsync --help` lists no "
-                 "`replay` command on this build (it comes with the explain "
-                 "branch); the fault suite's replay check is inactive ***\n\n";
-    return;
-  }
   auto [code, out] = rig.replay();
   EXPECT_EQ(code, 0) << "shelfsync replay found the rebuilt state differs "
                         "from the live one (exit 3) or failed (exit 1):\n"

@@ -222,8 +222,7 @@ TEST_F(http_api_test, shops_list_and_detail) {
     res = call(http::verb::get, "/v1/shops");
     ASSERT_EQ(res.result_int(), 200);
     list = json::parse(res.body())["shops"];
-    if (list.size() == 2 && list[0]["pending"] == 1)
-      break;
+    if (list.size() == 2 && list[0]["pending"] == 1) break;
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   ASSERT_EQ(list.size(), 2u);

@@ -162,7 +162,8 @@ TEST(config, non_default_values_are_read) {
   doc["node"] = {{"data_dir", "/srv/s"},      {"listen", "[::1]:9000"},
                  {"durability", "fsync"},     {"product_idle_seconds", 5},
                  {"max_body_bytes", 1024},    {"read_timeout_seconds", 7},
-                 {"idle_timeout_seconds", 8}, {"shutdown_seconds", 9}};
+                 {"idle_timeout_seconds", 8}, {"shutdown_seconds", 9},
+                 {"checkpoint_seconds", 4}};
   doc["shops"][0]["stock_sync"] = false;
   doc["shops"][0]["rules"] = {{"buffer", 2}, {"percent", 100}, {"max", 0}};
   doc["shops"][1]["amazon"]["feed_poll_seconds"] = 3600;
@@ -179,6 +180,7 @@ TEST(config, non_default_values_are_read) {
   EXPECT_EQ(c.node.read_timeout_seconds, 7u);
   EXPECT_EQ(c.node.idle_timeout_seconds, 8u);
   EXPECT_EQ(c.node.shutdown_seconds, 9u);
+  EXPECT_EQ(c.node.checkpoint_seconds, 4u);
   EXPECT_FALSE(c.shops[0].stock_sync);
   EXPECT_EQ(c.shops[0].rules.percent, 100);
   EXPECT_EQ(c.shops[0].rules.max, 0);
