@@ -194,6 +194,22 @@ class amazon_shop_test : public ::testing::Test {
 
   json metrics() { return json::parse(status().details)["metrics"]; }
 
+  /// Confirms P1 at 5, then sends P1 = 9 through a createFeed that Amazon
+  /// carries out while `fault` keeps its answer from the shop.
+  void create_feed_unheard(amazon::sim_faults fault) {
+    start(make_config());
+    ingest({on_hand("P1", "WH-A", 5)});
+    ASSERT_TRUE(eventually([&] {
+      return confirmed("P1", 5);
+    }));
+    fault.path_prefix = "/feeds/2021-06-30/feeds";
+    sim->set_faults(fault);
+    ingest({on_hand("P1", "WH-A", 9)});
+    ASSERT_TRUE(eventually([&] {
+      return sim->feeds().size() == 2u;
+    }));
+  }
+
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-amazon-shop-" + std::to_string(::getpid())))
                         .string();

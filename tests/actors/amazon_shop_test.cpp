@@ -241,20 +241,13 @@ TEST_F(amazon_shop_test, server_errors_and_dropped_connections_delay_only) {
 }
 
 TEST_F(amazon_shop_test, a_feed_created_without_answer_is_not_forgotten) {
-  start(make_config());
-  ingest({on_hand("P1", "WH-A", 5)});
-  ASSERT_TRUE(eventually([&] {
-    return confirmed("P1", 5);
-  }));
   // createFeed is carried out but its answer is lost: Amazon sets 9 though
   // the shop cannot know.
   amazon::sim_faults faults;
-  faults.path_prefix = "/feeds/2021-06-30/feeds";
   faults.drop_after_next = 1;
-  sim->set_faults(faults);
-  ingest({on_hand("P1", "WH-A", 9)});
+  ASSERT_NO_FATAL_FAILURE(create_feed_unheard(faults));
   ASSERT_TRUE(eventually([&] {
-    return sim->feeds().size() == 2u && sim->faults().drop_after_next == 0;
+    return sim->faults().drop_after_next == 0;
   }));
   // Back to the value confirmed before: it must go out again, or Amazon
   // keeps the 9 of the feed nobody heard of.
@@ -357,22 +350,12 @@ TEST_F(amazon_shop_test, a_restart_follows_the_feed_in_flight_to_its_end) {
 
 TEST_F(amazon_shop_test,
        a_feed_created_as_the_engine_stopped_is_not_forgotten) {
-  start(make_config());
-  ingest({on_hand("P1", "WH-A", 5)});
-  ASSERT_TRUE(eventually([&] {
-    return confirmed("P1", 5);
-  }));
   // createFeed is carried out, but the engine stops before the answer
   // arrives: Amazon sets 9, and no feed id was ever learned.
   amazon::sim_faults faults;
-  faults.path_prefix = "/feeds/2021-06-30/feeds";
   faults.delay = 2s;
   faults.delay_next = 1;
-  sim->set_faults(faults);
-  ingest({on_hand("P1", "WH-A", 9)});
-  ASSERT_TRUE(eventually([&] {
-    return sim->feeds().size() == 2u;
-  }));
+  ASSERT_NO_FATAL_FAILURE(create_feed_unheard(faults));
   // Back to the value confirmed before, while the 9 is in flight.
   ingest({on_hand("P1", "WH-A", 5)});
   eng.reset();
