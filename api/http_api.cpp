@@ -16,11 +16,21 @@ namespace {
 using json = nlohmann::json;
 using clock_type = std::chrono::steady_clock;
 
+/// The text of a JSON answer. Bytes that are not UTF-8 (in a channel's error
+/// text, say) become U+FFFD rather than failing the answer.
+std::string json_text(const json& body, int indent = -1) {
+  return body.dump(indent, ' ', false, json::error_handler_t::replace);
+}
+
+http::response json_answer(http::status code, const json& body, bool keep_alive,
+                           int indent = -1) {
+  return http::make_response(code, json_text(body, indent), "application/json",
+                             keep_alive);
+}
+
 http::response json_answer(http::status code, const json& body,
                            const http::request& req) {
-  auto res = http::make_response(code, body.dump(), "application/json",
-                                 req.keep_alive());
-  return res;
+  return json_answer(code, body, req.keep_alive());
 }
 
 http::response error_answer(http::status code, const std::string& message,
@@ -258,23 +268,21 @@ void http_api::post_events(http::request&& req, http::responder r) {
       std::move(std::get<std::vector<stock_event>>(parsed)),
       [this, r, keep_alive, started](caf::expected<ingest_result> result) {
         if (!result) {
-          r.send(http::make_response(
+          r.send(json_answer(
               http::status::service_unavailable,
               json{{"error", "the batch could not be stored, nothing of it was "
                              "accepted: " +
-                                 to_string(result.error())}}
-                  .dump(),
-              "application/json", keep_alive));
+                                 to_string(result.error())}},
+              keep_alive));
           return;
         }
         std::chrono::duration<double> took = clock_type::now() - started;
         metrics_.batch_done(result->accepted, result->duplicates, took.count());
-        r.send(http::make_response(http::status::ok,
-                                   json{{"accepted", result->accepted},
-                                        {"duplicates", result->duplicates},
-                                        {"last_seq", result->last_seq}}
-                                       .dump(),
-                                   "application/json", keep_alive));
+        r.send(json_answer(http::status::ok,
+                           json{{"accepted", result->accepted},
+                                {"duplicates", result->duplicates},
+                                {"last_seq", result->last_seq}},
+                           keep_alive));
       });
 }
 
@@ -285,20 +293,18 @@ void http_api::get_product(const std::string& code, const http::request& req,
                          keep_alive](caf::expected<product_record> rec) {
     if (!rec) {
       auto missing = rec.error() == ec::not_found;
-      r.send(http::make_response(
+      r.send(json_answer(
           missing ? http::status::not_found
                   : http::status::internal_server_error,
           json{{"error", missing
                              ? "shelfsync never saw product \"" + code + "\""
-                             : to_string(rec.error())}}
-              .dump(),
-          "application/json", keep_alive));
+                             : to_string(rec.error())}},
+          keep_alive));
       return;
     }
     auto body =
         product_json(code, *rec, *engine_.current_config(), engine_.db());
-    r.send(http::make_response(http::status::ok, body.dump(),
-                               "application/json", keep_alive));
+    r.send(json_answer(http::status::ok, body, keep_alive));
   });
 }
 
@@ -322,8 +328,7 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
   engine_.product(code, [this, conf, code, shop, r,
                          keep_alive](caf::expected<product_record> rec) {
     auto answer = [&](http::status status, const json& body) {
-      r.send(http::make_response(status, body.dump(2), "application/json",
-                                 keep_alive));
+      r.send(json_answer(status, body, keep_alive, 2));
     };
     if (!rec) {
       if (rec.error() == ec::not_found)
@@ -350,20 +355,17 @@ void http_api::get_shops(const std::string& id, const http::request& req,
       json list = json::array();
       for (auto& s : all)
         list.push_back(shop_json(s));
-      r.send(http::make_response(http::status::ok, json{{"shops", list}}.dump(),
-                                 "application/json", keep_alive));
+      r.send(json_answer(http::status::ok, json{{"shops", list}}, keep_alive));
       return;
     }
     for (auto& s : all)
       if (s.shop == id) {
-        r.send(http::make_response(http::status::ok, shop_json(s).dump(),
-                                   "application/json", keep_alive));
+        r.send(json_answer(http::status::ok, shop_json(s), keep_alive));
         return;
       }
-    r.send(http::make_response(
-        http::status::not_found,
-        json{{"error", "no shop \"" + id + "\" in the config"}}.dump(),
-        "application/json", keep_alive));
+    r.send(json_answer(http::status::not_found,
+                       json{{"error", "no shop \"" + id + "\" in the config"}},
+                       keep_alive));
   });
 }
 
@@ -373,8 +375,7 @@ void http_api::post_resync(const std::string& id, const http::request& req,
   engine_.resync(id, [id, r, keep_alive](caf::expected<std::string> progress) {
     if (progress) {
       auto body = json{{"resync", json::parse(*progress, nullptr, false)}};
-      r.send(http::make_response(http::status::accepted, body.dump(),
-                                 "application/json", keep_alive));
+      r.send(json_answer(http::status::accepted, body, keep_alive));
       return;
     }
     auto& err = progress.error();
@@ -387,8 +388,7 @@ void http_api::post_resync(const std::string& id, const http::request& req,
             ? "a resync of shop \"" + id +
                   "\" is running; its progress is in GET /v1/shops/" + id
             : "cannot start the resync: " + to_string(err);
-    r.send(http::make_response(code, json{{"error", message}}.dump(),
-                               "application/json", keep_alive));
+    r.send(json_answer(code, json{{"error", message}}, keep_alive));
   });
 }
 

@@ -211,6 +211,14 @@ TEST_F(http_api_test, unknown_product_is_404_and_codes_are_percent_decoded) {
   auto res = call(http::verb::get, "/v1/products/a%20b%2Fc");
   ASSERT_EQ(res.result_int(), 200);
   EXPECT_EQ(json::parse(res.body())["product"], "a b/c");
+  // A code that decodes to bytes that are not UTF-8 is named in the error
+  // all the same (with U+FFFD), not answered 500.
+  res = call(http::verb::get, "/v1/products/x%FFy");
+  ASSERT_EQ(res.result_int(), 404) << res.body();
+  EXPECT_EQ(json::parse(res.body())["error"],
+            "shelfsync never saw product \"x\xEF\xBF\xBDy\"");
+  res = call(http::verb::get, "/v1/shops/x%FFy");
+  EXPECT_EQ(res.result_int(), 404) << res.body();
 }
 
 TEST_F(http_api_test, shops_list_and_detail) {
