@@ -92,8 +92,10 @@ void compare(self_ptr self, const std::string& product, const shopify_item& now,
   std::vector<std::pair<std::string, int64_t>> drifted;
   for (auto& [location, d] : rec) {
     if (d.state != delivery_state::confirmed || !d.has_confirmed) continue;
+    // A structured binding cannot be captured in C++17 (clang refuses it).
+    auto& where = location;
     auto lv = std::find_if(now.levels.begin(), now.levels.end(), [&](auto& x) {
-      return x.location == location;
+      return x.location == where;
     });
     auto seen = lv == now.levels.end() ? 0 : lv->available;
     if (lv == now.levels.end() || seen != d.confirmed) {
