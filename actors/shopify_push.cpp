@@ -23,6 +23,15 @@ void seal(self_ptr self, shopify_flight& f) {
 
 namespace {
 
+/// Confirms the values `f` found already held (its setup is applied).
+void confirm_held(self_ptr self, const shopify_flight& f) {
+  auto& st = self->state;
+  for (auto& [product, location, value] : f.held) {
+    ++st.metrics.confirmed;
+    checked(self, st.box->confirmed(product, location, value));
+  }
+}
+
 /// Ends the front flight: its products leave the round.
 void land(self_ptr self, bool retry) {
   auto& st = self->state;
@@ -89,6 +98,7 @@ void on_push(self_ptr self, shopify_push_reply& r) {
                 st.box->confirmed(f.row_owner[i].first, f.push.rows[i].location,
                                   f.push.rows[i].quantity));
       }
+    confirm_held(self, f);
     land(self, false);
     return;
   }
@@ -149,9 +159,12 @@ void on_push(self_ptr self, shopify_push_reply& r) {
       finish(self, carried.first, true); // looked up again next round
     else
       rest.products.push_back(carried);
+  for (auto& h : f.held)
+    if (!is_stale(std::get<0>(h))) rest.held.push_back(h);
   // Tracking and activations were applied (they run before the rows).
   st.flights.pop_front();
   if (rest.push.rows.empty()) {
+    confirm_held(self, rest);
     for (auto& [product, seq] : rest.products)
       finish(self, product, false);
     return;

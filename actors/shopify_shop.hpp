@@ -4,6 +4,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -65,6 +66,10 @@ struct shopify_flight {
   std::vector<std::pair<std::string, bool>> row_owner;
   /// Products carried, with the outbox seq taken.
   std::vector<std::pair<std::string, uint64_t>> products;
+  /// Locations found already holding their desired value (product,
+  /// location, value). They are confirmed once the push lands: until then
+  /// the product is not delivered, its tracking or activation may be owed.
+  std::vector<std::tuple<std::string, std::string, int64_t>> held;
 };
 
 /// Where the drift check stands: a pass walks the delivery records of the

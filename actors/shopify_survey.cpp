@@ -97,11 +97,11 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
       continue;
     }
     auto plan = plan_product(it.desired, *now);
-    for (auto& [location, value] : plan.holding) {
-      ++st.metrics.confirmed;
-      checked(self, st.box->confirmed(it.product, location, value));
-    }
     if (plan.empty()) {
+      for (auto& [location, value] : plan.holding) {
+        ++st.metrics.confirmed;
+        checked(self, st.box->confirmed(it.product, location, value));
+      }
       finish(self, it.product, false);
       continue;
     }
@@ -117,6 +117,8 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
       current.push.rows.push_back(plan.rows[i]);
       current.row_owner.emplace_back(it.product, plan.mapped[i]);
     }
+    for (auto& [location, value] : plan.holding)
+      current.held.emplace_back(it.product, location, value);
     current.products.emplace_back(it.product, it.seq);
     setup_fields += setup;
   }

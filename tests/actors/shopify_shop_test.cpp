@@ -249,6 +249,33 @@ TEST_F(shopify_shop_test, sets_pending_at_a_crash_are_delivered_after_restart) {
   }));
 }
 
+TEST_F(shopify_shop_test, values_already_held_wait_for_tracking_to_be_on) {
+  // Shopify holds the desired values, but the item is not tracked: only a
+  // push that switches tracking on is needed, and it never gets through
+  // before the engine stops.
+  sim.add_item("eu", "T-1", false, {{loc_a, 7}, {loc_b, 3}});
+  auto f = sim.faults("eu");
+  f.mutations_only = true;
+  f.drop_next = 1000;
+  sim.set_faults("eu", f);
+  start();
+  ingest({set("e1", "T-1", "WH-A", 7), set("e2", "T-1", "WH-B", 3)});
+  ASSERT_TRUE(eventually([&] {
+    return sim.faults("eu").drop_next < 1000;
+  }));
+  eng.reset();
+  sim.set_faults("eu", shopify::sim_faults{});
+  start();
+  // The values held are not "delivered" before tracking is on.
+  EXPECT_TRUE(eventually([&] {
+    return item("T-1")->tracked;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    return confirmed("T-1", loc_a, 7) && confirmed("T-1", loc_b, 3) &&
+           status().pending == 0;
+  }));
+}
+
 // -- configuration -----------------------------------------------------------
 
 TEST_F(shopify_shop_test, stock_sync_off_stops_every_request_until_on) {

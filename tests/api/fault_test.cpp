@@ -81,7 +81,9 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
   int next = 0;
   int kills_done = 0;
   for (int life = 0; life <= kills; ++life) {
-    if (life > 0) ASSERT_NO_FATAL_FAILURE(rig.start_engine());
+    if (life > 0) {
+      ASSERT_NO_FATAL_FAILURE(rig.start_engine());
+    }
     std::atomic<int> acked{next};
     std::string refused;
     // Only this thread touches `load`, `batches` and `oracle` while it runs.
