@@ -64,7 +64,7 @@ struct replay_test : ::testing::Test {
 
   /// Runs the engine over `events` and stops it cleanly.
   void ingest(std::vector<stock_event> events) {
-    auto eng = engine::start(conf, engine_options{false});
+    auto eng = engine::start(conf, engine_options{false, {}});
     ASSERT_TRUE(eng) << to_string(eng.error());
     std::promise<bool> done;
     (*eng)->ingest(std::move(events), [&](caf::expected<ingest_result> r) {
