@@ -83,7 +83,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
   auto& init = self->state;
   init.cfg = std::move(cfg);
   if (auto cp = init.cfg.db->checkpoint())
-    init.checkpoint = init.dispatched_seq = *cp;
+    init.checkpoint = init.dispatched_seq = init.durable_checkpoint = *cp;
   if (auto next = init.cfg.db->next_segment()) init.segment = *next;
   // -- helpers ---------------------------------------------------------------
   auto product_for =
@@ -134,7 +134,6 @@ directory(directory_actor::stateful_pointer<directory_state> self,
   auto flush = [self, stop_product] {
     auto& st = self->state;
     auto segments = !st.window.empty();
-    auto before = st.checkpoint;
     if (auto err = st.commit()) {
       log_line(log_level::error, "directory",
                "cannot commit derived state: " + to_string(err));
@@ -142,12 +141,19 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     }
     // Commits skip the WAL: a kill -9 loses what the memtables hold, and
     // the log from the last durable checkpoint on is replayed. Writing them
-    // out regularly keeps that replay short.
-    auto now = std::chrono::steady_clock::now();
-    if (st.checkpoint != before &&
-        now - st.checkpoint_durable_at >= st.cfg.checkpoint_interval) {
-      st.checkpoint_durable_at = now;
-      st.cfg.db->flush_memtables();
+    // out once per interval keeps that replay short; when the engine goes
+    // quiet first, the commit timer keeps coming back until it is done.
+    if (st.checkpoint != st.durable_checkpoint) {
+      auto now = std::chrono::steady_clock::now();
+      if (now - st.checkpoint_durable_at >= st.cfg.checkpoint_interval) {
+        st.durable_checkpoint = st.checkpoint;
+        st.checkpoint_durable_at = now;
+        st.cfg.db->flush_memtables();
+      } else if (!st.commit_timer_armed) {
+        st.commit_timer_armed = true;
+        self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
+                           ++st.commit_timer);
+      }
     }
     // An outbox that left changes on disk reads them back once committed.
     if (segments)

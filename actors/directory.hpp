@@ -29,8 +29,8 @@ struct directory_config {
   std::chrono::milliseconds commit_interval{std::chrono::seconds{2}};
   /// ...or once this many product records wait, whichever comes first.
   size_t max_uncommitted = 200000;
-  /// A commit that advances the checkpoint makes the derived state durable
-  /// when this long has passed since that was last done.
+  /// Derived state is made durable (its memtables written out) when the
+  /// checkpoint moved and this long has passed since that was last done.
   std::chrono::milliseconds checkpoint_interval{std::chrono::seconds{60}};
 };
 
@@ -59,7 +59,9 @@ struct directory_state {
   uint64_t dispatched_seq = 0;
   /// The checkpoint last committed.
   uint64_t checkpoint = 0;
-  /// When derived state was last made durable (or the directory started).
+  /// The checkpoint last made durable, and when (or when the directory
+  /// started).
+  uint64_t durable_checkpoint = 0;
   std::chrono::steady_clock::time_point checkpoint_durable_at =
       std::chrono::steady_clock::now();
   /// The outbox segment that the next commit writes; every change handed to
