@@ -210,6 +210,18 @@ class amazon_shop_test : public ::testing::Test {
     }));
   }
 
+  /// Expects P1 back at 5 at Amazon, from a third feed, and confirmed.
+  void expect_p1_back_at_5() {
+    EXPECT_TRUE(eventually(
+        [&] {
+          return listed("P1") == 5 && sim->feeds().size() == 3u &&
+                 confirmed("P1", 5);
+        },
+        20s))
+        << "Amazon lists " << listed("P1").value_or(-1) << " after "
+        << sim->feeds().size() << " feeds";
+  }
+
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-amazon-shop-" + std::to_string(::getpid())))
                         .string();

@@ -252,14 +252,7 @@ TEST_F(amazon_shop_test, a_feed_created_without_answer_is_not_forgotten) {
   // Back to the value confirmed before: it must go out again, or Amazon
   // keeps the 9 of the feed nobody heard of.
   ingest({on_hand("P1", "WH-A", 5)});
-  EXPECT_TRUE(eventually(
-      [&] {
-        return listed("P1") == 5 && sim->feeds().size() == 3u &&
-               confirmed("P1", 5);
-      },
-      20s))
-      << "Amazon lists " << listed("P1").value_or(-1) << " after "
-      << sim->feeds().size() << " feeds";
+  expect_p1_back_at_5();
 }
 
 TEST_F(amazon_shop_test, missing_credentials_are_an_error_state) {
@@ -368,14 +361,7 @@ TEST_F(amazon_shop_test,
     return delivered("P1").error_code == "SubmissionUnanswered";
   }));
   EXPECT_EQ(delivered("P1").confirmed, 5);
-  EXPECT_TRUE(eventually(
-      [&] {
-        return listed("P1") == 5 && sim->feeds().size() == 3u &&
-               confirmed("P1", 5);
-      },
-      20s))
-      << "Amazon lists " << listed("P1").value_or(-1) << " after "
-      << sim->feeds().size() << " feeds";
+  expect_p1_back_at_5();
   EXPECT_TRUE(eventually([&] {
     return status().pending == 0;
   }));
