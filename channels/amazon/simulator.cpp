@@ -41,9 +41,7 @@ random_fault draw_fault(const sim_faults& f, std::mt19937_64& rng,
                         const rate_table& rates, http::verb method,
                         const std::string& path) {
   random_fault out;
-  if (f.drop_rate <= 0 && f.fail_rate <= 0 && f.throttle_rate <= 0 &&
-      f.slow_rate <= 0)
-    return out;
+  if (!f.any()) return out;
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   auto x = unit(rng);
   auto after = unit(rng) < 0.5;
@@ -83,27 +81,14 @@ std::string set_rates(sim_faults& f, const json& body) {
 }
 
 json faults_to_json(const sim_faults& f, const sim_fault_counts& injected) {
-  json out = {{"path_prefix", f.path_prefix},
-              {"fail_next", f.fail_next},
-              {"fail_status", f.fail_status},
-              {"throttle_next", f.throttle_next},
-              {"drop_next", f.drop_next},
-              {"drop_after_next", f.drop_after_next},
-              {"delay_ms", f.delay.count()},
-              {"delay_next", f.delay_next},
-              {"next_feed", nullptr},
-              {"drop_rate", f.drop_rate},
-              {"fail_rate", f.fail_rate},
-              {"throttle_rate", f.throttle_rate},
-              {"slow_rate", f.slow_rate},
-              {"slow_ms", f.slow.count()},
-              {"random_seed", f.random_seed},
-              {"injected",
-               {{"throttled", injected.throttled},
-                {"failed", injected.failed},
-                {"dropped", injected.dropped},
-                {"slowed", injected.slowed}}}};
+  json out = {
+      {"path_prefix", f.path_prefix}, {"fail_next", f.fail_next},
+      {"fail_status", f.fail_status}, {"throttle_next", f.throttle_next},
+      {"drop_next", f.drop_next},     {"drop_after_next", f.drop_after_next},
+      {"delay_ms", f.delay.count()},  {"delay_next", f.delay_next},
+      {"next_feed", nullptr}};
   if (f.next_feed) out["next_feed"] = to_string(*f.next_feed);
+  http::add_json(out, f, injected);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include "channels/amazon/rate_limit.hpp"
 #include "channels/amazon/sim_processing.hpp"
 #include "channels/http/message.hpp"
+#include "channels/http/random_faults.hpp"
 #include "channels/http/server.hpp"
 
 namespace shelfsync::amazon {
@@ -51,7 +52,15 @@ struct simulator_config {
 };
 
 /// Faults to inject. Counters count down with each request they apply to.
-struct sim_faults {
+/// The random faults strike the requests that `path_prefix` selects and no
+/// counter struck: drop any Amazon path (LWA, SP-API, uploads), before or
+/// after the request is carried out (half each); fail (`fail_status` with
+/// SP-API's InternalFailure error list) SP-API operations only, as LWA and
+/// S3 answer errors in other shapes; throttle (429 QuotaExceeded) only
+/// SP-API operations allowing at least 0.5 requests/s: on createFeed or
+/// getFeedDocument a 429 costs a client that honours Amazon's rates a
+/// minute or more, far longer than a test can wait.
+struct sim_faults : http::random_faults {
   /// Only requests whose path starts with this are affected; empty means all
   /// Amazon requests (LWA, SP-API, uploads, downloads), never the /_sim/
   /// control and inspection endpoints.
@@ -72,37 +81,10 @@ struct sim_faults {
   uint32_t delay_next = 0;
   /// The next createFeed makes a feed that ends FATAL or CANCELLED.
   std::optional<processing_status> next_feed;
-
-  // Random faults: each strikes this share (0 to 1) of the requests that
-  // `path_prefix` selects and no counter above struck, drawn from an RNG
-  // seeded with `random_seed`, so that one request order always meets the
-  // same faults. At most one of drop, fail and throttle strikes a request.
-
-  /// The connection is closed unanswered, before or after the request is
-  /// carried out (half each). Any Amazon path: LWA, SP-API, uploads.
-  double drop_rate = 0;
-  /// `fail_status` with SP-API's InternalFailure error list. SP-API
-  /// operations only (LWA and S3 answer errors in other shapes).
-  double fail_rate = 0;
-  /// 429 QuotaExceeded, as when a limit was lowered behind the client's
-  /// back. SP-API operations allowing at least 0.5 requests/s only: on
-  /// createFeed or getFeedDocument a 429 costs a client that honours
-  /// Amazon's rates a minute or more, far longer than a test can wait.
-  double throttle_rate = 0;
-  /// The answer is held back `slow` (independent of the above).
-  double slow_rate = 0;
-  std::chrono::milliseconds slow{0};
-  /// Seed of the random faults' RNG; setting it restarts the sequence.
-  uint64_t random_seed = 0;
 };
 
 /// How many faults the simulator injected, by kind (counters and random).
-struct sim_fault_counts {
-  uint64_t throttled = 0;
-  uint64_t failed = 0;
-  uint64_t dropped = 0;
-  uint64_t slowed = 0;
-};
+using sim_fault_counts = http::fault_counts;
 
 // -- inspection
 // -------------------------------------------------------------------

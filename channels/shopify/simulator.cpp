@@ -133,9 +133,7 @@ struct random_fault {
 /// the sequence depends on the request order alone.
 random_fault draw_fault(const sim_faults& f, std::mt19937_64& rng) {
   random_fault out;
-  if (f.throttle_rate <= 0 && f.fail_rate <= 0 && f.drop_rate <= 0 &&
-      f.slow_rate <= 0)
-    return out;
+  if (!f.any()) return out;
   std::uniform_real_distribution<double> unit{0.0, 1.0};
   auto x = unit(rng);
   auto when = unit(rng);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "channels/http/message.hpp"
+#include "channels/http/random_faults.hpp"
 #include "channels/http/server.hpp"
 #include "channels/shopify/api_version.hpp"
 #include "channels/shopify/sim_schema.hpp"
@@ -41,8 +42,12 @@ enum class fault_point {
 /// "before_apply" or "after_apply".
 const char* to_string(fault_point p);
 
-/// The fault switches of one shop.
-struct sim_faults {
+/// The fault switches of one shop. The random faults strike the GraphQL
+/// requests that reach execution (valid documents; `mutations_only`
+/// applies); a throttle finds the bucket empty (another client of the store
+/// spent it) and answers THROTTLED in the shape `throttle_with_429` selects;
+/// fail and drop strike before or after applying, half each.
+struct sim_faults : http::random_faults {
   /// Answer every GraphQL request THROTTLED (the bucket is drained).
   bool throttle_all = false;
   /// Throttle with HTTP 429 and Retry-After instead of Shopify's usual HTTP
@@ -60,35 +65,11 @@ struct sim_faults {
   /// The fail and drop switches strike mutations only: queries (lookups,
   /// reads) pass and do not use them up. For aiming a fault at a push.
   bool mutations_only = false;
-
-  // Random faults: each strikes this share (0 to 1) of the GraphQL requests
-  // that reach execution (valid documents; `mutations_only` applies), drawn
-  // from an RNG seeded with `random_seed`, so that one request order always
-  // meets the same faults. At most one of throttle, fail and drop strikes a
-  // request; fail and drop strike before or after applying, half each.
-
-  /// The bucket is found empty (another client of the store spent it): the
-  /// request is THROTTLED, in the shape `throttle_with_429` selects.
-  double throttle_rate = 0;
-  /// The request answers `fail_status`.
-  double fail_rate = 0;
-  /// The connection is closed unanswered.
-  double drop_rate = 0;
-  /// The answer is held back `slow` longer (independent of the above).
-  double slow_rate = 0;
-  std::chrono::milliseconds slow{0};
-  /// Seed of the random faults' RNG; setting it restarts the sequence.
-  uint64_t random_seed = 0;
 };
 
 /// How many faults the simulator injected, by kind (fault switches only;
 /// natural throttling from the bucket is not counted).
-struct sim_fault_counts {
-  uint64_t throttled = 0;
-  uint64_t failed = 0;
-  uint64_t dropped = 0;
-  uint64_t slowed = 0;
-};
+using sim_fault_counts = http::fault_counts;
 
 /// One GraphQL request as the shop received it.
 struct sim_request_record {

@@ -16,26 +16,17 @@ http::response json_response(http::status code, const json& body) {
 }
 
 json faults_json(const sim_faults& f, const sim_fault_counts& injected) {
-  return {{"throttle_all", f.throttle_all},
-          {"throttle_with_429", f.throttle_with_429},
-          {"fail_next", f.fail_next},
-          {"fail_status", f.fail_status},
-          {"fail_when", to_string(f.fail_when)},
-          {"drop_next", f.drop_next},
-          {"drop_when", to_string(f.drop_when)},
-          {"delay_ms", f.delay.count()},
-          {"mutations_only", f.mutations_only},
-          {"throttle_rate", f.throttle_rate},
-          {"fail_rate", f.fail_rate},
-          {"drop_rate", f.drop_rate},
-          {"slow_rate", f.slow_rate},
-          {"slow_ms", f.slow.count()},
-          {"random_seed", f.random_seed},
-          {"injected",
-           {{"throttled", injected.throttled},
-            {"failed", injected.failed},
-            {"dropped", injected.dropped},
-            {"slowed", injected.slowed}}}};
+  json out{{"throttle_all", f.throttle_all},
+           {"throttle_with_429", f.throttle_with_429},
+           {"fail_next", f.fail_next},
+           {"fail_status", f.fail_status},
+           {"fail_when", to_string(f.fail_when)},
+           {"drop_next", f.drop_next},
+           {"drop_when", to_string(f.drop_when)},
+           {"delay_ms", f.delay.count()},
+           {"mutations_only", f.mutations_only}};
+  http::add_json(out, f, injected);
+  return out;
 }
 
 /// Applies the keys present in `doc` to `f`; returns an error sentence or "".
