@@ -17,6 +17,15 @@
 
 namespace shelfsync::tests {
 
+namespace {
+
+/// The exit code of a waitpid status (128 + the signal when one ended it).
+int exit_code(int status) {
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+} // namespace
+
 std::string shelfsync_binary() {
   const char* bin = std::getenv("SHELFSYNC_BIN");
   return bin == nullptr ? std::string{} : std::string{bin};
@@ -73,8 +82,25 @@ int child_process::wait() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WEXITSTATUS(status);
+  return exit_code(status);
+}
+
+void child_process::signal(int sig) {
+  if (running()) ::kill(pid_, sig);
+}
+
+std::optional<int> child_process::wait_for(std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (running()) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return exit_code(status);
+    }
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return std::nullopt;
 }
 
 bool wait_until_up(const std::string& base, const std::string& path,
@@ -87,6 +113,25 @@ bool wait_until_up(const std::string& base, const std::string& path,
     auto r = c.send(http::make_request(http::verb::get, path));
     if (r.ok() && r.value().result_int() == 200) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return false;
+}
+
+shelfsync_process::shelfsync_process(const std::vector<std::string>& args,
+                                     std::string log)
+    : log_(std::move(log)) {
+  child_.start(args, log_, log_);
+}
+
+bool shelfsync_process::wait_until_up(uint16_t port, const std::string& path,
+                                      std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  auto base = "http://127.0.0.1:" + std::to_string(port);
+  while (std::chrono::steady_clock::now() < until) {
+    if (!child_.running() || child_.wait_for(std::chrono::milliseconds{0}))
+      return false; // it exited
+    if (tests::wait_until_up(base, path, std::chrono::milliseconds{50}))
+      return true;
   }
   return false;
 }

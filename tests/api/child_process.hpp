@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,13 @@ class child_process {
   /// Waits for the exit and returns the exit code as stop() does.
   int wait();
 
+  /// Sends `sig` if it still runs, and returns at once.
+  void signal(int sig);
+
+  /// Waits up to `limit` for the exit; returns the exit code as stop()
+  /// does, or nothing while it still runs.
+  std::optional<int> wait_for(std::chrono::milliseconds limit);
+
   /// True between start() and the exit being collected.
   bool running() const { return pid_ > 0; }
 
@@ -53,5 +61,33 @@ class child_process {
 /// answers 200; false when `limit` passes first.
 bool wait_until_up(const std::string& base, const std::string& path,
                    std::chrono::milliseconds limit);
+
+/// One `shelfsync` process writing stdout and stderr to one log file;
+/// SIGKILLed when destroyed.
+class shelfsync_process {
+ public:
+  /// Starts `shelfsync args...`, appending its output to `log`.
+  shelfsync_process(const std::vector<std::string>& args, std::string log);
+
+  /// What it wrote so far.
+  std::string log() const { return read_file(log_); }
+
+  void signal(int sig) { child_.signal(sig); }
+
+  /// Waits up to `limit` for the exit; the exit code, or nothing.
+  std::optional<int> wait_exit(std::chrono::milliseconds limit) {
+    return child_.wait_for(limit);
+  }
+
+  /// Waits up to `limit` until GET `path` on `port` answers 200; false when
+  /// the process exits first.
+  bool wait_until_up(uint16_t port, const std::string& path,
+                     std::chrono::milliseconds limit = std::chrono::seconds{
+                         30});
+
+ private:
+  std::string log_;
+  child_process child_;
+};
 
 } // namespace shelfsync::tests

@@ -17,7 +17,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/api/process.hpp"
+#include "channels/http/client.hpp"
+#include "channels/http/url.hpp"
+#include "tests/api/child_process.hpp"
 
 using json = nlohmann::json;
 using namespace shelfsync;
@@ -53,8 +55,8 @@ struct crash_test : ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-crash-" + std::to_string(::getpid())))
                         .string();
-  uint16_t port = test::free_port();
-  std::unique_ptr<test::shelfsync_process> child;
+  uint16_t port = tests::free_port();
+  std::unique_ptr<tests::shelfsync_process> child;
 
   void SetUp() override {
     std::filesystem::remove_all(dir);
@@ -98,7 +100,7 @@ struct crash_test : ::testing::Test {
   void start() {
     ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr)
         << "SHELFSYNC_BIN names the shelfsync binary";
-    child = std::make_unique<test::shelfsync_process>(
+    child = std::make_unique<tests::shelfsync_process>(
         std::vector<std::string>{"serve", "--config", dir + "/config.json"},
         dir + "/serve-" + std::to_string(++starts) + ".log");
     ASSERT_TRUE(child->wait_until_up(port, "/healthz"))
@@ -206,7 +208,7 @@ TEST_F(crash_test, sigterm_answers_what_it_took_and_needs_no_replay) {
   auto code = child->wait_exit(60s);
   std::chrono::duration<double> took = std::chrono::steady_clock::now() - asked;
   sender.join();
-  auto log = test::read_file(dir + "/serve-1.log");
+  auto log = tests::read_file(dir + "/serve-1.log");
   ASSERT_EQ(code, 0) << log;
   std::cout << "stopped " << took.count() << " s after SIGTERM, "
             << acked.load() << " batches acknowledged\n";

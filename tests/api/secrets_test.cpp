@@ -6,13 +6,17 @@
 // looks for each secret, and its usual encodings, in everything the
 // processes printed and in every answer of the API.
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <thread>
 
 #include <boost/beast/core/detail/base64.hpp>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/api/process.hpp"
+#include "channels/http/client.hpp"
+#include "channels/http/url.hpp"
+#include "tests/api/child_process.hpp"
 
 using json = nlohmann::json;
 using namespace shelfsync;
@@ -97,8 +101,8 @@ struct secrets_test : ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-secrets-" + std::to_string(::getpid())))
                         .string();
-  uint16_t sim_port = test::free_port();
-  uint16_t api_port = test::free_port();
+  uint16_t sim_port = tests::free_port();
+  uint16_t api_port = tests::free_port();
   std::string sim_url = "http://127.0.0.1:" + std::to_string(sim_port);
   /// Everything the API answered: status line, headers and body.
   std::string answers;
@@ -165,8 +169,8 @@ struct secrets_test : ::testing::Test {
 } // namespace
 
 TEST_F(secrets_test, no_secret_is_printed_or_answered) {
-  test::shelfsync_process sim{{"sim", "--port", std::to_string(sim_port)},
-                              dir + "/sim.log"};
+  tests::shelfsync_process sim{{"sim", "--port", std::to_string(sim_port)},
+                               dir + "/sim.log"};
   ASSERT_TRUE(sim.wait_until_up(sim_port, "/_sim/health")) << sim.log();
   // json::array and json::object spelled out: gcc and clang read a single
   // element in nested braces differently.
@@ -197,8 +201,8 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
         {"client_secret", "lwa-the-clients-real-secret"},
         {"refresh_token", secret("SECRETS_TEST_LWA_BAD_REFRESH")}});
 
-  test::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
-                                dir + "/serve.log"};
+  tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
+                                 dir + "/serve.log"};
   ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
   auto token = secret("SECRETS_TEST_API_TOKEN");
   auto bearer = "Bearer " + token;

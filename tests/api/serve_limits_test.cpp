@@ -4,11 +4,15 @@
 // node.idle_timeout_seconds, and answers a body over node.max_body_bytes
 // with 413 and a clear error.
 #include <filesystem>
+#include <fstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/api/process.hpp"
+#include "channels/http/client.hpp"
+#include "channels/http/url.hpp"
+#include "tests/api/child_process.hpp"
 #include "tests/channels/http/loopback.hpp"
 
 using json = nlohmann::json;
@@ -22,7 +26,7 @@ struct serve_limits_test : ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-limits-" + std::to_string(::getpid())))
                         .string();
-  uint16_t port = test::free_port();
+  uint16_t port = tests::free_port();
 
   void SetUp() override {
     std::filesystem::remove_all(dir);
@@ -46,8 +50,8 @@ struct serve_limits_test : ::testing::Test {
 } // namespace
 
 TEST_F(serve_limits_test, timeouts_and_body_limit_follow_the_config) {
-  test::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
-                                dir + "/serve.log"};
+  tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
+                                 dir + "/serve.log"};
   ASSERT_TRUE(serve.wait_until_up(port, "/healthz")) << serve.log();
 
   // Half a header, then silence: closed after the read timeout (1 s), well
