@@ -1,6 +1,6 @@
 #include "actors/amazon_shop.hpp"
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 
 #include <algorithm>
 #include <ctime>

@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 
 namespace shelfsync {
 

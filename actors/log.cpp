@@ -1,6 +1,6 @@
 #include "actors/log.hpp"
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 
 #include <atomic>
 #include <chrono>

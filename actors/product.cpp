@@ -3,8 +3,8 @@
 #include <caf/all.hpp>
 
 #include "actors/log.hpp"
-#include "actors/shop_view.hpp"
-#include "actors/stock.hpp"
+#include "core/shop_view.hpp"
+#include "core/stock.hpp"
 
 namespace shelfsync {
 

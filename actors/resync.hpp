@@ -12,7 +12,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/outbox.hpp"
 #include "storage/store.hpp"

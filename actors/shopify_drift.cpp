@@ -5,7 +5,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 #include "actors/log.hpp"
 
 /// The drift check of a Shopify shop: once per interval, a pass walks the

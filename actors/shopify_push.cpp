@@ -4,7 +4,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 #include "actors/shopify_round.hpp"
 
 /// The push half of a Shopify round: sending the round's mutations and

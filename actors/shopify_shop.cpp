@@ -8,7 +8,7 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 #include "actors/log.hpp"
 #include "actors/shopify_shop_detail.hpp"
 

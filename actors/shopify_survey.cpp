@@ -5,7 +5,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 #include "actors/shopify_round.hpp"
 
 /// The survey half of a Shopify round: taking products from the outbox,

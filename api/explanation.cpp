@@ -4,8 +4,8 @@
 #include <set>
 #include <sstream>
 
-#include "actors/clock.hpp"
-#include "actors/shop_view.hpp"
+#include "core/clock.hpp"
+#include "core/shop_view.hpp"
 #include "api/product_history.hpp"
 
 namespace shelfsync {

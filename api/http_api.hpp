@@ -7,7 +7,7 @@
 
 #include "actors/engine.hpp"
 #include "api/metrics.hpp"
-#include "channels/http/server.hpp"
+#include "net/server.hpp"
 #include "config/config.hpp"
 
 namespace shelfsync {

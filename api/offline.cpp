@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 #include "api/commands.hpp"
 #include "api/explanation.hpp"
 #include "api/product_history.hpp"

@@ -1,6 +1,6 @@
 #include "api/product_history.hpp"
 
-#include "actors/clock.hpp"
+#include "core/clock.hpp"
 
 namespace shelfsync {
 

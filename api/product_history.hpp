@@ -8,7 +8,7 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/stock.hpp"
+#include "core/stock.hpp"
 #include "storage/records.hpp"
 #include "storage/store.hpp"
 

@@ -5,7 +5,7 @@
 #include "actors/log.hpp"
 #include "api/commands.hpp"
 #include "api/http_api.hpp"
-#include "channels/http/server.hpp"
+#include "net/server.hpp"
 
 namespace shelfsync::commands {
 

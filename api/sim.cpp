@@ -3,9 +3,9 @@
 
 #include "actors/log.hpp"
 #include "api/commands.hpp"
-#include "channels/amazon/simulator.hpp"
-#include "channels/http/server.hpp"
-#include "channels/shopify/simulator.hpp"
+#include "simulators/amazon/simulator.hpp"
+#include "net/server.hpp"
+#include "simulators/shopify/simulator.hpp"
 
 namespace shelfsync::commands {
 

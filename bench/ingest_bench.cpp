@@ -24,9 +24,9 @@
 
 #include "actors/engine.hpp"
 #include "api/http_api.hpp"
-#include "channels/http/client.hpp"
-#include "channels/http/server.hpp"
-#include "channels/http/url.hpp"
+#include "net/client.hpp"
+#include "net/server.hpp"
+#include "net/url.hpp"
 #include "storage/codec.hpp"
 
 using namespace shelfsync;

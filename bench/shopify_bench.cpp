@@ -24,8 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine.hpp"
-#include "channels/http/server.hpp"
-#include "channels/shopify/simulator.hpp"
+#include "net/server.hpp"
+#include "simulators/shopify/simulator.hpp"
 #include "channels/shopify/wire.hpp"
 #include "storage/store.hpp"
 

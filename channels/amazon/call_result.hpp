@@ -7,8 +7,8 @@
 #include <utility>
 #include <variant>
 
-#include "channels/http/client.hpp"
-#include "channels/http/message.hpp"
+#include "net/client.hpp"
+#include "net/message.hpp"
 
 namespace shelfsync::amazon {
 

@@ -1,6 +1,6 @@
 #include "channels/amazon/feed.hpp"
 
-#include "channels/http/message.hpp"
+#include "net/message.hpp"
 
 #include <charconv>
 #include <utility>

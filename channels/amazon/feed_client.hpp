@@ -12,8 +12,8 @@
 #include "channels/amazon/lwa.hpp"
 #include "channels/amazon/rate_limit.hpp"
 #include "channels/amazon/report.hpp"
-#include "channels/http/client.hpp"
-#include "channels/http/url.hpp"
+#include "net/client.hpp"
+#include "net/url.hpp"
 
 namespace shelfsync::amazon {
 

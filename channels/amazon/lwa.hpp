@@ -6,8 +6,8 @@
 #include <string>
 
 #include "channels/amazon/call_result.hpp"
-#include "channels/http/client.hpp"
-#include "channels/http/url.hpp"
+#include "net/client.hpp"
+#include "net/url.hpp"
 
 namespace shelfsync::amazon {
 

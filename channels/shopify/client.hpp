@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "channels/http/client.hpp"
+#include "net/client.hpp"
 #include "channels/shopify/api_version.hpp"
 #include "channels/shopify/bucket.hpp"
 #include "channels/shopify/wire.hpp"

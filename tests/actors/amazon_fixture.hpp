@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "actors/engine.hpp"
-#include "channels/amazon/simulator.hpp"
+#include "simulators/amazon/simulator.hpp"
 
 using namespace shelfsync;
 using namespace std::chrono_literals;

@@ -21,7 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/engine.hpp"
-#include "channels/shopify/simulator.hpp"
+#include "simulators/shopify/simulator.hpp"
 
 using namespace shelfsync;
 using namespace std::chrono_literals;

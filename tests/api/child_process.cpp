@@ -12,8 +12,8 @@
 
 #include <boost/asio.hpp>
 
-#include "channels/http/client.hpp"
-#include "channels/http/url.hpp"
+#include "net/client.hpp"
+#include "net/url.hpp"
 
 namespace shelfsync::tests {
 

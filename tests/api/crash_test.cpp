@@ -17,8 +17,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "channels/http/client.hpp"
-#include "channels/http/url.hpp"
+#include "net/client.hpp"
+#include "net/url.hpp"
 #include "tests/api/child_process.hpp"
 
 using json = nlohmann::json;

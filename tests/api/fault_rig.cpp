@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "channels/http/url.hpp"
+#include "net/url.hpp"
 
 namespace shelfsync::tests {
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "channels/http/client.hpp"
+#include "net/client.hpp"
 #include "tests/api/child_process.hpp"
 #include "tests/api/stock_oracle.hpp"
 

@@ -10,10 +10,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "channels/http/client.hpp"
-#include "channels/http/url.hpp"
+#include "net/client.hpp"
+#include "net/url.hpp"
 #include "tests/api/child_process.hpp"
-#include "tests/channels/http/loopback.hpp"
+#include "tests/net/loopback.hpp"
 
 using json = nlohmann::json;
 using namespace shelfsync;

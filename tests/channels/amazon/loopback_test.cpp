@@ -10,8 +10,8 @@
 #include "channels/amazon/feed_client.hpp"
 #include "channels/amazon/lwa.hpp"
 #include "channels/amazon/report.hpp"
-#include "channels/amazon/simulator.hpp"
-#include "channels/http/client.hpp"
+#include "simulators/amazon/simulator.hpp"
+#include "net/client.hpp"
 
 using namespace shelfsync;
 using namespace shelfsync::amazon;

@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "channels/shopify/simulator.hpp"
+#include "simulators/shopify/simulator.hpp"
 
 using namespace shelfsync;
 using namespace shelfsync::shopify;

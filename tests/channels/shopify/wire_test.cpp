@@ -4,9 +4,9 @@
 
 #include <regex>
 
-#include "channels/shopify/graphql.hpp"
-#include "channels/shopify/sim_document.hpp"
-#include "channels/shopify/sim_validate.hpp"
+#include "simulators/shopify/graphql.hpp"
+#include "simulators/shopify/document.hpp"
+#include "simulators/shopify/validate.hpp"
 
 using namespace shelfsync::shopify;
 using nlohmann::json;
