@@ -149,6 +149,12 @@ struct event_reader {
     else if (on_hand && delta)
       fail("delta", "event " + std::to_string(index) +
                         " has both \"on_hand\" and \"delta\"; send one");
+    else if (reserved && *reserved < 0)
+      // A negative reservation would raise available above on_hand: an
+      // oversell. A negative on_hand is accepted (a WMS count can go below
+      // zero); available is then 0.
+      fail("reserved", "\"reserved\"" + where + " must not be negative, got " +
+                           std::to_string(*reserved));
     else if (!on_hand && !delta && !reserved)
       fail("on_hand", "event " + std::to_string(index) +
                           " needs one of \"on_hand\", \"delta\", \"reserved\"");

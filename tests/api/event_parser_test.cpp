@@ -144,6 +144,8 @@ TEST(event_parser, every_field_error_names_index_and_field) {
        0, "on_hand", "out of range"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","reserved":-9007199254740993}])",
        0, "reserved", "out of range"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":3,"reserved":-5}])",
+       0, "reserved", "must not be negative"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"version":"2"}])",
        0, "version", "must be an integer"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"at":"yesterday"}])",
@@ -173,9 +175,10 @@ TEST(event_parser, every_field_error_names_index_and_field) {
 
 TEST(event_parser, limits_are_inclusive) {
   auto v = events_of(R"([{"id":"x","product":"1","warehouse":"WH-A",
-                          "on_hand":9007199254740992,"reserved":-9007199254740992}])");
+                          "on_hand":-9007199254740992,"reserved":9007199254740992}])");
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].on_hand, 9007199254740992);
+  EXPECT_EQ(v[0].on_hand, -9007199254740992);
+  EXPECT_EQ(v[0].reserved, 9007199254740992);
   std::string code(128, 'p');
   EXPECT_EQ(events_of(R"([{"id":"x","product":")" + code +
                       R"(","warehouse":"WH-A","delta":1}])")

@@ -174,6 +174,32 @@ TEST_F(http_api_test, invalid_batches_apply_nothing) {
       1);
 }
 
+TEST_F(http_api_test, a_negative_reservation_is_refused_no_shop_is_told_more) {
+  // Before the fix on_hand 3 with reserved -5 was accepted and Amazon was
+  // told 8 (minus its buffer): an oversell.
+  auto r = post(R"([{"id":"n0","product":"n","warehouse":"WH-A","on_hand":9},
+                    {"id":"n1","product":"n","warehouse":"WH-A","on_hand":3,
+                     "reserved":-5}])",
+                422);
+  EXPECT_EQ(r["index"], 1);
+  EXPECT_EQ(r["field"], "reserved");
+  EXPECT_EQ(call(http::verb::get, "/v1/products/n").result_int(), 404);
+  // A count below zero is accepted (WMS counts do that); available stays 0
+  // until deltas bring on_hand back above the reservation.
+  post(R"([{"id":"n2","product":"n","warehouse":"WH-A","on_hand":-4},
+           {"id":"n3","product":"n","warehouse":"WH-A","reserved":1}])");
+  auto p = json::parse(call(http::verb::get, "/v1/products/n").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], -4);
+  EXPECT_EQ(p["warehouses"]["WH-A"]["available"], 0);
+  EXPECT_EQ(p["shops"]["amazon-us"]["desired"], 0);
+  post(R"([{"id":"n4","product":"n","warehouse":"WH-A","delta":7}])");
+  p = json::parse(call(http::verb::get, "/v1/products/n").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["available"], 2);
+  EXPECT_EQ(p["shops"]["eu-store"]["locations"]["gid://shopify/Location/1001"]
+             ["desired"],
+            2);
+}
+
 TEST_F(http_api_test, malformed_bytes_that_are_not_utf8_are_a_400_not_a_500) {
   // Found by fuzzing: the parser's message quoted the raw bytes, and the
   // answer could not be serialized as JSON.
