@@ -186,6 +186,120 @@ struct event_reader {
   }
 };
 
+// -- reading the JSON text ----------------------------------------------------
+
+/// The keys seen so far in each object being parsed, reused from one parse
+/// to the next so that a batch allocates them once.
+struct key_frames {
+  std::vector<std::vector<std::string>> frames;
+  size_t depth = 0;
+};
+
+/// Builds the document as json::parse does, and notes a key given twice in
+/// one object (the parser keeps the last silently, so
+/// `"on_hand":1,"on_hand":99` would pass as 99).
+class event_sax {
+ public:
+  /// `element_depth` is the depth of the events: 1 in a JSON array, 0 for
+  /// an NDJSON line; `first_index` the index of the first event parsed.
+  event_sax(json& root, key_frames& keys, size_t element_depth,
+            size_t first_index)
+      : dom_(root), keys_(keys), element_depth_(element_depth),
+        next_index_(first_index) {
+    keys_.depth = 0;
+  }
+
+  /// The first duplicate key: index of its event and the key.
+  std::optional<std::pair<size_t, std::string>> duplicate;
+
+  bool null() {
+    value_starts();
+    return dom_.null();
+  }
+  bool boolean(bool x) {
+    value_starts();
+    return dom_.boolean(x);
+  }
+  bool number_integer(json::number_integer_t x) {
+    value_starts();
+    return dom_.number_integer(x);
+  }
+  bool number_unsigned(json::number_unsigned_t x) {
+    value_starts();
+    return dom_.number_unsigned(x);
+  }
+  bool number_float(json::number_float_t x, const std::string& token) {
+    value_starts();
+    return dom_.number_float(x, token);
+  }
+  bool string(std::string& x) {
+    value_starts();
+    return dom_.string(x);
+  }
+  bool binary(json::binary_t& x) {
+    value_starts();
+    return dom_.binary(x);
+  }
+  bool start_object(size_t n) {
+    value_starts();
+    enter();
+    return dom_.start_object(n);
+  }
+  bool key(std::string& k) {
+    auto& seen = keys_.frames[keys_.depth - 1];
+    if (std::find(seen.begin(), seen.end(), k) != seen.end()) {
+      if (!duplicate) duplicate.emplace(next_index_ - 1, k);
+    } else {
+      seen.push_back(k);
+    }
+    return dom_.key(k);
+  }
+  bool end_object() {
+    --keys_.depth;
+    return dom_.end_object();
+  }
+  bool start_array(size_t n) {
+    value_starts();
+    enter();
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    --keys_.depth;
+    return dom_.end_array();
+  }
+  template<class Exception>
+  bool parse_error(size_t position, const std::string& last_token,
+                   const Exception& ex) {
+    return dom_.parse_error(position, last_token, ex);
+  }
+
+ private:
+  /// Counts the events: a value starting at their depth is the next one.
+  void value_starts() {
+    if (keys_.depth == element_depth_) ++next_index_;
+  }
+
+  void enter() {
+    if (keys_.depth == keys_.frames.size()) keys_.frames.emplace_back();
+    keys_.frames[keys_.depth++].clear();
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  key_frames& keys_;
+  size_t element_depth_;
+  size_t next_index_;
+};
+
+/// The 422 answer for a key given twice in event `index`.
+batch_error duplicate_key(size_t index, const std::string& key) {
+  return batch_error{422,
+                     "event " + std::to_string(index) + " has the key \"" +
+                         key +
+                         "\" more than once; send each field once (JSON "
+                         "parsers would keep only one of them)",
+                     index, key, std::nullopt};
+}
+
 /// The 400 answer for a body (or an NDJSON line starting at byte `base`)
 /// that is not well-formed JSON.
 batch_error malformed(std::string_view text, uint64_t base,
@@ -204,6 +318,7 @@ std::variant<std::vector<stock_event>, batch_error>
 parse_events(std::string_view body, batch_format format,
              const warehouse_check& known_warehouse) {
   std::vector<stock_event> result;
+  key_frames keys;
   auto take = [&](const json& doc, size_t index) -> std::optional<batch_error> {
     event_reader reader{known_warehouse, index, std::nullopt};
     auto e = reader.read(doc);
@@ -213,8 +328,9 @@ parse_events(std::string_view body, batch_format format,
   };
   if (format == batch_format::json_array) {
     json doc;
+    event_sax sax{doc, keys, 1, 0};
     try {
-      doc = json::parse(body.begin(), body.end());
+      json::sax_parse(body.begin(), body.end(), &sax);
     } catch (const json::exception&) {
       // parse_error, or out_of_range for a number too large for a double.
       return malformed(body, 0, std::nullopt);
@@ -226,8 +342,11 @@ parse_events(std::string_view body, batch_format format,
                              doc.type_name(),
                          std::nullopt, std::nullopt, std::nullopt};
     result.reserve(doc.size());
-    for (size_t i = 0; i < doc.size(); ++i)
+    for (size_t i = 0; i < doc.size(); ++i) {
+      if (sax.duplicate && sax.duplicate->first == i)
+        return duplicate_key(i, sax.duplicate->second);
       if (auto err = take(doc[i], i)) return *err;
+    }
     return result;
   }
   size_t index = 0;
@@ -239,11 +358,13 @@ parse_events(std::string_view body, batch_format format,
     auto blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
     if (!blank) {
       json doc;
+      event_sax sax{doc, keys, 0, index};
       try {
-        doc = json::parse(line.begin(), line.end());
+        json::sax_parse(line.begin(), line.end(), &sax);
       } catch (const json::exception&) {
         return malformed(line, pos, index);
       }
+      if (sax.duplicate) return duplicate_key(index, sax.duplicate->second);
       if (auto err = take(doc, index)) return *err;
       ++index;
     }

@@ -107,6 +107,18 @@ TEST_F(cli_test, a_bad_file_imports_nothing_and_says_where) {
       << out;
 }
 
+TEST_F(cli_test, a_key_given_twice_imports_nothing) {
+  write("twice.ndjson",
+        "{\"id\":\"f\",\"product\":\"p\",\"warehouse\":\"WH-A\",\"delta\":1}\n"
+        "{\"id\":\"g\",\"product\":\"p\",\"warehouse\":\"WH-A\","
+        "\"on_hand\":1,\"on_hand\":99}\n");
+  EXPECT_EQ(run("import " + config() + " " + dir + "/twice.ndjson"), 1) << out;
+  EXPECT_NE(out.find("line 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("field \"on_hand\""), std::string::npos) << out;
+  EXPECT_NE(out.find("more than once"), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing was imported"), std::string::npos) << out;
+}
+
 TEST_F(cli_test, malformed_lines_are_reported_with_a_byte_offset) {
   write("broken.ndjson",
         "{\"id\":\"e\",\"product\":\"p\",\"warehouse\":\"WH-A\",\"delta\":1}\n"

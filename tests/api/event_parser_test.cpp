@@ -190,10 +190,37 @@ TEST(event_parser, limits_are_inclusive) {
             "product");
 }
 
-TEST(event_parser, first_problem_wins_and_nothing_is_returned) {
+TEST(event_parser, a_key_given_twice_is_refused_with_index_and_field) {
+  // Before the fix the parser kept the last value silently: 99 here.
   auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
+    {"id":"b","product":"1","warehouse":"WH-A","on_hand":1,"on_hand":99}])");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.field, "on_hand");
+  EXPECT_NE(e.message.find("more than once"), std::string::npos) << e.message;
+  e = error_of("{\"id\":\"a\",\"product\":\"1\",\"warehouse\":\"WH-A\","
+               "\"delta\":1}\n\n{\"id\":\"b\",\"id\":\"c\",\"product\":\"1\","
+               "\"warehouse\":\"WH-A\",\"delta\":1}\n",
+               batch_format::ndjson);
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.field, "id");
+  // The first problem wins: an earlier event's error comes first.
+  e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-Q","delta":1},
+    {"id":"b","product":"1","warehouse":"WH-A","delta":1,"delta":2}])");
+  EXPECT_EQ(e.index, 0u);
+  EXPECT_EQ(e.field, "warehouse");
+  // The same key in different events, or in different objects, is fine.
+  EXPECT_EQ(events_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
+    {"id":"b","product":"1","warehouse":"WH-A","delta":1}])")
+                .size(),
+            2u);
+}
+
+TEST(event_parser, first_problem_wins_and_nothing_is_returned) {
+    auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
                         {"id":"b","product":"1","warehouse":"WH-Q","delta":1},
                         {"id":"c","product":"1","warehouse":"WH-A"}])");
-  EXPECT_EQ(e.index, 1u);
-  EXPECT_EQ(e.field, "warehouse");
+    EXPECT_EQ(e.index, 1u);
+    EXPECT_EQ(e.field, "warehouse");
 }

@@ -200,6 +200,20 @@ TEST_F(http_api_test, a_negative_reservation_is_refused_no_shop_is_told_more) {
             2);
 }
 
+TEST_F(http_api_test, a_key_given_twice_is_a_422_and_applies_nothing) {
+  auto r = post(R"([{"id":"k1","product":"k","warehouse":"WH-A",
+                     "on_hand":1,"on_hand":99}])",
+                422);
+  EXPECT_EQ(r["index"], 0);
+  EXPECT_EQ(r["field"], "on_hand");
+  r = post("{\"id\":\"k1\",\"product\":\"k\",\"warehouse\":\"WH-A\","
+           "\"delta\":1,\"delta\":9}\n",
+           422, "application/x-ndjson");
+  EXPECT_EQ(r["index"], 0);
+  EXPECT_EQ(r["field"], "delta");
+  EXPECT_EQ(call(http::verb::get, "/v1/products/k").result_int(), 404);
+}
+
 TEST_F(http_api_test, malformed_bytes_that_are_not_utf8_are_a_400_not_a_500) {
   // Found by fuzzing: the parser's message quoted the raw bytes, and the
   // answer could not be serialized as JSON.
