@@ -1,6 +1,7 @@
 #include "api/event_parser.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -188,6 +189,60 @@ struct event_reader {
 
 // -- reading the JSON text ----------------------------------------------------
 
+/// What a number token written with a fraction or an exponent is worth.
+enum class number_kind { whole, too_large, fraction };
+
+/// Reads a JSON number token exactly (not through a double, which rounds):
+/// whether it is a whole number within +-2^53 (`1e3`, `1000.0`, `-0.0`), one
+/// beyond that (`2e53`, `18446744073709551616`), or not whole (`1.5`).
+number_kind read_number(const std::string& token, int64_t& out) {
+  auto digit = [&](size_t i) {
+    return i < token.size() && token[i] >= '0' && token[i] <= '9';
+  };
+  bool negative = !token.empty() && token[0] == '-';
+  size_t i = negative ? 1 : 0;
+  std::string digits;
+  int64_t exponent = 0;
+  for (; digit(i); ++i)
+    digits += token[i];
+  if (i < token.size() && token[i] == '.')
+    for (++i; digit(i); ++i) {
+      digits += token[i];
+      --exponent;
+    }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    bool below = i < token.size() && token[i] == '-';
+    if (i < token.size() && (token[i] == '-' || token[i] == '+')) ++i;
+    int64_t e = 0;
+    for (; digit(i); ++i) // capped: 1e999999 overflowed the double anyway
+      e = std::min<int64_t>(e * 10 + (token[i] - '0'), 100'000'000);
+    exponent += below ? -e : e;
+  }
+  auto first = digits.find_first_not_of('0');
+  if (first == std::string::npos) {
+    out = 0;
+    return number_kind::whole;
+  }
+  digits.erase(0, first);
+  while (digits.back() == '0') {
+    digits.pop_back();
+    ++exponent;
+  }
+  if (exponent < 0) return number_kind::fraction;
+  // 2^53 has 16 digits.
+  if (static_cast<int64_t>(digits.size()) + exponent > 16)
+    return number_kind::too_large;
+  uint64_t value = 0;
+  for (char c : digits)
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  for (int64_t k = 0; k < exponent; ++k)
+    value *= 10;
+  if (value > uint64_t(max_magnitude)) return number_kind::too_large;
+  out = negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+  return number_kind::whole;
+}
+
 /// The keys seen so far in each object being parsed, reused from one parse
 /// to the next so that a batch allocates them once.
 struct key_frames {
@@ -195,9 +250,15 @@ struct key_frames {
   size_t depth = 0;
 };
 
-/// Builds the document as json::parse does, and notes a key given twice in
-/// one object (the parser keeps the last silently, so
-/// `"on_hand":1,"on_hand":99` would pass as 99).
+/// Builds the document as json::parse does, with two differences that the
+/// plain parser cannot make:
+/// - a key given twice in one object is noted (the parser keeps the last
+///   silently, so `"on_hand":1,"on_hand":99` would pass as 99);
+/// - a number written with a fraction or an exponent becomes an integer when
+///   its value is exactly a whole number within +-2^53 (`1e3` is 1000), and
+///   the largest integer of its sign when it is a whole number beyond that,
+///   so that the reader says "out of range" (a double would have rounded
+///   it); only true fractions stay floating-point.
 class event_sax {
  public:
   /// `element_depth` is the depth of the events: 1 in a JSON array, 0 for
@@ -230,6 +291,17 @@ class event_sax {
   }
   bool number_float(json::number_float_t x, const std::string& token) {
     value_starts();
+    int64_t whole = 0;
+    switch (read_number(token, whole)) {
+    case number_kind::whole:
+      return dom_.number_integer(whole);
+    case number_kind::too_large:
+      return token[0] == '-'
+                 ? dom_.number_integer(std::numeric_limits<int64_t>::min())
+                 : dom_.number_unsigned(std::numeric_limits<uint64_t>::max());
+    case number_kind::fraction:
+      break;
+    }
     return dom_.number_float(x, token);
   }
   bool string(std::string& x) {

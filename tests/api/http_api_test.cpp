@@ -212,6 +212,10 @@ TEST_F(http_api_test, a_key_given_twice_is_a_422_and_applies_nothing) {
   EXPECT_EQ(r["index"], 0);
   EXPECT_EQ(r["field"], "delta");
   EXPECT_EQ(call(http::verb::get, "/v1/products/k").result_int(), 404);
+  // A number written 1e3 is the integer 1000.
+  post(R"([{"id":"k2","product":"k","warehouse":"WH-A","on_hand":1e3}])");
+  auto p = json::parse(call(http::verb::get, "/v1/products/k").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 1000);
 }
 
 TEST_F(http_api_test, malformed_bytes_that_are_not_utf8_are_a_400_not_a_500) {
