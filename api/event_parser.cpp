@@ -25,6 +25,13 @@ bool has_control_chars(std::string_view s) {
   return false;
 }
 
+/// Days of `month` (1 to 12) in `year` of the Gregorian calendar.
+int days_in_month(int year, int month) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : days[month - 1];
+}
+
 /// Checks an RFC 3339 date-time such as 2026-11-27T10:00:00.123+01:00.
 bool is_rfc3339(std::string_view s) {
   auto digits = [&](size_t pos, size_t n) {
@@ -41,8 +48,11 @@ bool is_rfc3339(std::string_view s) {
   auto num = [&](size_t pos) {
     return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
   };
-  if (num(5) < 1 || num(5) > 12 || num(8) < 1 || num(8) > 31 || num(11) > 23 ||
-      num(14) > 59 || num(17) > 60)
+  auto year = num(0) * 100 + num(2);
+  auto month = num(5);
+  if (month < 1 || month > 12 || num(8) < 1 ||
+      num(8) > days_in_month(year, month) || num(11) > 23 || num(14) > 59 ||
+      num(17) > 60)
     return false;
   size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
@@ -55,7 +65,8 @@ bool is_rfc3339(std::string_view s) {
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z'))
     return pos + 1 == s.size();
   return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') &&
-         digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2);
+         digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2) &&
+         num(pos + 1) <= 23 && num(pos + 4) <= 59;
 }
 
 struct event_reader {

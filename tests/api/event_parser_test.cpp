@@ -218,46 +218,69 @@ TEST(event_parser, a_key_given_twice_is_refused_with_index_and_field) {
 }
 
 TEST(event_parser, whole_numbers_in_any_notation_and_out_of_range_ones) {
-    // Before the fix 1e3 and 2^64 were both refused as "got a fraction".
-    auto v = events_of(R"([{"id":"a","product":"1","warehouse":"WH-A",
+  // Before the fix 1e3 and 2^64 were both refused as "got a fraction".
+  auto v = events_of(R"([{"id":"a","product":"1","warehouse":"WH-A",
     "on_hand":1e3,"reserved":2.0,"version":-0.0},
     {"id":"b","product":"1","warehouse":"WH-A","delta":-2.5E1},
     {"id":"c","product":"1","warehouse":"WH-A","on_hand":9007199254740992.0}])");
-    ASSERT_EQ(v.size(), 3u);
-    EXPECT_EQ(v[0].on_hand, 1000);
-    EXPECT_EQ(v[0].reserved, 2);
-    EXPECT_EQ(v[0].version, 0);
-    EXPECT_EQ(v[1].delta, -25);
-    EXPECT_EQ(v[2].on_hand, 9007199254740992);
-    struct row {
-      const char* number;
-      const char* says;
-    };
-    std::vector<row> rows = {
-        {"18446744073709551616", "out of range"}, // 2^64
-        {"-18446744073709551616", "out of range"},
-        {"1e16", "out of range"},
-        {"9007199254740993.0", "out of range"}, // a double rounds it to 2^53
-        {"1.5", "a fraction"},
-        {"1e-400", "a fraction"},
-        {"4503599627370496.5", "a fraction"}, // a double rounds it to whole
-    };
-    for (auto& r : rows) {
-      auto body = std::string{R"([{"id":"a","product":"1","warehouse":"WH-A",)"
-                              R"("delta":)"} +
-                  r.number + "}]";
-      auto e = error_of(body);
-      EXPECT_EQ(e.status, 422) << body;
-      EXPECT_EQ(e.field, "delta") << body;
-      EXPECT_NE(e.message.find(r.says), std::string::npos)
-          << body << " -> " << e.message;
-    }
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].on_hand, 1000);
+  EXPECT_EQ(v[0].reserved, 2);
+  EXPECT_EQ(v[0].version, 0);
+  EXPECT_EQ(v[1].delta, -25);
+  EXPECT_EQ(v[2].on_hand, 9007199254740992);
+  struct row {
+    const char* number;
+    const char* says;
+  };
+  std::vector<row> rows = {
+      {"18446744073709551616", "out of range"}, // 2^64
+      {"-18446744073709551616", "out of range"},
+      {"1e16", "out of range"},
+      {"9007199254740993.0", "out of range"}, // a double rounds it to 2^53
+      {"1.5", "a fraction"},
+      {"1e-400", "a fraction"},
+      {"4503599627370496.5", "a fraction"}, // a double rounds it to whole
+  };
+  for (auto& r : rows) {
+    auto body = std::string{R"([{"id":"a","product":"1","warehouse":"WH-A",)"
+                            R"("delta":)"} +
+                r.number + "}]";
+    auto e = error_of(body);
+    EXPECT_EQ(e.status, 422) << body;
+    EXPECT_EQ(e.field, "delta") << body;
+    EXPECT_NE(e.message.find(r.says), std::string::npos)
+        << body << " -> " << e.message;
+  }
+}
+
+TEST(event_parser, at_must_be_a_date_that_exists) {
+  // Before the fix 2026-02-31 passed: only "day <= 31" was checked.
+  for (auto at :
+       {"2026-02-31T10:00:00Z", "2026-02-29T10:00:00Z", "1900-02-29T00:00:00Z",
+        "2026-04-31T00:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T10:60:00Z",
+        "2026-11-27T10:00:61Z", "2026-11-27T10:00:00+24:00",
+        "2026-11-27T10:00:00+01:60", "2026-11-00T10:00:00Z"}) {
+    auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A",)"
+                      R"("delta":1,"at":")" +
+                      std::string{at} + "\"}]");
+    EXPECT_EQ(e.field, "at") << at;
+    EXPECT_NE(e.message.find("RFC 3339"), std::string::npos) << e.message;
+  }
+  for (auto at : {"2028-02-29T10:00:00Z", "2000-02-29T00:00:00Z",
+                  "2026-12-31T23:59:60Z", "2026-04-30T00:00:00-23:59"})
+    EXPECT_EQ(events_of(R"([{"id":"a","product":"1","warehouse":"WH-A",)"
+                        R"("delta":1,"at":")" +
+                        std::string{at} + "\"}]")
+                  .size(),
+              1u)
+        << at;
 }
 
 TEST(event_parser, first_problem_wins_and_nothing_is_returned) {
-    auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
+  auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
                         {"id":"b","product":"1","warehouse":"WH-Q","delta":1},
                         {"id":"c","product":"1","warehouse":"WH-A"}])");
-    EXPECT_EQ(e.index, 1u);
-    EXPECT_EQ(e.field, "warehouse");
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.field, "warehouse");
 }
