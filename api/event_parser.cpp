@@ -19,9 +19,24 @@ constexpr int64_t max_magnitude = int64_t{1} << 53;
 constexpr size_t max_product_length = 128;
 constexpr size_t max_id_length = 256;
 
+/// Characters (code points) of `s`, which the JSON parser has checked to be
+/// valid UTF-8: every byte that does not continue a sequence starts one.
+size_t characters(std::string_view s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+/// Whether `s` (valid UTF-8) holds a control character: C0 (below U+0020),
+/// DEL (U+007F) or C1 (U+0080 to U+009F, encoded C2 80 to C2 9F).
 bool has_control_chars(std::string_view s) {
-  for (unsigned char c : s)
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xC2 && i + 1 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9F)
+      return true;
+  }
   return false;
 }
 
@@ -148,13 +163,19 @@ struct event_reader {
     auto at = text(obj, "at", false);
     if (error) return std::nullopt;
     auto where = " of event " + std::to_string(index);
-    if (id->empty() || id->size() > max_id_length)
+    // Lengths count characters, not bytes: 128 x "é" is a valid code.
+    if (id->empty() || characters(*id) > max_id_length)
       fail("id", "\"id\"" + where + " must have 1 to 256 characters");
-    else if (product->empty() || product->size() > max_product_length)
+    else if (has_control_chars(*id))
+      fail("id", "\"id\"" + where + " must not contain control characters");
+    else if (product->empty() || characters(*product) > max_product_length)
       fail("product", "\"product\"" + where + " must have 1 to 128 characters");
     else if (has_control_chars(*product))
       fail("product",
            "\"product\"" + where + " must not contain control characters");
+    else if (has_control_chars(*warehouse))
+      fail("warehouse",
+           "\"warehouse\"" + where + " must not contain control characters");
     else if (!known_warehouse(*warehouse))
       fail("warehouse", "\"warehouse\"" + where + " is \"" + *warehouse +
                             "\", which the config does not declare");

@@ -239,10 +239,16 @@ void object_reader::finish() {
 // -- value shapes ------------------------------------------------------------
 
 bool has_control_character(const std::string& text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x20 || u == 0x7f) return true;
+    // C1 (U+0080 to U+009F) is C2 80 to C2 9F in UTF-8, which the JSON
+    // parser has checked the text to be.
+    if (u == 0xC2 && i + 1 < text.size() &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9F)
+      return true;
+  }
+  return false;
 }
 
 bool is_env_name(const std::string& name) {

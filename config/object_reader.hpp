@@ -101,7 +101,8 @@ class object_reader {
 
 // -- value shapes ------------------------------------------------------------
 
-/// Returns whether `text` contains a control character (below 0x20, or DEL).
+/// Returns whether `text` (UTF-8) contains a control character: C0 (below
+/// U+0020), DEL or C1 (U+0080 to U+009F).
 bool has_control_character(const std::string& text);
 
 /// Returns whether `name` is a valid environment variable name:

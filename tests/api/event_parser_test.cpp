@@ -277,6 +277,59 @@ TEST(event_parser, at_must_be_a_date_that_exists) {
         << at;
 }
 
+TEST(event_parser, lengths_count_characters_and_c1_controls_are_refused) {
+  // Before the fix 128 x "é" (256 bytes) was refused as too long, and C1
+  // controls (U+0080 to U+009F) passed.
+  std::string code;
+  for (int i = 0; i < 128; ++i)
+    code += "\xC3\xA9";
+  std::string id;
+  for (int i = 0; i < 256; ++i)
+    id += "\xE2\x82\xAC"; // the euro sign
+  auto v = events_of(R"([{"id":")" + id + R"(","product":")" + code +
+                     R"(","warehouse":"WH-A","delta":1}])");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].product, code);
+  EXPECT_EQ(error_of(R"([{"id":"x","product":")" + code +
+                     R"(\u00e9","warehouse":"WH-A","delta":1}])")
+                .field,
+            "product");
+  EXPECT_EQ(error_of(R"([{"id":")" + id +
+                     R"(x","product":"p","warehouse":"WH-A","delta":1}])")
+                .field,
+            "id");
+  struct row {
+    const char* body;
+    const char* field;
+  };
+  std::vector<row> rows = {
+      {R"([{"id":"x","product":"a\u0085b","warehouse":"WH-A","delta":1}])",
+       "product"},
+      {"[{\"id\":\"x\",\"product\":\"a\xC2\x9F\",\"warehouse\":\"WH-A\","
+       "\"delta\":1}]",
+       "product"},
+      {R"([{"id":"x","product":"a\u007f","warehouse":"WH-A","delta":1}])",
+       "product"},
+      {R"([{"id":"x\u0080","product":"p","warehouse":"WH-A","delta":1}])",
+       "id"},
+      {R"([{"id":"x\ty","product":"p","warehouse":"WH-A","delta":1}])", "id"},
+      {R"([{"id":"x","product":"p","warehouse":"WH-\u009b","delta":1}])",
+       "warehouse"},
+  };
+  for (auto& r : rows) {
+    auto e = error_of(r.body);
+    EXPECT_EQ(e.status, 422) << r.body;
+    EXPECT_EQ(e.field, r.field) << r.body;
+    EXPECT_NE(e.message.find("control characters"), std::string::npos)
+        << r.body << " -> " << e.message;
+  }
+  // U+00A0 and beyond are printable.
+  EXPECT_EQ(events_of(R"([{"id":"x","product":"a\u00a0\u00ff",)"
+                      R"("warehouse":"WH-A","delta":1}])")
+                .size(),
+            1u);
+}
+
 TEST(event_parser, first_problem_wins_and_nothing_is_returned) {
   auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
                         {"id":"b","product":"1","warehouse":"WH-Q","delta":1},

@@ -338,6 +338,15 @@ TEST(config, warehouse_ids_are_non_empty_unique_and_printable) {
         d["warehouses"].push_back({{"id", "WH\tC"}});
       },
       "$.warehouses[2].id", "must not contain control characters"));
+  // C1 controls too (U+0085, NEL, passed before the fix).
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["warehouses"].push_back({{"id", "WH\xC2\x85"
+                                          "C"}});
+      },
+      "$.warehouses[2].id", "must not contain control characters"));
+  EXPECT_TRUE(parse_config(R"({"warehouses": [{"id": "WH-\u00e9\u00a0"}],
+                               "shops": []})"));
   EXPECT_TRUE(only_problem(
       [](json& d) {
         d["warehouses"].push_back(json::object());
