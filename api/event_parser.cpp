@@ -149,8 +149,9 @@ struct event_reader {
       if (std::find_if(std::begin(known), std::end(known), [&](const char* k) {
             return key == k;
           }) == std::end(known))
-        fail(key, "event " + std::to_string(index) +
-                      " has an unknown field \"" + key + "\"");
+        fail(shorten(key), "event " + std::to_string(index) +
+                               " has an unknown field \"" + shorten(key) +
+                               "\"");
     }
     stock_event e;
     auto id = text(obj, "id", true);
@@ -177,7 +178,8 @@ struct event_reader {
       fail("warehouse",
            "\"warehouse\"" + where + " must not contain control characters");
     else if (!known_warehouse(*warehouse))
-      fail("warehouse", "\"warehouse\"" + where + " is \"" + *warehouse +
+      fail("warehouse", "\"warehouse\"" + where + " is \"" +
+                            shorten(*warehouse) +
                             "\", which the config does not declare");
     else if (on_hand && delta)
       fail("delta", "event " + std::to_string(index) +
@@ -193,7 +195,7 @@ struct event_reader {
                           " needs one of \"on_hand\", \"delta\", \"reserved\"");
     else if (at && !is_rfc3339(*at))
       fail("at", "\"at\"" + where + " must be an RFC 3339 date-time, got \"" +
-                     *at + "\"");
+                     shorten(*at) + "\"");
     if (error) return std::nullopt;
     e.id = std::move(*id);
     e.product = std::move(*product);
@@ -398,10 +400,10 @@ class event_sax {
 batch_error duplicate_key(size_t index, const std::string& key) {
   return batch_error{422,
                      "event " + std::to_string(index) + " has the key \"" +
-                         key +
+                         shorten(key) +
                          "\" more than once; send each field once (JSON "
                          "parsers would keep only one of them)",
-                     index, key, std::nullopt};
+                     index, shorten(key), std::nullopt};
 }
 
 /// The 400 answer for a body (or an NDJSON line starting at byte `base`)
@@ -412,7 +414,7 @@ batch_error malformed(std::string_view text, uint64_t base,
   auto offset = base + error.offset;
   return batch_error{400,
                      "malformed JSON at byte " + std::to_string(offset) + ": " +
-                         error.detail,
+                         shorten(error.detail),
                      index, std::nullopt, offset};
 }
 

@@ -7,6 +7,7 @@
 
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
+#include "config/json_syntax.hpp"
 #include "storage/error.hpp"
 
 namespace shelfsync {
@@ -187,7 +188,7 @@ void http_api::handle(http::request&& req, http::responder r) {
   }
   auto bad_method = [&] {
     r.send(error_answer(http::status::method_not_allowed,
-                        "method not allowed on " + std::string{path}, req));
+                        "method not allowed on " + shorten(path), req));
   };
   if (path == "/v1/stock/events") {
     if (method != http::verb::post) return bad_method();
@@ -206,7 +207,7 @@ void http_api::handle(http::request&& req, http::responder r) {
     if (raw.empty() || raw.find('/') != std::string_view::npos ||
         !percent_decode(raw, code)) {
       r.send(error_answer(http::status::not_found,
-                          "no such resource: " + std::string{path}, req));
+                          "no such resource: " + shorten(path), req));
       return;
     }
     if (explaining) return get_explanation(code, target, req, std::move(r));
@@ -245,7 +246,7 @@ void http_api::handle(http::request&& req, http::responder r) {
     return;
   }
   r.send(error_answer(http::status::not_found,
-                      "no such resource: " + std::string{path}, req));
+                      "no such resource: " + shorten(path), req));
 }
 
 void http_api::post_events(http::request&& req, http::responder r) {
@@ -289,23 +290,23 @@ void http_api::post_events(http::request&& req, http::responder r) {
 void http_api::get_product(const std::string& code, const http::request& req,
                            http::responder r) {
   auto keep_alive = req.keep_alive();
-  engine_.product(code, [this, code, r,
-                         keep_alive](caf::expected<product_record> rec) {
-    if (!rec) {
-      auto missing = rec.error() == ec::not_found;
-      r.send(json_answer(
-          missing ? http::status::not_found
-                  : http::status::internal_server_error,
-          json{{"error", missing
-                             ? "shelfsync never saw product \"" + code + "\""
-                             : to_string(rec.error())}},
-          keep_alive));
-      return;
-    }
-    auto body =
-        product_json(code, *rec, *engine_.current_config(), engine_.db());
-    r.send(json_answer(http::status::ok, body, keep_alive));
-  });
+  engine_.product(
+      code, [this, code, r, keep_alive](caf::expected<product_record> rec) {
+        if (!rec) {
+          auto missing = rec.error() == ec::not_found;
+          r.send(json_answer(
+              missing ? http::status::not_found
+                      : http::status::internal_server_error,
+              json{{"error", missing ? "shelfsync never saw product \"" +
+                                           shorten(code) + "\""
+                                     : to_string(rec.error())}},
+              keep_alive));
+          return;
+        }
+        auto body =
+            product_json(code, *rec, *engine_.current_config(), engine_.db());
+        r.send(json_answer(http::status::ok, body, keep_alive));
+      });
 }
 
 void http_api::get_explanation(const std::string& code, std::string_view target,
@@ -321,7 +322,8 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
   auto conf = engine_.current_config();
   if (conf->find_shop(shop) == nullptr) {
     r.send(error_answer(http::status::not_found,
-                        "no shop \"" + shop + "\" in the config", req));
+                        "no shop \"" + shorten(shop) + "\" in the config",
+                        req));
     return;
   }
   auto keep_alive = req.keep_alive();
@@ -332,9 +334,9 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
     };
     if (!rec) {
       if (rec.error() == ec::not_found)
-        return answer(
-            http::status::not_found,
-            json{{"error", "shelfsync never saw product \"" + code + "\""}});
+        return answer(http::status::not_found,
+                      json{{"error", "shelfsync never saw product \"" +
+                                         shorten(code) + "\""}});
       return answer(http::status::internal_server_error,
                     json{{"error", to_string(rec.error())}});
     }
@@ -363,9 +365,10 @@ void http_api::get_shops(const std::string& id, const http::request& req,
         r.send(json_answer(http::status::ok, shop_json(s), keep_alive));
         return;
       }
-    r.send(json_answer(http::status::not_found,
-                       json{{"error", "no shop \"" + id + "\" in the config"}},
-                       keep_alive));
+    r.send(json_answer(
+        http::status::not_found,
+        json{{"error", "no shop \"" + shorten(id) + "\" in the config"}},
+        keep_alive));
   });
 }
 
@@ -383,7 +386,7 @@ void http_api::post_resync(const std::string& id, const http::request& req,
                 : err == ec::conflict ? http::status::conflict
                                       : http::status::internal_server_error;
     auto message =
-        err == ec::not_found ? "no shop \"" + id + "\" in the config"
+        err == ec::not_found ? "no shop \"" + shorten(id) + "\" in the config"
         : err == ec::conflict
             ? "a resync of shop \"" + id +
                   "\" is running; its progress is in GET /v1/shops/" + id

@@ -330,6 +330,45 @@ TEST(event_parser, lengths_count_characters_and_c1_controls_are_refused) {
             1u);
 }
 
+TEST(event_parser, echoed_values_are_cut_to_200_characters) {
+  // Before the fix a 1 MB warehouse id came back whole in the error.
+  std::string big(1 << 20, 'w');
+  auto e = error_of(R"([{"id":"x","product":"p","warehouse":")" + big +
+                    R"(","delta":1}])");
+  EXPECT_EQ(e.field, "warehouse");
+  EXPECT_LT(e.message.size(), 400u);
+  EXPECT_NE(e.message.find("\"" + std::string(200, 'w') + "...\""),
+            std::string::npos)
+      << e.message;
+  // Cut between characters, never inside one.
+  std::string accents;
+  for (int i = 0; i < 300; ++i)
+    accents += "\xC3\xA9";
+  e = error_of(R"([{"id":"x","product":"p","warehouse":"WH-A","delta":1,)"
+               R"("at":")" +
+               accents + R"("}])");
+  EXPECT_EQ(e.field, "at");
+  std::string cut;
+  for (int i = 0; i < 200; ++i)
+    cut += "\xC3\xA9";
+  EXPECT_NE(e.message.find("\"" + cut + "...\""), std::string::npos)
+      << e.message;
+  EXPECT_NO_THROW((void)nlohmann::json(e.message).dump());
+  // Keys: an unknown or repeated one is cut in the message and the field.
+  e = error_of(R"([{"id":"x","product":"p","warehouse":"WH-A",")" + big +
+               R"(":1}])");
+  EXPECT_EQ(e.field, std::string(200, 'w') + "...");
+  EXPECT_LT(e.message.size(), 400u);
+  e = error_of(R"([{"id":"x","product":"p","warehouse":"WH-A",")" + big +
+               R"(":1,")" + big + R"(":2}])");
+  EXPECT_EQ(e.field, std::string(200, 'w') + "...");
+  EXPECT_LT(e.message.size(), 400u);
+  // The token quoted by a syntax error too.
+  e = error_of(R"([{"id":")" + big + "\x01\"}]");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_LT(e.message.size(), 400u);
+}
+
 TEST(event_parser, first_problem_wins_and_nothing_is_returned) {
   auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
                         {"id":"b","product":"1","warehouse":"WH-Q","delta":1},

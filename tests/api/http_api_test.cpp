@@ -218,6 +218,23 @@ TEST_F(http_api_test, a_key_given_twice_is_a_422_and_applies_nothing) {
   EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 1000);
 }
 
+TEST_F(http_api_test, a_long_value_is_not_echoed_whole) {
+  std::string accents;
+  for (int i = 0; i < 1500; ++i)
+    accents += "\xC3\xA9";
+  auto r = post(R"([{"id":"l","product":"l","warehouse":")" + accents +
+                    R"(","delta":1}])",
+                422);
+  EXPECT_EQ(r["field"], "warehouse");
+  auto message = r["error"].get<std::string>();
+  EXPECT_LT(message.size(), 600u) << message;
+  EXPECT_NE(message.find(accents.substr(0, 400) + "...\""), std::string::npos)
+      << message;
+  auto res = call(http::verb::get, "/v1/products/" + std::string(1000, 'x'));
+  EXPECT_EQ(res.result_int(), 404);
+  EXPECT_LT(res.body().size(), 600u) << res.body();
+}
+
 TEST_F(http_api_test, malformed_bytes_that_are_not_utf8_are_a_400_not_a_500) {
   // Found by fuzzing: the parser's message quoted the raw bytes, and the
   // answer could not be serialized as JSON.
