@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
@@ -46,6 +47,18 @@ http::response batch_error_answer(const batch_error& err,
   if (err.field) body["field"] = *err.field;
   if (err.offset) body["offset"] = *err.offset;
   return json_answer(static_cast<http::status>(err.status), body, req);
+}
+
+/// Whether a Content-Type names NDJSON. Media types are case-insensitive and
+/// may carry parameters: "Application/X-NDJSON; charset=utf-8" is NDJSON.
+bool is_ndjson(std::string_view content_type) {
+  auto media = content_type.substr(0, content_type.find(';'));
+  auto first = media.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return false;
+  media = media.substr(first, media.find_last_not_of(" \t") + 1 - first);
+  return boost::beast::iequals(
+      boost::beast::string_view{media.data(), media.size()},
+      "application/x-ndjson");
 }
 
 /// Compares in time independent of where the strings differ.
@@ -252,7 +265,7 @@ void http_api::handle(http::request&& req, http::responder r) {
 void http_api::post_events(http::request&& req, http::responder r) {
   auto started = clock_type::now();
   auto type = req[boost::beast::http::field::content_type];
-  auto format = type.starts_with("application/x-ndjson")
+  auto format = is_ndjson({type.data(), type.size()})
                     ? batch_format::ndjson
                     : batch_format::json_array;
   auto conf = engine_.current_config();

@@ -156,6 +156,25 @@ TEST_F(http_api_test, ndjson_batches_and_duplicates) {
   EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 4);
 }
 
+TEST_F(http_api_test,
+       the_ndjson_media_type_is_case_insensitive_with_parameters) {
+  // Before the fix only the exact lower-case prefix was NDJSON; these were
+  // read as a JSON array and refused with 400.
+  std::string body = "{\"id\":\"c1\",\"product\":\"c\",\"warehouse\":"
+                     "\"WH-A\",\"delta\":1}\n{\"id\":\"c2\",\"product\":"
+                     "\"c\",\"warehouse\":\"WH-A\",\"delta\":1}\n";
+  EXPECT_EQ(post(body, 200, "Application/X-NDJSON")["accepted"], 2);
+  EXPECT_EQ(
+      post(body, 200, "application/x-ndjson; charset=utf-8")["duplicates"], 2);
+  EXPECT_EQ(
+      post(body, 200, " APPLICATION/x-ndjson ;charset=UTF-8")["duplicates"], 2);
+  // Another media type that merely starts the same is not NDJSON.
+  post(body, 400, "application/x-ndjsonx");
+  EXPECT_EQ(post(R"([{"id":"c3","product":"c","warehouse":"WH-A","delta":1}])",
+                 200, "Application/JSON; charset=utf-8")["accepted"],
+            1);
+}
+
 TEST_F(http_api_test, invalid_batches_apply_nothing) {
   auto r = post(R"([{"id":"ok","product":"q","warehouse":"WH-A","on_hand":1},
                     {"id":"bad","product":"q","warehouse":"WH-X","on_hand":1}])",
