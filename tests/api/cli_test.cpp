@@ -68,6 +68,24 @@ TEST_F(cli_test, check_config_reports_a_number_too_large_for_a_double) {
   EXPECT_NE(out.find("number overflow"), std::string::npos) << out;
 }
 
+TEST_F(cli_test, check_config_never_prints_a_secret_pasted_into_an_env_field) {
+  write("pasted.json", R"({"api": {"token_env": "shpat_S3cr3t0123456789"},
+    "warehouses": [{"id": "WH-A"}],
+    "shops": [{"id": "a", "channel": "amazon",
+      "amazon": {"endpoint": "http://127.0.0.1:1", "lwa_endpoint": "http://127.0.0.1:1",
+                 "seller_id": "S", "marketplace_ids": ["M"],
+                 "client_id_env": "A_ID", "client_secret_env": "lwa+S3cr3t/x=Q9",
+                 "refresh_token_env": "Atzr|S3cr3tRefresh"},
+      "warehouses": [{"warehouse": "WH-A", "enabled": true}]}]})");
+  EXPECT_EQ(run("check-config --config " + dir + "/pasted.json"), 1) << out;
+  EXPECT_NE(out.find("$.api.token_env"), std::string::npos) << out;
+  EXPECT_NE(out.find("$.shops[0].amazon.client_secret_env"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("$.shops[0].amazon.refresh_token_env"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("S3cr3t"), std::string::npos) << out;
+}
+
 TEST_F(cli_test, usage_errors_exit_2) {
   EXPECT_EQ(run("import " + config()), 2);
   EXPECT_EQ(run("no-such-command"), 2);

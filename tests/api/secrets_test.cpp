@@ -242,6 +242,11 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   auto bad = config();
   bad["api"]["token_env"] = "1-NOT-A-NAME";
   bad["shops"][0]["shopify"]["access_token_env"] = "";
+  // Secrets pasted where a variable name belongs: refused, never quoted.
+  bad["shops"][1]["shopify"]["access_token_env"] =
+      secret("SECRETS_TEST_SHOPIFY_BAD_TOKEN");
+  bad["shops"][3]["amazon"]["client_secret_env"] =
+      secret("SECRETS_TEST_LWA_BAD_SECRET");
   std::ofstream{dir + "/config.json"} << bad.dump(2);
   EXPECT_EQ(call(http::verb::post, "/v1/config/reload", bearer).result_int(),
             422);
