@@ -120,9 +120,12 @@ json product_json(const std::string& code, const product_record& rec,
   return json{{"product", code}, {"warehouses", warehouses}, {"shops", shops}};
 }
 
-json shop_json(const shop_status& s) {
+/// A shop's status; `problem` says what keeps it from its channel (a
+/// missing credential), or is empty.
+json shop_json(const shop_status& s, const std::string& problem) {
   json out{
       {"id", s.shop},
+      {"problem", problem.empty() ? json() : json(problem)},
       {"channel", s.channel},
       {"stock_sync", s.stock_sync},
       {"pending", s.pending},
@@ -365,17 +368,20 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
 void http_api::get_shops(const std::string& id, const http::request& req,
                          http::responder r) {
   auto keep_alive = req.keep_alive();
-  engine_.shops([id, r, keep_alive](std::vector<shop_status> all) {
+  auto unset = unset_variables(*engine_.current_config());
+  engine_.shops([id, r, keep_alive, unset](std::vector<shop_status> all) {
     if (id.empty()) {
       json list = json::array();
       for (auto& s : all)
-        list.push_back(shop_json(s));
+        list.push_back(shop_json(s, shop_problem(unset, s.shop)));
       r.send(json_answer(http::status::ok, json{{"shops", list}}, keep_alive));
       return;
     }
     for (auto& s : all)
       if (s.shop == id) {
-        r.send(json_answer(http::status::ok, shop_json(s), keep_alive));
+        r.send(json_answer(http::status::ok,
+                           shop_json(s, shop_problem(unset, s.shop)),
+                           keep_alive));
         return;
       }
     r.send(json_answer(

@@ -11,6 +11,17 @@ namespace shelfsync::commands {
 
 namespace {
 
+/// Logs one line per shop that lacks a credential: it is kept from its
+/// channel (its changes wait in its outbox) while the other shops run.
+void log_shop_problems(const config& conf) {
+  auto unset = unset_variables(conf);
+  for (auto& shop : conf.shops)
+    if (auto problem = shop_problem(unset, shop.id); !problem.empty())
+      log_line(log_level::error, "serve",
+               "shop \"" + shop.id + "\" is not started: " + problem +
+                   "; the other shops run");
+}
+
 void print_problems(const std::string& path,
                     const std::vector<config_problem>& problems) {
   for (auto& p : problems)
@@ -47,6 +58,7 @@ int serve(const std::string& config_path) {
     std::cerr << "shelfsync: cannot start: " << to_string(eng.error()) << '\n';
     return 1;
   }
+  log_shop_problems(*conf);
   metrics counters;
   auto reload = [&]() -> std::vector<config_problem> {
     auto next = load_config(config_path);
@@ -62,6 +74,7 @@ int serve(const std::string& config_path) {
                "node settings take effect only after a restart");
     (*eng)->reload(next.value);
     log_line(log_level::info, "config", "reloaded " + config_path);
+    log_shop_problems(*next.value);
     return {};
   };
   auto api = std::make_unique<http_api>(**eng, counters, *token, reload);

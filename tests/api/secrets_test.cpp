@@ -317,3 +317,66 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
     }
   }
 }
+
+TEST_F(secrets_test,
+       a_shop_without_its_credential_is_not_started_and_says_why) {
+  // Before the fix serve started every shop with at most a warning from the
+  // channel worker, and GET /v1/shops/{id} did not say what was missing.
+  ::unsetenv("SECRETS_TEST_UNSET_TOKEN");
+  ::unsetenv("SECRETS_TEST_UNSET_SECRET");
+  auto conf = config();
+  conf["shops"] = {
+      shopify_shop("good-store", sim_url, "SECRETS_TEST_SHOPIFY_TOKEN"),
+      shopify_shop("lost-store", sim_url, "SECRETS_TEST_UNSET_TOKEN"),
+      amazon_shop("lost-amazon", "A1LOST", sim_url, "SECRETS_TEST_LWA_")};
+  conf["shops"][2]["amazon"]["client_secret_env"] = "SECRETS_TEST_UNSET_SECRET";
+  std::ofstream{dir + "/config.json"} << conf.dump(2);
+  tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
+                                 dir + "/serve.log"};
+  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  auto bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
+  auto count = [&](const std::string& text) {
+    auto log = serve.log();
+    size_t n = 0;
+    for (auto at = log.find(text); at != std::string::npos;
+         at = log.find(text, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("shop \"lost-store\" is not started: environment variable "
+                  "SECRETS_TEST_UNSET_TOKEN ($.shops[1].shopify."
+                  "access_token_env) is not set"),
+            1u)
+      << serve.log();
+  EXPECT_EQ(count("shop \"lost-amazon\" is not started: environment variable "
+                  "SECRETS_TEST_UNSET_SECRET ($.shops[2].amazon."
+                  "client_secret_env) is not set"),
+            1u)
+      << serve.log();
+  EXPECT_EQ(count("shop \"good-store\" is not started"), 0u) << serve.log();
+  auto shop = [&](const std::string& id) {
+    auto res = call(http::verb::get, "/v1/shops/" + id, bearer);
+    EXPECT_EQ(res.result_int(), 200) << res.body();
+    return json::parse(res.body(), nullptr, false);
+  };
+  EXPECT_NE(
+      shop("lost-store")["problem"].dump().find("SECRETS_TEST_UNSET_TOKEN"),
+      std::string::npos)
+      << shop("lost-store").dump(2);
+  EXPECT_NE(
+      shop("lost-amazon")["problem"].dump().find("SECRETS_TEST_UNSET_SECRET"),
+      std::string::npos)
+      << shop("lost-amazon").dump(2);
+  EXPECT_TRUE(shop("good-store")["problem"].is_null())
+      << shop("good-store").dump(2);
+  // The engine runs: events are taken, the other shops get their views.
+  EXPECT_EQ(
+      call(http::verb::post, "/v1/stock/events", bearer,
+           R"([{"id":"u1","product":"p1","warehouse":"WH-A","on_hand":2}])")
+          .result_int(),
+      200);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
+  for (auto& [name, value] : secrets)
+    EXPECT_EQ(serve.log().find(value), std::string::npos) << name;
+}
