@@ -179,6 +179,11 @@ http_api::http_api(engine& eng, metrics& counters, std::string token,
     : engine_(eng), metrics_(counters), token_(std::move(token)),
       reload_(std::move(reload)) {}
 
+void http_api::set_token(std::string token) {
+  std::lock_guard<std::mutex> guard{token_mutex_};
+  token_ = std::move(token);
+}
+
 void http_api::handle(http::request&& req, http::responder r) {
   std::string_view target{req.target().data(), req.target().size()};
   auto path = target.substr(0, target.find('?'));
@@ -194,8 +199,12 @@ void http_api::handle(http::request&& req, http::responder r) {
   auto auth = req[boost::beast::http::field::authorization];
   std::string_view given{auth.data(), auth.size()};
   constexpr std::string_view bearer = "Bearer ";
-  if (given.substr(0, bearer.size()) != bearer ||
-      !same_secret(given.substr(bearer.size()), token_)) {
+  auto authorized = [&] {
+    std::lock_guard<std::mutex> guard{token_mutex_};
+    return given.substr(0, bearer.size()) == bearer &&
+           same_secret(given.substr(bearer.size()), token_);
+  };
+  if (!authorized()) {
     auto res = error_answer(http::status::unauthorized,
                             "missing or wrong bearer token", req);
     res.set(boost::beast::http::field::www_authenticate, "Bearer");
