@@ -1,6 +1,7 @@
 #include "api/event_parser.hpp"
 
 #include <algorithm>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -18,10 +19,32 @@ constexpr int64_t max_magnitude = int64_t{1} << 53;
 constexpr size_t max_product_length = 128;
 constexpr size_t max_id_length = 256;
 
+/// Characters (code points) of `s`, which the JSON parser has checked to be
+/// valid UTF-8: every byte that does not continue a sequence starts one.
+size_t characters(std::string_view s) {
+  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+/// Whether `s` (valid UTF-8) holds a control character: C0 (below U+0020),
+/// DEL (U+007F) or C1 (U+0080 to U+009F, encoded C2 80 to C2 9F).
 bool has_control_chars(std::string_view s) {
-  for (unsigned char c : s)
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xC2 && i + 1 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9F)
+      return true;
+  }
   return false;
+}
+
+/// Days of `month` (1 to 12) in `year` of the Gregorian calendar.
+int days_in_month(int year, int month) {
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : days[month - 1];
 }
 
 /// Checks an RFC 3339 date-time such as 2026-11-27T10:00:00.123+01:00.
@@ -40,8 +63,11 @@ bool is_rfc3339(std::string_view s) {
   auto num = [&](size_t pos) {
     return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
   };
-  if (num(5) < 1 || num(5) > 12 || num(8) < 1 || num(8) > 31 || num(11) > 23 ||
-      num(14) > 59 || num(17) > 60)
+  auto year = num(0) * 100 + num(2);
+  auto month = num(5);
+  if (month < 1 || month > 12 || num(8) < 1 ||
+      num(8) > days_in_month(year, month) || num(11) > 23 || num(14) > 59 ||
+      num(17) > 60)
     return false;
   size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
@@ -54,7 +80,8 @@ bool is_rfc3339(std::string_view s) {
   if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z'))
     return pos + 1 == s.size();
   return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') &&
-         digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2);
+         digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2) &&
+         num(pos + 1) <= 23 && num(pos + 4) <= 59;
 }
 
 struct event_reader {
@@ -122,8 +149,9 @@ struct event_reader {
       if (std::find_if(std::begin(known), std::end(known), [&](const char* k) {
             return key == k;
           }) == std::end(known))
-        fail(key, "event " + std::to_string(index) +
-                      " has an unknown field \"" + key + "\"");
+        fail(shorten(key), "event " + std::to_string(index) +
+                               " has an unknown field \"" + shorten(key) +
+                               "\"");
     }
     stock_event e;
     auto id = text(obj, "id", true);
@@ -136,25 +164,38 @@ struct event_reader {
     auto at = text(obj, "at", false);
     if (error) return std::nullopt;
     auto where = " of event " + std::to_string(index);
-    if (id->empty() || id->size() > max_id_length)
+    // Lengths count characters, not bytes: 128 x "é" is a valid code.
+    if (id->empty() || characters(*id) > max_id_length)
       fail("id", "\"id\"" + where + " must have 1 to 256 characters");
-    else if (product->empty() || product->size() > max_product_length)
+    else if (has_control_chars(*id))
+      fail("id", "\"id\"" + where + " must not contain control characters");
+    else if (product->empty() || characters(*product) > max_product_length)
       fail("product", "\"product\"" + where + " must have 1 to 128 characters");
     else if (has_control_chars(*product))
       fail("product",
            "\"product\"" + where + " must not contain control characters");
+    else if (has_control_chars(*warehouse))
+      fail("warehouse",
+           "\"warehouse\"" + where + " must not contain control characters");
     else if (!known_warehouse(*warehouse))
-      fail("warehouse", "\"warehouse\"" + where + " is \"" + *warehouse +
+      fail("warehouse", "\"warehouse\"" + where + " is \"" +
+                            shorten(*warehouse) +
                             "\", which the config does not declare");
     else if (on_hand && delta)
       fail("delta", "event " + std::to_string(index) +
                         " has both \"on_hand\" and \"delta\"; send one");
+    else if (reserved && *reserved < 0)
+      // A negative reservation would raise available above on_hand: an
+      // oversell. A negative on_hand is accepted (a WMS count can go below
+      // zero); available is then 0.
+      fail("reserved", "\"reserved\"" + where + " must not be negative, got " +
+                           std::to_string(*reserved));
     else if (!on_hand && !delta && !reserved)
       fail("on_hand", "event " + std::to_string(index) +
                           " needs one of \"on_hand\", \"delta\", \"reserved\"");
     else if (at && !is_rfc3339(*at))
       fail("at", "\"at\"" + where + " must be an RFC 3339 date-time, got \"" +
-                     *at + "\"");
+                     shorten(*at) + "\"");
     if (error) return std::nullopt;
     e.id = std::move(*id);
     e.product = std::move(*product);
@@ -180,6 +221,191 @@ struct event_reader {
   }
 };
 
+// -- reading the JSON text ----------------------------------------------------
+
+/// What a number token written with a fraction or an exponent is worth.
+enum class number_kind { whole, too_large, fraction };
+
+/// Reads a JSON number token exactly (not through a double, which rounds):
+/// whether it is a whole number within +-2^53 (`1e3`, `1000.0`, `-0.0`), one
+/// beyond that (`2e53`, `18446744073709551616`), or not whole (`1.5`).
+number_kind read_number(const std::string& token, int64_t& out) {
+  auto digit = [&](size_t i) {
+    return i < token.size() && token[i] >= '0' && token[i] <= '9';
+  };
+  bool negative = !token.empty() && token[0] == '-';
+  size_t i = negative ? 1 : 0;
+  std::string digits;
+  int64_t exponent = 0;
+  for (; digit(i); ++i)
+    digits += token[i];
+  if (i < token.size() && token[i] == '.')
+    for (++i; digit(i); ++i) {
+      digits += token[i];
+      --exponent;
+    }
+  if (i < token.size() && (token[i] == 'e' || token[i] == 'E')) {
+    ++i;
+    bool below = i < token.size() && token[i] == '-';
+    if (i < token.size() && (token[i] == '-' || token[i] == '+')) ++i;
+    int64_t e = 0;
+    for (; digit(i); ++i) // capped: 1e999999 overflowed the double anyway
+      e = std::min<int64_t>(e * 10 + (token[i] - '0'), 100'000'000);
+    exponent += below ? -e : e;
+  }
+  auto first = digits.find_first_not_of('0');
+  if (first == std::string::npos) {
+    out = 0;
+    return number_kind::whole;
+  }
+  digits.erase(0, first);
+  while (digits.back() == '0') {
+    digits.pop_back();
+    ++exponent;
+  }
+  if (exponent < 0) return number_kind::fraction;
+  // 2^53 has 16 digits.
+  if (static_cast<int64_t>(digits.size()) + exponent > 16)
+    return number_kind::too_large;
+  uint64_t value = 0;
+  for (char c : digits)
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  for (int64_t k = 0; k < exponent; ++k)
+    value *= 10;
+  if (value > uint64_t(max_magnitude)) return number_kind::too_large;
+  out = negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
+  return number_kind::whole;
+}
+
+/// The keys seen so far in each object being parsed, reused from one parse
+/// to the next so that a batch allocates them once.
+struct key_frames {
+  std::vector<std::vector<std::string>> frames;
+  size_t depth = 0;
+};
+
+/// Builds the document as json::parse does, with two differences that the
+/// plain parser cannot make:
+/// - a key given twice in one object is noted (the parser keeps the last
+///   silently, so `"on_hand":1,"on_hand":99` would pass as 99);
+/// - a number written with a fraction or an exponent becomes an integer when
+///   its value is exactly a whole number within +-2^53 (`1e3` is 1000), and
+///   the largest integer of its sign when it is a whole number beyond that,
+///   so that the reader says "out of range" (a double would have rounded
+///   it); only true fractions stay floating-point.
+class event_sax {
+ public:
+  /// `element_depth` is the depth of the events: 1 in a JSON array, 0 for
+  /// an NDJSON line; `first_index` the index of the first event parsed.
+  event_sax(json& root, key_frames& keys, size_t element_depth,
+            size_t first_index)
+      : dom_(root), keys_(keys), element_depth_(element_depth),
+        next_index_(first_index) {
+    keys_.depth = 0;
+  }
+
+  /// The first duplicate key: index of its event and the key.
+  std::optional<std::pair<size_t, std::string>> duplicate;
+
+  bool null() {
+    value_starts();
+    return dom_.null();
+  }
+  bool boolean(bool x) {
+    value_starts();
+    return dom_.boolean(x);
+  }
+  bool number_integer(json::number_integer_t x) {
+    value_starts();
+    return dom_.number_integer(x);
+  }
+  bool number_unsigned(json::number_unsigned_t x) {
+    value_starts();
+    return dom_.number_unsigned(x);
+  }
+  bool number_float(json::number_float_t x, const std::string& token) {
+    value_starts();
+    int64_t whole = 0;
+    switch (read_number(token, whole)) {
+    case number_kind::whole:
+      return dom_.number_integer(whole);
+    case number_kind::too_large:
+      return token[0] == '-'
+                 ? dom_.number_integer(std::numeric_limits<int64_t>::min())
+                 : dom_.number_unsigned(std::numeric_limits<uint64_t>::max());
+    case number_kind::fraction:
+      break;
+    }
+    return dom_.number_float(x, token);
+  }
+  bool string(std::string& x) {
+    value_starts();
+    return dom_.string(x);
+  }
+  bool binary(json::binary_t& x) {
+    value_starts();
+    return dom_.binary(x);
+  }
+  bool start_object(size_t n) {
+    value_starts();
+    enter();
+    return dom_.start_object(n);
+  }
+  bool key(std::string& k) {
+    auto& seen = keys_.frames[keys_.depth - 1];
+    if (std::find(seen.begin(), seen.end(), k) != seen.end()) {
+      if (!duplicate) duplicate.emplace(next_index_ - 1, k);
+    } else {
+      seen.push_back(k);
+    }
+    return dom_.key(k);
+  }
+  bool end_object() {
+    --keys_.depth;
+    return dom_.end_object();
+  }
+  bool start_array(size_t n) {
+    value_starts();
+    enter();
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    --keys_.depth;
+    return dom_.end_array();
+  }
+  template<class Exception>
+  bool parse_error(size_t position, const std::string& last_token,
+                   const Exception& ex) {
+    return dom_.parse_error(position, last_token, ex);
+  }
+
+ private:
+  /// Counts the events: a value starting at their depth is the next one.
+  void value_starts() {
+    if (keys_.depth == element_depth_) ++next_index_;
+  }
+
+  void enter() {
+    if (keys_.depth == keys_.frames.size()) keys_.frames.emplace_back();
+    keys_.frames[keys_.depth++].clear();
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  key_frames& keys_;
+  size_t element_depth_;
+  size_t next_index_;
+};
+
+/// The 422 answer for a key given twice in event `index`.
+batch_error duplicate_key(size_t index, const std::string& key) {
+  return batch_error{422,
+                     "event " + std::to_string(index) + " has the key \"" +
+                         shorten(key) +
+                         "\" more than once; send each field once (JSON "
+                         "parsers would keep only one of them)",
+                     index, shorten(key), std::nullopt};
+}
+
 /// The 400 answer for a body (or an NDJSON line starting at byte `base`)
 /// that is not well-formed JSON.
 batch_error malformed(std::string_view text, uint64_t base,
@@ -188,7 +414,7 @@ batch_error malformed(std::string_view text, uint64_t base,
   auto offset = base + error.offset;
   return batch_error{400,
                      "malformed JSON at byte " + std::to_string(offset) + ": " +
-                         error.detail,
+                         shorten(error.detail),
                      index, std::nullopt, offset};
 }
 
@@ -198,6 +424,7 @@ std::variant<std::vector<stock_event>, batch_error>
 parse_events(std::string_view body, batch_format format,
              const warehouse_check& known_warehouse) {
   std::vector<stock_event> result;
+  key_frames keys;
   auto take = [&](const json& doc, size_t index) -> std::optional<batch_error> {
     event_reader reader{known_warehouse, index, std::nullopt};
     auto e = reader.read(doc);
@@ -207,8 +434,9 @@ parse_events(std::string_view body, batch_format format,
   };
   if (format == batch_format::json_array) {
     json doc;
+    event_sax sax{doc, keys, 1, 0};
     try {
-      doc = json::parse(body.begin(), body.end());
+      json::sax_parse(body.begin(), body.end(), &sax);
     } catch (const json::exception&) {
       // parse_error, or out_of_range for a number too large for a double.
       return malformed(body, 0, std::nullopt);
@@ -220,8 +448,11 @@ parse_events(std::string_view body, batch_format format,
                              doc.type_name(),
                          std::nullopt, std::nullopt, std::nullopt};
     result.reserve(doc.size());
-    for (size_t i = 0; i < doc.size(); ++i)
+    for (size_t i = 0; i < doc.size(); ++i) {
+      if (sax.duplicate && sax.duplicate->first == i)
+        return duplicate_key(i, sax.duplicate->second);
       if (auto err = take(doc[i], i)) return *err;
+    }
     return result;
   }
   size_t index = 0;
@@ -233,11 +464,13 @@ parse_events(std::string_view body, batch_format format,
     auto blank = line.find_first_not_of(" \t\r") == std::string_view::npos;
     if (!blank) {
       json doc;
+      event_sax sax{doc, keys, 0, index};
       try {
-        doc = json::parse(line.begin(), line.end());
+        json::sax_parse(line.begin(), line.end(), &sax);
       } catch (const json::exception&) {
         return malformed(line, pos, index);
       }
+      if (sax.duplicate) return duplicate_key(index, sax.duplicate->second);
       if (auto err = take(doc, index)) return *err;
       ++index;
     }

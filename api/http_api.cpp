@@ -2,11 +2,13 @@
 
 #include <chrono>
 
+#include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
+#include "config/json_syntax.hpp"
 #include "storage/error.hpp"
 
 namespace shelfsync {
@@ -45,6 +47,18 @@ http::response batch_error_answer(const batch_error& err,
   if (err.field) body["field"] = *err.field;
   if (err.offset) body["offset"] = *err.offset;
   return json_answer(static_cast<http::status>(err.status), body, req);
+}
+
+/// Whether a Content-Type names NDJSON. Media types are case-insensitive and
+/// may carry parameters: "Application/X-NDJSON; charset=utf-8" is NDJSON.
+bool is_ndjson(std::string_view content_type) {
+  auto media = content_type.substr(0, content_type.find(';'));
+  auto first = media.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return false;
+  media = media.substr(first, media.find_last_not_of(" \t") + 1 - first);
+  return boost::beast::iequals(
+      boost::beast::string_view{media.data(), media.size()},
+      "application/x-ndjson");
 }
 
 /// Compares in time independent of where the strings differ.
@@ -106,9 +120,12 @@ json product_json(const std::string& code, const product_record& rec,
   return json{{"product", code}, {"warehouses", warehouses}, {"shops", shops}};
 }
 
-json shop_json(const shop_status& s) {
+/// A shop's status; `problem` says what keeps it from its channel (a
+/// missing credential), or is empty.
+json shop_json(const shop_status& s, const std::string& problem) {
   json out{
       {"id", s.shop},
+      {"problem", problem.empty() ? json() : json(problem)},
       {"channel", s.channel},
       {"stock_sync", s.stock_sync},
       {"pending", s.pending},
@@ -162,6 +179,11 @@ http_api::http_api(engine& eng, metrics& counters, std::string token,
     : engine_(eng), metrics_(counters), token_(std::move(token)),
       reload_(std::move(reload)) {}
 
+void http_api::set_token(std::string token) {
+  std::lock_guard<std::mutex> guard{token_mutex_};
+  token_ = std::move(token);
+}
+
 void http_api::handle(http::request&& req, http::responder r) {
   std::string_view target{req.target().data(), req.target().size()};
   auto path = target.substr(0, target.find('?'));
@@ -177,8 +199,12 @@ void http_api::handle(http::request&& req, http::responder r) {
   auto auth = req[boost::beast::http::field::authorization];
   std::string_view given{auth.data(), auth.size()};
   constexpr std::string_view bearer = "Bearer ";
-  if (given.substr(0, bearer.size()) != bearer ||
-      !same_secret(given.substr(bearer.size()), token_)) {
+  auto authorized = [&] {
+    std::lock_guard<std::mutex> guard{token_mutex_};
+    return given.substr(0, bearer.size()) == bearer &&
+           same_secret(given.substr(bearer.size()), token_);
+  };
+  if (!authorized()) {
     auto res = error_answer(http::status::unauthorized,
                             "missing or wrong bearer token", req);
     res.set(boost::beast::http::field::www_authenticate, "Bearer");
@@ -187,7 +213,7 @@ void http_api::handle(http::request&& req, http::responder r) {
   }
   auto bad_method = [&] {
     r.send(error_answer(http::status::method_not_allowed,
-                        "method not allowed on " + std::string{path}, req));
+                        "method not allowed on " + shorten(path), req));
   };
   if (path == "/v1/stock/events") {
     if (method != http::verb::post) return bad_method();
@@ -206,7 +232,7 @@ void http_api::handle(http::request&& req, http::responder r) {
     if (raw.empty() || raw.find('/') != std::string_view::npos ||
         !percent_decode(raw, code)) {
       r.send(error_answer(http::status::not_found,
-                          "no such resource: " + std::string{path}, req));
+                          "no such resource: " + shorten(path), req));
       return;
     }
     if (explaining) return get_explanation(code, target, req, std::move(r));
@@ -245,13 +271,13 @@ void http_api::handle(http::request&& req, http::responder r) {
     return;
   }
   r.send(error_answer(http::status::not_found,
-                      "no such resource: " + std::string{path}, req));
+                      "no such resource: " + shorten(path), req));
 }
 
 void http_api::post_events(http::request&& req, http::responder r) {
   auto started = clock_type::now();
   auto type = req[boost::beast::http::field::content_type];
-  auto format = type.starts_with("application/x-ndjson")
+  auto format = is_ndjson({type.data(), type.size()})
                     ? batch_format::ndjson
                     : batch_format::json_array;
   auto conf = engine_.current_config();
@@ -289,23 +315,23 @@ void http_api::post_events(http::request&& req, http::responder r) {
 void http_api::get_product(const std::string& code, const http::request& req,
                            http::responder r) {
   auto keep_alive = req.keep_alive();
-  engine_.product(code, [this, code, r,
-                         keep_alive](caf::expected<product_record> rec) {
-    if (!rec) {
-      auto missing = rec.error() == ec::not_found;
-      r.send(json_answer(
-          missing ? http::status::not_found
-                  : http::status::internal_server_error,
-          json{{"error", missing
-                             ? "shelfsync never saw product \"" + code + "\""
-                             : to_string(rec.error())}},
-          keep_alive));
-      return;
-    }
-    auto body =
-        product_json(code, *rec, *engine_.current_config(), engine_.db());
-    r.send(json_answer(http::status::ok, body, keep_alive));
-  });
+  engine_.product(
+      code, [this, code, r, keep_alive](caf::expected<product_record> rec) {
+        if (!rec) {
+          auto missing = rec.error() == ec::not_found;
+          r.send(json_answer(
+              missing ? http::status::not_found
+                      : http::status::internal_server_error,
+              json{{"error", missing ? "shelfsync never saw product \"" +
+                                           shorten(code) + "\""
+                                     : to_string(rec.error())}},
+              keep_alive));
+          return;
+        }
+        auto body =
+            product_json(code, *rec, *engine_.current_config(), engine_.db());
+        r.send(json_answer(http::status::ok, body, keep_alive));
+      });
 }
 
 void http_api::get_explanation(const std::string& code, std::string_view target,
@@ -321,7 +347,8 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
   auto conf = engine_.current_config();
   if (conf->find_shop(shop) == nullptr) {
     r.send(error_answer(http::status::not_found,
-                        "no shop \"" + shop + "\" in the config", req));
+                        "no shop \"" + shorten(shop) + "\" in the config",
+                        req));
     return;
   }
   auto keep_alive = req.keep_alive();
@@ -332,9 +359,9 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
     };
     if (!rec) {
       if (rec.error() == ec::not_found)
-        return answer(
-            http::status::not_found,
-            json{{"error", "shelfsync never saw product \"" + code + "\""}});
+        return answer(http::status::not_found,
+                      json{{"error", "shelfsync never saw product \"" +
+                                         shorten(code) + "\""}});
       return answer(http::status::internal_server_error,
                     json{{"error", to_string(rec.error())}});
     }
@@ -350,22 +377,26 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
 void http_api::get_shops(const std::string& id, const http::request& req,
                          http::responder r) {
   auto keep_alive = req.keep_alive();
-  engine_.shops([id, r, keep_alive](std::vector<shop_status> all) {
+  auto unset = unset_variables(*engine_.current_config());
+  engine_.shops([id, r, keep_alive, unset](std::vector<shop_status> all) {
     if (id.empty()) {
       json list = json::array();
       for (auto& s : all)
-        list.push_back(shop_json(s));
+        list.push_back(shop_json(s, shop_problem(unset, s.shop)));
       r.send(json_answer(http::status::ok, json{{"shops", list}}, keep_alive));
       return;
     }
     for (auto& s : all)
       if (s.shop == id) {
-        r.send(json_answer(http::status::ok, shop_json(s), keep_alive));
+        r.send(json_answer(http::status::ok,
+                           shop_json(s, shop_problem(unset, s.shop)),
+                           keep_alive));
         return;
       }
-    r.send(json_answer(http::status::not_found,
-                       json{{"error", "no shop \"" + id + "\" in the config"}},
-                       keep_alive));
+    r.send(json_answer(
+        http::status::not_found,
+        json{{"error", "no shop \"" + shorten(id) + "\" in the config"}},
+        keep_alive));
   });
 }
 
@@ -383,7 +414,7 @@ void http_api::post_resync(const std::string& id, const http::request& req,
                 : err == ec::conflict ? http::status::conflict
                                       : http::status::internal_server_error;
     auto message =
-        err == ec::not_found ? "no shop \"" + id + "\" in the config"
+        err == ec::not_found ? "no shop \"" + shorten(id) + "\" in the config"
         : err == ec::conflict
             ? "a resync of shop \"" + id +
                   "\" is running; its progress is in GET /v1/shops/" + id

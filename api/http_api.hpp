@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ class http_api {
   /// Handles one request (the http::server's handler).
   void handle(http::request&& req, http::responder r);
 
+  /// Replaces the bearer token (a reload that changed `api.token_env`);
+  /// requests checked after it need the new one.
+  void set_token(std::string token);
+
  private:
   void post_events(http::request&& req, http::responder r);
   void get_product(const std::string& code, const http::request& req,
@@ -40,6 +45,8 @@ class http_api {
 
   engine& engine_;
   metrics& metrics_;
+  /// Guards `token_`: requests are handled on several threads.
+  std::mutex token_mutex_;
   std::string token_;
   reload_function reload_;
 };

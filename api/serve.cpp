@@ -1,5 +1,7 @@
 #include <csignal>
 #include <iostream>
+#include <mutex>
+#include <optional>
 
 #include "actors/engine.hpp"
 #include "actors/log.hpp"
@@ -10,6 +12,17 @@
 namespace shelfsync::commands {
 
 namespace {
+
+/// Logs one line per shop that lacks a credential: it is kept from its
+/// channel (its changes wait in its outbox) while the other shops run.
+void log_shop_problems(const config& conf) {
+  auto unset = unset_variables(conf);
+  for (auto& shop : conf.shops)
+    if (auto problem = shop_problem(unset, shop.id); !problem.empty())
+      log_line(log_level::error, "serve",
+               "shop \"" + shop.id + "\" is not started: " + problem +
+                   "; the other shops run");
+}
 
 void print_problems(const std::string& path,
                     const std::vector<config_problem>& problems) {
@@ -47,13 +60,38 @@ int serve(const std::string& config_path) {
     std::cerr << "shelfsync: cannot start: " << to_string(eng.error()) << '\n';
     return 1;
   }
+  log_shop_problems(*conf);
   metrics counters;
+  std::unique_ptr<http_api> api;
+  // Reloads come from HTTP threads and from SIGHUP: one at a time.
+  std::mutex reload_mutex;
+  auto current = conf;
   auto reload = [&]() -> std::vector<config_problem> {
+    std::lock_guard<std::mutex> guard{reload_mutex};
     auto next = load_config(config_path);
     if (!next) {
       log_line(log_level::error, "config",
                "reload refused, the old config stays in force");
       return next.problems;
+    }
+    // A new api.token_env takes effect with the reload: the new variable
+    // is read now, and when it is not set the reload is refused (the old
+    // token stays; answering 200 and keeping it would be a silent no).
+    std::optional<std::string> next_token;
+    auto& token_env = next.value->api.token_env;
+    if (token_env != current->api.token_env) {
+      next_token = read_secret(token_env);
+      if (!next_token) {
+        log_line(log_level::error, "config",
+                 "reload refused, the old config stays in force: "
+                 "api.token_env names " +
+                     token_env + ", which is not set");
+        return {{"$.api.token_env",
+                 "names the environment variable " + token_env +
+                     ", which is not set (or empty) in shelfsync's "
+                     "environment; the old config and API token stay in "
+                     "force"}};
+      }
     }
     if (next.value->node.data_dir != conf->node.data_dir ||
         next.value->node.listen_port != conf->node.listen_port ||
@@ -61,10 +99,17 @@ int serve(const std::string& config_path) {
       log_line(log_level::warning, "config",
                "node settings take effect only after a restart");
     (*eng)->reload(next.value);
+    if (next_token) {
+      api->set_token(std::move(*next_token));
+      log_line(log_level::info, "config",
+               "the API bearer token is now read from " + token_env);
+    }
+    current = next.value;
     log_line(log_level::info, "config", "reloaded " + config_path);
+    log_shop_problems(*next.value);
     return {};
   };
-  auto api = std::make_unique<http_api>(**eng, counters, *token, reload);
+  api = std::make_unique<http_api>(**eng, counters, *token, reload);
   http::server_options opts;
   opts.host = conf->node.listen_host;
   opts.port = conf->node.listen_port;

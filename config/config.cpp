@@ -163,4 +163,44 @@ std::optional<std::string> read_secret(const std::string& env_name) {
   return std::string{value};
 }
 
+std::vector<unset_variable> unset_variables(const config& conf) {
+  std::vector<unset_variable> out;
+  auto check = [&](const std::string& path, const std::string& name,
+                   const std::string& shop) {
+    if (!read_secret(name)) out.push_back({path, name, shop});
+  };
+  check("$.api.token_env", conf.api.token_env, "");
+  for (size_t i = 0; i < conf.shops.size(); ++i) {
+    auto& shop = conf.shops[i];
+    auto at = "$.shops[" + std::to_string(i) + "].";
+    if (shop.channel == channel_kind::shopify) {
+      check(at + "shopify.access_token_env", shop.shopify.access_token_env,
+            shop.id);
+    } else {
+      check(at + "amazon.client_id_env", shop.amazon.client_id_env, shop.id);
+      check(at + "amazon.client_secret_env", shop.amazon.client_secret_env,
+            shop.id);
+      check(at + "amazon.refresh_token_env", shop.amazon.refresh_token_env,
+            shop.id);
+    }
+  }
+  return out;
+}
+
+std::string shop_problem(const std::vector<unset_variable>& unset,
+                         const std::string& shop_id) {
+  std::string names;
+  size_t count = 0;
+  for (auto& u : unset)
+    if (!u.shop.empty() && u.shop == shop_id) {
+      names += (count++ == 0 ? "" : ", ") + u.name + " (" + u.path + ")";
+    }
+  if (count == 0) return {};
+  return std::string{count == 1 ? "environment variable "
+                                : "environment variables "} +
+         names + (count == 1 ? " is" : " are") +
+         " not set: nothing is sent to this shop (its changes are kept) until "
+         "it is set and shelfsync restarted";
+}
+
 } // namespace shelfsync

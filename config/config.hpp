@@ -213,4 +213,26 @@ std::string to_string(const config_problem& problem);
 /// the variable names, never the values.
 std::optional<std::string> read_secret(const std::string& env_name);
 
+/// An environment variable that the config names and that is not set (or
+/// empty): the engine cannot use what it should hold.
+struct unset_variable {
+  /// The field naming it: "$.api.token_env",
+  /// "$.shops[0].shopify.access_token_env".
+  std::string path;
+  /// The variable's name (never its value: it has none).
+  std::string name;
+  /// The id of the shop whose credential it is; empty for `api.token_env`.
+  std::string shop;
+};
+
+/// Returns every environment variable named by `conf` that is not set, in
+/// file order. `check-config` reports them; `serve` refuses to start without
+/// the API token and keeps a shop with a missing credential from its channel.
+std::vector<unset_variable> unset_variables(const config& conf);
+
+/// Describes what the unset variables of shop `shop_id` (in `unset`) stop,
+/// as one sentence naming each; empty when the shop lacks nothing.
+std::string shop_problem(const std::vector<unset_variable>& unset,
+                         const std::string& shop_id);
+
 } // namespace shelfsync

@@ -109,4 +109,14 @@ json_syntax_error locate_syntax_error(std::string_view text) {
   return handler.error;
 }
 
+std::string shorten(std::string_view text, size_t limit) {
+  size_t characters = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    // Every byte that does not continue a UTF-8 sequence starts a character.
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (++characters > limit) return std::string{text.substr(0, i)} + "...";
+  }
+  return std::string{text};
+}
+
 } // namespace shelfsync

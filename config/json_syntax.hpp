@@ -29,4 +29,13 @@ json_syntax_error locate_syntax_error(std::string_view text);
 /// replaced by \xNN.
 std::string escape_invalid_utf8(const std::string& text);
 
+/// How many characters of a value an error message quotes at most.
+constexpr size_t echo_limit = 200;
+
+/// Returns `text` as an error message quotes it: whole when it has at most
+/// `limit` characters, else its first `limit` characters and "...". It is
+/// cut between UTF-8 sequences, never inside one, so that a megabyte-long
+/// value does not come back whole in the answer that refuses it.
+std::string shorten(std::string_view text, size_t limit = echo_limit);
+
 } // namespace shelfsync

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
+#include <utility>
 
 namespace shelfsync::detail {
 
@@ -179,11 +181,31 @@ std::optional<int64_t> object_reader::integer(const std::string& key,
 
 std::optional<std::string> object_reader::env_name(const std::string& key,
                                                    presence p) {
-  auto name = string(key, p, "the name of an environment variable");
-  if (name && !is_env_name(*name)) {
-    report(path_of(key), "must be the name of an environment variable "
-                         "([A-Za-z_][A-Za-z0-9_]*), got " +
-                             json_string(*name));
+  // The value is never quoted: a secret pasted here by mistake must not
+  // show in check-config's output, a refused reload's answer or the log.
+  auto* value = member(key, p, "the name of an environment variable");
+  if (value == nullptr) return std::nullopt;
+  if (!value->is_string()) {
+    report(
+        path_of(key),
+        std::string{"must be a string naming an environment variable, got "} +
+            type_phrase(*value));
+    return std::nullopt;
+  }
+  auto name = value->get<std::string>();
+  if (auto kind = secret_kind(name)) {
+    report(path_of(key),
+           std::string{"holds what looks like "} + kind +
+               ", not the name of an environment variable; put the secret "
+               "in the environment and name the variable here (the value "
+               "is not shown)");
+    return std::nullopt;
+  }
+  if (!is_env_name(name)) {
+    report(path_of(key),
+           "must be the name of an environment variable "
+           "([A-Za-z_][A-Za-z0-9_]*, at most 128 characters); the value is "
+           "not shown, as it may be a secret pasted by mistake");
     return std::nullopt;
   }
   return name;
@@ -239,14 +261,35 @@ void object_reader::finish() {
 // -- value shapes ------------------------------------------------------------
 
 bool has_control_character(const std::string& text) {
-  return std::any_of(text.begin(), text.end(), [](char c) {
-    auto u = static_cast<unsigned char>(c);
-    return u < 0x20 || u == 0x7f;
-  });
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x20 || u == 0x7f) return true;
+    // C1 (U+0080 to U+009F) is C2 80 to C2 9F in UTF-8, which the JSON
+    // parser has checked the text to be.
+    if (u == 0xC2 && i + 1 < text.size() &&
+        static_cast<unsigned char>(text[i + 1]) <= 0x9F)
+      return true;
+  }
+  return false;
 }
 
 bool is_env_name(const std::string& name) {
-  return !name.empty() && is_identifier(name);
+  return !name.empty() && name.size() <= 128 && is_identifier(name);
+}
+
+const char* secret_kind(const std::string& text) {
+  static const std::pair<const char*, const char*> prefixes[] = {
+      {"shpat_", "a Shopify access token"},
+      {"shpca_", "a Shopify access token"},
+      {"shppa_", "a Shopify access token"},
+      {"shpss_", "a Shopify shared secret"},
+      {"Atzr|", "an Amazon LWA refresh token"},
+      {"Atza|", "an Amazon LWA access token"},
+      {"amzn1.", "an Amazon LWA client id"},
+  };
+  for (auto& [prefix, kind] : prefixes)
+    if (text.compare(0, std::strlen(prefix), prefix) == 0) return kind;
+  return nullptr;
 }
 
 std::optional<std::string> url_problem(const std::string& url) {

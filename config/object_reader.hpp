@@ -80,7 +80,8 @@ class object_reader {
   integer(const std::string& key, presence p, int64_t min = 0,
           int64_t max = std::numeric_limits<int64_t>::max());
 
-  /// Returns member `key` if it is a valid environment variable name.
+  /// Returns member `key` if it is a valid environment variable name that
+  /// does not look like a secret; its value is never quoted in a problem.
   std::optional<std::string> env_name(const std::string& key, presence p);
 
   /// Returns member `key` if it is an http(s) URL with a host.
@@ -101,12 +102,17 @@ class object_reader {
 
 // -- value shapes ------------------------------------------------------------
 
-/// Returns whether `text` contains a control character (below 0x20, or DEL).
+/// Returns whether `text` (UTF-8) contains a control character: C0 (below
+/// U+0020), DEL or C1 (U+0080 to U+009F).
 bool has_control_character(const std::string& text);
 
 /// Returns whether `name` is a valid environment variable name:
-/// `[A-Za-z_][A-Za-z0-9_]*`.
+/// `[A-Za-z_][A-Za-z0-9_]*`, at most 128 characters.
 bool is_env_name(const std::string& name);
+
+/// Returns what kind of secret `text` looks like by its prefix (a Shopify
+/// `shpat_` token, an Amazon `Atzr|` refresh token, ...), or nullptr.
+const char* secret_kind(const std::string& text);
 
 /// Returns what is wrong with `url` as an http(s) endpoint, or nothing.
 std::optional<std::string> url_problem(const std::string& url);

@@ -61,14 +61,13 @@ struct warehouse_stock {
   /// Sequence number of the last event that changed this entry.
   uint64_t last_seq = 0;
 
-  /// Returns `max(0, on_hand - reserved)`, saturating: on_hand may sit at
-  /// the int64 limit after many deltas while reserved is negative.
+  /// Returns `max(0, on_hand - reserved)`, never above `max(0, on_hand)`:
+  /// a negative `reserved` (refused by the API since, but an older log may
+  /// hold one) counts as 0, so that it can never raise what a shop is told
+  /// above the real stock. A negative `on_hand` gives 0.
   int64_t available() const {
-    if (on_hand <= reserved) return 0;
-    int64_t result;
-    if (__builtin_sub_overflow(on_hand, reserved, &result))
-      return std::numeric_limits<int64_t>::max();
-    return result;
+    auto held = reserved < 0 ? 0 : reserved;
+    return on_hand <= held ? 0 : on_hand - held;
   }
 };
 

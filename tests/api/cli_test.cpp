@@ -50,6 +50,7 @@ struct cli_test : ::testing::Test {
 } // namespace
 
 TEST_F(cli_test, check_config_accepts_a_good_file) {
+  ::setenv("SHELFSYNC_API_TOKEN", "cli-test-token", 1);
   EXPECT_EQ(run("check-config " + config()), 0) << out;
   EXPECT_NE(out.find("ok (1 warehouses, 0 shops)"), std::string::npos) << out;
 }
@@ -66,6 +67,65 @@ TEST_F(cli_test, check_config_reports_a_number_too_large_for_a_double) {
   write("huge.json", R"({"node": {"max_body_bytes": 1E400}})");
   EXPECT_EQ(run("check-config --config " + dir + "/huge.json"), 1) << out;
   EXPECT_NE(out.find("number overflow"), std::string::npos) << out;
+}
+
+TEST_F(cli_test, check_config_fails_on_every_unset_variable_naming_it) {
+  // Before the fix check-config said ok, and serve then could not push.
+  ::setenv("CLI_TEST_API_TOKEN", "cli-test-token", 1);
+  ::setenv("CLI_TEST_LWA_ID", "cli-test-id", 1);
+  ::unsetenv("CLI_TEST_SHOP_TOKEN");
+  ::unsetenv("CLI_TEST_LWA_SECRET");
+  ::setenv("CLI_TEST_LWA_REFRESH", "", 1); // empty counts as unset
+  write("unset.json", R"({"api": {"token_env": "CLI_TEST_API_TOKEN"},
+    "warehouses": [{"id": "WH-A"}],
+    "shops": [
+     {"id": "s", "channel": "shopify",
+      "shopify": {"shop_url": "http://127.0.0.1:1",
+                  "access_token_env": "CLI_TEST_SHOP_TOKEN"},
+      "warehouses": [{"warehouse": "WH-A", "enabled": false}]},
+     {"id": "a", "channel": "amazon",
+      "amazon": {"endpoint": "http://127.0.0.1:1", "lwa_endpoint": "http://127.0.0.1:1",
+                 "seller_id": "S", "marketplace_ids": ["M"],
+                 "client_id_env": "CLI_TEST_LWA_ID",
+                 "client_secret_env": "CLI_TEST_LWA_SECRET",
+                 "refresh_token_env": "CLI_TEST_LWA_REFRESH"},
+      "warehouses": [{"warehouse": "WH-A", "enabled": true}]}]})");
+  EXPECT_EQ(run("check-config --config " + dir + "/unset.json"), 1) << out;
+  for (auto* line :
+       {"$.shops[0].shopify.access_token_env: names the environment variable "
+        "CLI_TEST_SHOP_TOKEN, which is not set",
+        "$.shops[1].amazon.client_secret_env: names the environment variable "
+        "CLI_TEST_LWA_SECRET",
+        "$.shops[1].amazon.refresh_token_env: names the environment variable "
+        "CLI_TEST_LWA_REFRESH"})
+    EXPECT_NE(out.find(line), std::string::npos) << out;
+  EXPECT_EQ(out.find("CLI_TEST_LWA_ID"), std::string::npos) << out;
+  EXPECT_EQ(out.find("cli-test"), std::string::npos) << out; // no value
+  EXPECT_EQ(out.find(": ok"), std::string::npos) << out;
+  ::unsetenv("CLI_TEST_API_TOKEN");
+  EXPECT_EQ(run("check-config --config " + dir + "/unset.json"), 1) << out;
+  EXPECT_NE(out.find("$.api.token_env: names the environment variable "
+                     "CLI_TEST_API_TOKEN"),
+            std::string::npos)
+      << out;
+}
+
+TEST_F(cli_test, check_config_never_prints_a_secret_pasted_into_an_env_field) {
+  write("pasted.json", R"({"api": {"token_env": "shpat_S3cr3t0123456789"},
+    "warehouses": [{"id": "WH-A"}],
+    "shops": [{"id": "a", "channel": "amazon",
+      "amazon": {"endpoint": "http://127.0.0.1:1", "lwa_endpoint": "http://127.0.0.1:1",
+                 "seller_id": "S", "marketplace_ids": ["M"],
+                 "client_id_env": "A_ID", "client_secret_env": "lwa+S3cr3t/x=Q9",
+                 "refresh_token_env": "Atzr|S3cr3tRefresh"},
+      "warehouses": [{"warehouse": "WH-A", "enabled": true}]}]})");
+  EXPECT_EQ(run("check-config --config " + dir + "/pasted.json"), 1) << out;
+  EXPECT_NE(out.find("$.api.token_env"), std::string::npos) << out;
+  EXPECT_NE(out.find("$.shops[0].amazon.client_secret_env"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("$.shops[0].amazon.refresh_token_env"), std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("S3cr3t"), std::string::npos) << out;
 }
 
 TEST_F(cli_test, usage_errors_exit_2) {
@@ -105,6 +165,18 @@ TEST_F(cli_test, a_bad_file_imports_nothing_and_says_where) {
   EXPECT_EQ(run("import " + config() + " " + dir + "/fixed.ndjson"), 0) << out;
   EXPECT_NE(out.find("imported 1 events (0 duplicates)"), std::string::npos)
       << out;
+}
+
+TEST_F(cli_test, a_key_given_twice_imports_nothing) {
+  write("twice.ndjson",
+        "{\"id\":\"f\",\"product\":\"p\",\"warehouse\":\"WH-A\",\"delta\":1}\n"
+        "{\"id\":\"g\",\"product\":\"p\",\"warehouse\":\"WH-A\","
+        "\"on_hand\":1,\"on_hand\":99}\n");
+  EXPECT_EQ(run("import " + config() + " " + dir + "/twice.ndjson"), 1) << out;
+  EXPECT_NE(out.find("line 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("field \"on_hand\""), std::string::npos) << out;
+  EXPECT_NE(out.find("more than once"), std::string::npos) << out;
+  EXPECT_NE(out.find("nothing was imported"), std::string::npos) << out;
 }
 
 TEST_F(cli_test, malformed_lines_are_reported_with_a_byte_offset) {

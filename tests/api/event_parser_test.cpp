@@ -144,6 +144,8 @@ TEST(event_parser, every_field_error_names_index_and_field) {
        0, "on_hand", "out of range"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","reserved":-9007199254740993}])",
        0, "reserved", "out of range"},
+      {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":3,"reserved":-5}])",
+       0, "reserved", "must not be negative"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"version":"2"}])",
        0, "version", "must be an integer"},
       {R"([{"id":"x","product":"1","warehouse":"WH-A","on_hand":1,"at":"yesterday"}])",
@@ -173,9 +175,10 @@ TEST(event_parser, every_field_error_names_index_and_field) {
 
 TEST(event_parser, limits_are_inclusive) {
   auto v = events_of(R"([{"id":"x","product":"1","warehouse":"WH-A",
-                          "on_hand":9007199254740992,"reserved":-9007199254740992}])");
+                          "on_hand":-9007199254740992,"reserved":9007199254740992}])");
   ASSERT_EQ(v.size(), 1u);
-  EXPECT_EQ(v[0].on_hand, 9007199254740992);
+  EXPECT_EQ(v[0].on_hand, -9007199254740992);
+  EXPECT_EQ(v[0].reserved, 9007199254740992);
   std::string code(128, 'p');
   EXPECT_EQ(events_of(R"([{"id":"x","product":")" + code +
                       R"(","warehouse":"WH-A","delta":1}])")
@@ -185,6 +188,185 @@ TEST(event_parser, limits_are_inclusive) {
                      R"(p","warehouse":"WH-A","delta":1}])")
                 .field,
             "product");
+}
+
+TEST(event_parser, a_key_given_twice_is_refused_with_index_and_field) {
+  // Before the fix the parser kept the last value silently: 99 here.
+  auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
+    {"id":"b","product":"1","warehouse":"WH-A","on_hand":1,"on_hand":99}])");
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.field, "on_hand");
+  EXPECT_NE(e.message.find("more than once"), std::string::npos) << e.message;
+  e = error_of("{\"id\":\"a\",\"product\":\"1\",\"warehouse\":\"WH-A\","
+               "\"delta\":1}\n\n{\"id\":\"b\",\"id\":\"c\",\"product\":\"1\","
+               "\"warehouse\":\"WH-A\",\"delta\":1}\n",
+               batch_format::ndjson);
+  EXPECT_EQ(e.status, 422);
+  EXPECT_EQ(e.index, 1u);
+  EXPECT_EQ(e.field, "id");
+  // The first problem wins: an earlier event's error comes first.
+  e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-Q","delta":1},
+    {"id":"b","product":"1","warehouse":"WH-A","delta":1,"delta":2}])");
+  EXPECT_EQ(e.index, 0u);
+  EXPECT_EQ(e.field, "warehouse");
+  // The same key in different events, or in different objects, is fine.
+  EXPECT_EQ(events_of(R"([{"id":"a","product":"1","warehouse":"WH-A","delta":1},
+    {"id":"b","product":"1","warehouse":"WH-A","delta":1}])")
+                .size(),
+            2u);
+}
+
+TEST(event_parser, whole_numbers_in_any_notation_and_out_of_range_ones) {
+  // Before the fix 1e3 and 2^64 were both refused as "got a fraction".
+  auto v = events_of(R"([{"id":"a","product":"1","warehouse":"WH-A",
+    "on_hand":1e3,"reserved":2.0,"version":-0.0},
+    {"id":"b","product":"1","warehouse":"WH-A","delta":-2.5E1},
+    {"id":"c","product":"1","warehouse":"WH-A","on_hand":9007199254740992.0}])");
+  ASSERT_EQ(v.size(), 3u);
+  EXPECT_EQ(v[0].on_hand, 1000);
+  EXPECT_EQ(v[0].reserved, 2);
+  EXPECT_EQ(v[0].version, 0);
+  EXPECT_EQ(v[1].delta, -25);
+  EXPECT_EQ(v[2].on_hand, 9007199254740992);
+  struct row {
+    const char* number;
+    const char* says;
+  };
+  std::vector<row> rows = {
+      {"18446744073709551616", "out of range"}, // 2^64
+      {"-18446744073709551616", "out of range"},
+      {"1e16", "out of range"},
+      {"9007199254740993.0", "out of range"}, // a double rounds it to 2^53
+      {"1.5", "a fraction"},
+      {"1e-400", "a fraction"},
+      {"4503599627370496.5", "a fraction"}, // a double rounds it to whole
+  };
+  for (auto& r : rows) {
+    auto body = std::string{R"([{"id":"a","product":"1","warehouse":"WH-A",)"
+                            R"("delta":)"} +
+                r.number + "}]";
+    auto e = error_of(body);
+    EXPECT_EQ(e.status, 422) << body;
+    EXPECT_EQ(e.field, "delta") << body;
+    EXPECT_NE(e.message.find(r.says), std::string::npos)
+        << body << " -> " << e.message;
+  }
+}
+
+TEST(event_parser, at_must_be_a_date_that_exists) {
+  // Before the fix 2026-02-31 passed: only "day <= 31" was checked.
+  for (auto at :
+       {"2026-02-31T10:00:00Z", "2026-02-29T10:00:00Z", "1900-02-29T00:00:00Z",
+        "2026-04-31T00:00:00Z", "2026-11-27T24:00:00Z", "2026-11-27T10:60:00Z",
+        "2026-11-27T10:00:61Z", "2026-11-27T10:00:00+24:00",
+        "2026-11-27T10:00:00+01:60", "2026-11-00T10:00:00Z"}) {
+    auto e = error_of(R"([{"id":"a","product":"1","warehouse":"WH-A",)"
+                      R"("delta":1,"at":")" +
+                      std::string{at} + "\"}]");
+    EXPECT_EQ(e.field, "at") << at;
+    EXPECT_NE(e.message.find("RFC 3339"), std::string::npos) << e.message;
+  }
+  for (auto at : {"2028-02-29T10:00:00Z", "2000-02-29T00:00:00Z",
+                  "2026-12-31T23:59:60Z", "2026-04-30T00:00:00-23:59"})
+    EXPECT_EQ(events_of(R"([{"id":"a","product":"1","warehouse":"WH-A",)"
+                        R"("delta":1,"at":")" +
+                        std::string{at} + "\"}]")
+                  .size(),
+              1u)
+        << at;
+}
+
+TEST(event_parser, lengths_count_characters_and_c1_controls_are_refused) {
+  // Before the fix 128 x "é" (256 bytes) was refused as too long, and C1
+  // controls (U+0080 to U+009F) passed.
+  std::string code;
+  for (int i = 0; i < 128; ++i)
+    code += "\xC3\xA9";
+  std::string id;
+  for (int i = 0; i < 256; ++i)
+    id += "\xE2\x82\xAC"; // the euro sign
+  auto v = events_of(R"([{"id":")" + id + R"(","product":")" + code +
+                     R"(","warehouse":"WH-A","delta":1}])");
+  ASSERT_EQ(v.size(), 1u);
+  EXPECT_EQ(v[0].product, code);
+  EXPECT_EQ(error_of(R"([{"id":"x","product":")" + code +
+                     R"(\u00e9","warehouse":"WH-A","delta":1}])")
+                .field,
+            "product");
+  EXPECT_EQ(error_of(R"([{"id":")" + id +
+                     R"(x","product":"p","warehouse":"WH-A","delta":1}])")
+                .field,
+            "id");
+  struct row {
+    const char* body;
+    const char* field;
+  };
+  std::vector<row> rows = {
+      {R"([{"id":"x","product":"a\u0085b","warehouse":"WH-A","delta":1}])",
+       "product"},
+      {"[{\"id\":\"x\",\"product\":\"a\xC2\x9F\",\"warehouse\":\"WH-A\","
+       "\"delta\":1}]",
+       "product"},
+      {R"([{"id":"x","product":"a\u007f","warehouse":"WH-A","delta":1}])",
+       "product"},
+      {R"([{"id":"x\u0080","product":"p","warehouse":"WH-A","delta":1}])",
+       "id"},
+      {R"([{"id":"x\ty","product":"p","warehouse":"WH-A","delta":1}])", "id"},
+      {R"([{"id":"x","product":"p","warehouse":"WH-\u009b","delta":1}])",
+       "warehouse"},
+  };
+  for (auto& r : rows) {
+    auto e = error_of(r.body);
+    EXPECT_EQ(e.status, 422) << r.body;
+    EXPECT_EQ(e.field, r.field) << r.body;
+    EXPECT_NE(e.message.find("control characters"), std::string::npos)
+        << r.body << " -> " << e.message;
+  }
+  // U+00A0 and beyond are printable.
+  EXPECT_EQ(events_of(R"([{"id":"x","product":"a\u00a0\u00ff",)"
+                      R"("warehouse":"WH-A","delta":1}])")
+                .size(),
+            1u);
+}
+
+TEST(event_parser, echoed_values_are_cut_to_200_characters) {
+  // Before the fix a 1 MB warehouse id came back whole in the error.
+  std::string big(1 << 20, 'w');
+  auto e = error_of(R"([{"id":"x","product":"p","warehouse":")" + big +
+                    R"(","delta":1}])");
+  EXPECT_EQ(e.field, "warehouse");
+  EXPECT_LT(e.message.size(), 400u);
+  EXPECT_NE(e.message.find("\"" + std::string(200, 'w') + "...\""),
+            std::string::npos)
+      << e.message;
+  // Cut between characters, never inside one.
+  std::string accents;
+  for (int i = 0; i < 300; ++i)
+    accents += "\xC3\xA9";
+  e = error_of(R"([{"id":"x","product":"p","warehouse":"WH-A","delta":1,)"
+               R"("at":")" +
+               accents + R"("}])");
+  EXPECT_EQ(e.field, "at");
+  std::string cut;
+  for (int i = 0; i < 200; ++i)
+    cut += "\xC3\xA9";
+  EXPECT_NE(e.message.find("\"" + cut + "...\""), std::string::npos)
+      << e.message;
+  EXPECT_NO_THROW((void)nlohmann::json(e.message).dump());
+  // Keys: an unknown or repeated one is cut in the message and the field.
+  e = error_of(R"([{"id":"x","product":"p","warehouse":"WH-A",")" + big +
+               R"(":1}])");
+  EXPECT_EQ(e.field, std::string(200, 'w') + "...");
+  EXPECT_LT(e.message.size(), 400u);
+  e = error_of(R"([{"id":"x","product":"p","warehouse":"WH-A",")" + big +
+               R"(":1,")" + big + R"(":2}])");
+  EXPECT_EQ(e.field, std::string(200, 'w') + "...");
+  EXPECT_LT(e.message.size(), 400u);
+  // The token quoted by a syntax error too.
+  e = error_of(R"([{"id":")" + big + "\x01\"}]");
+  EXPECT_EQ(e.status, 400);
+  EXPECT_LT(e.message.size(), 400u);
 }
 
 TEST(event_parser, first_problem_wins_and_nothing_is_returned) {

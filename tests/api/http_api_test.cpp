@@ -156,6 +156,25 @@ TEST_F(http_api_test, ndjson_batches_and_duplicates) {
   EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 4);
 }
 
+TEST_F(http_api_test,
+       the_ndjson_media_type_is_case_insensitive_with_parameters) {
+  // Before the fix only the exact lower-case prefix was NDJSON; these were
+  // read as a JSON array and refused with 400.
+  std::string body = "{\"id\":\"c1\",\"product\":\"c\",\"warehouse\":"
+                     "\"WH-A\",\"delta\":1}\n{\"id\":\"c2\",\"product\":"
+                     "\"c\",\"warehouse\":\"WH-A\",\"delta\":1}\n";
+  EXPECT_EQ(post(body, 200, "Application/X-NDJSON")["accepted"], 2);
+  EXPECT_EQ(
+      post(body, 200, "application/x-ndjson; charset=utf-8")["duplicates"], 2);
+  EXPECT_EQ(
+      post(body, 200, " APPLICATION/x-ndjson ;charset=UTF-8")["duplicates"], 2);
+  // Another media type that merely starts the same is not NDJSON.
+  post(body, 400, "application/x-ndjsonx");
+  EXPECT_EQ(post(R"([{"id":"c3","product":"c","warehouse":"WH-A","delta":1}])",
+                 200, "Application/JSON; charset=utf-8")["accepted"],
+            1);
+}
+
 TEST_F(http_api_test, invalid_batches_apply_nothing) {
   auto r = post(R"([{"id":"ok","product":"q","warehouse":"WH-A","on_hand":1},
                     {"id":"bad","product":"q","warehouse":"WH-X","on_hand":1}])",
@@ -172,6 +191,67 @@ TEST_F(http_api_test, invalid_batches_apply_nothing) {
       post(R"([{"id":"ok","product":"q","warehouse":"WH-A","on_hand":1}])")
           ["accepted"],
       1);
+}
+
+TEST_F(http_api_test, a_negative_reservation_is_refused_no_shop_is_told_more) {
+  // Before the fix on_hand 3 with reserved -5 was accepted and Amazon was
+  // told 8 (minus its buffer): an oversell.
+  auto r = post(R"([{"id":"n0","product":"n","warehouse":"WH-A","on_hand":9},
+                    {"id":"n1","product":"n","warehouse":"WH-A","on_hand":3,
+                     "reserved":-5}])",
+                422);
+  EXPECT_EQ(r["index"], 1);
+  EXPECT_EQ(r["field"], "reserved");
+  EXPECT_EQ(call(http::verb::get, "/v1/products/n").result_int(), 404);
+  // A count below zero is accepted (WMS counts do that); available stays 0
+  // until deltas bring on_hand back above the reservation.
+  post(R"([{"id":"n2","product":"n","warehouse":"WH-A","on_hand":-4},
+           {"id":"n3","product":"n","warehouse":"WH-A","reserved":1}])");
+  auto p = json::parse(call(http::verb::get, "/v1/products/n").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], -4);
+  EXPECT_EQ(p["warehouses"]["WH-A"]["available"], 0);
+  EXPECT_EQ(p["shops"]["amazon-us"]["desired"], 0);
+  post(R"([{"id":"n4","product":"n","warehouse":"WH-A","delta":7}])");
+  p = json::parse(call(http::verb::get, "/v1/products/n").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["available"], 2);
+  EXPECT_EQ(p["shops"]["eu-store"]["locations"]["gid://shopify/Location/1001"]
+             ["desired"],
+            2);
+}
+
+TEST_F(http_api_test, a_key_given_twice_is_a_422_and_applies_nothing) {
+  auto r = post(R"([{"id":"k1","product":"k","warehouse":"WH-A",
+                     "on_hand":1,"on_hand":99}])",
+                422);
+  EXPECT_EQ(r["index"], 0);
+  EXPECT_EQ(r["field"], "on_hand");
+  r = post("{\"id\":\"k1\",\"product\":\"k\",\"warehouse\":\"WH-A\","
+           "\"delta\":1,\"delta\":9}\n",
+           422, "application/x-ndjson");
+  EXPECT_EQ(r["index"], 0);
+  EXPECT_EQ(r["field"], "delta");
+  EXPECT_EQ(call(http::verb::get, "/v1/products/k").result_int(), 404);
+  // A number written 1e3 is the integer 1000.
+  post(R"([{"id":"k2","product":"k","warehouse":"WH-A","on_hand":1e3}])");
+  auto p = json::parse(call(http::verb::get, "/v1/products/k").body());
+  EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 1000);
+}
+
+TEST_F(http_api_test, a_long_value_is_not_echoed_whole) {
+  std::string accents;
+  for (int i = 0; i < 1500; ++i)
+    accents += "\xC3\xA9";
+  auto r = post(R"([{"id":"l","product":"l","warehouse":")" + accents +
+                    R"(","delta":1}])",
+                422);
+  EXPECT_EQ(r["field"], "warehouse");
+  auto message = r["error"].get<std::string>();
+  EXPECT_LT(message.size(), 600u) << message;
+  EXPECT_NE(message.find(accents.substr(0, 400) + "...\""), std::string::npos)
+      << message;
+  auto res = call(http::verb::get, "/v1/products/" + std::string(1000, 'x'));
+  EXPECT_EQ(res.result_int(), 404);
+  EXPECT_LT(res.body().size(), 600u) << res.body();
 }
 
 TEST_F(http_api_test, malformed_bytes_that_are_not_utf8_are_a_400_not_a_500) {

@@ -27,6 +27,7 @@ namespace {
 /// Variable name -> value; the values are the secrets looked for.
 const std::map<std::string, std::string> secrets = {
     {"SECRETS_TEST_API_TOKEN", "api-S3cr3t-7d1e0b"},
+    {"SECRETS_TEST_API_TOKEN_2", "api-S3cr3t-2nd-4f2a"},
     {"SECRETS_TEST_SHOPIFY_TOKEN", "shpat_S3cr3t_9a8b7c"},
     {"SECRETS_TEST_SHOPIFY_BAD_TOKEN", "shpat_Wr0ng_5e4f3a"},
     {"SECRETS_TEST_LWA_ID", "amzn1.application-oa2-client.S3cr3tId42"},
@@ -242,6 +243,11 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   auto bad = config();
   bad["api"]["token_env"] = "1-NOT-A-NAME";
   bad["shops"][0]["shopify"]["access_token_env"] = "";
+  // Secrets pasted where a variable name belongs: refused, never quoted.
+  bad["shops"][1]["shopify"]["access_token_env"] =
+      secret("SECRETS_TEST_SHOPIFY_BAD_TOKEN");
+  bad["shops"][3]["amazon"]["client_secret_env"] =
+      secret("SECRETS_TEST_LWA_BAD_SECRET");
   std::ofstream{dir + "/config.json"} << bad.dump(2);
   EXPECT_EQ(call(http::verb::post, "/v1/config/reload", bearer).result_int(),
             422);
@@ -311,4 +317,120 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
           << "an LWA access token appears in " << where;
     }
   }
+}
+
+TEST_F(secrets_test,
+       a_shop_without_its_credential_is_not_started_and_says_why) {
+  // Before the fix serve started every shop with at most a warning from the
+  // channel worker, and GET /v1/shops/{id} did not say what was missing.
+  ::unsetenv("SECRETS_TEST_UNSET_TOKEN");
+  ::unsetenv("SECRETS_TEST_UNSET_SECRET");
+  auto conf = config();
+  conf["shops"] = {
+      shopify_shop("good-store", sim_url, "SECRETS_TEST_SHOPIFY_TOKEN"),
+      shopify_shop("lost-store", sim_url, "SECRETS_TEST_UNSET_TOKEN"),
+      amazon_shop("lost-amazon", "A1LOST", sim_url, "SECRETS_TEST_LWA_")};
+  conf["shops"][2]["amazon"]["client_secret_env"] = "SECRETS_TEST_UNSET_SECRET";
+  std::ofstream{dir + "/config.json"} << conf.dump(2);
+  tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
+                                 dir + "/serve.log"};
+  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  auto bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
+  auto count = [&](const std::string& text) {
+    auto log = serve.log();
+    size_t n = 0;
+    for (auto at = log.find(text); at != std::string::npos;
+         at = log.find(text, at + 1))
+      ++n;
+    return n;
+  };
+  EXPECT_EQ(count("shop \"lost-store\" is not started: environment variable "
+                  "SECRETS_TEST_UNSET_TOKEN ($.shops[1].shopify."
+                  "access_token_env) is not set"),
+            1u)
+      << serve.log();
+  EXPECT_EQ(count("shop \"lost-amazon\" is not started: environment variable "
+                  "SECRETS_TEST_UNSET_SECRET ($.shops[2].amazon."
+                  "client_secret_env) is not set"),
+            1u)
+      << serve.log();
+  EXPECT_EQ(count("shop \"good-store\" is not started"), 0u) << serve.log();
+  auto shop = [&](const std::string& id) {
+    auto res = call(http::verb::get, "/v1/shops/" + id, bearer);
+    EXPECT_EQ(res.result_int(), 200) << res.body();
+    return json::parse(res.body(), nullptr, false);
+  };
+  EXPECT_NE(
+      shop("lost-store")["problem"].dump().find("SECRETS_TEST_UNSET_TOKEN"),
+      std::string::npos)
+      << shop("lost-store").dump(2);
+  EXPECT_NE(
+      shop("lost-amazon")["problem"].dump().find("SECRETS_TEST_UNSET_SECRET"),
+      std::string::npos)
+      << shop("lost-amazon").dump(2);
+  EXPECT_TRUE(shop("good-store")["problem"].is_null())
+      << shop("good-store").dump(2);
+  // The engine runs: events are taken, the other shops get their views.
+  EXPECT_EQ(
+      call(http::verb::post, "/v1/stock/events", bearer,
+           R"([{"id":"u1","product":"p1","warehouse":"WH-A","on_hand":2}])")
+          .result_int(),
+      200);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
+  for (auto& [name, value] : secrets)
+    EXPECT_EQ(serve.log().find(value), std::string::npos) << name;
+}
+
+TEST_F(secrets_test,
+       a_reload_that_changes_api_token_env_applies_the_new_token) {
+  // Before the fix the reload answered 200 and the old token stayed.
+  ::unsetenv("SECRETS_TEST_UNSET_API_TOKEN");
+  auto conf = config();
+  conf["shops"] = json::array();
+  std::ofstream{dir + "/config.json"} << conf.dump(2);
+  tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
+                                 dir + "/serve.log"};
+  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  auto old_bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
+  auto new_bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN_2");
+  EXPECT_EQ(call(http::verb::get, "/v1/shops", new_bearer).result_int(), 401);
+  conf["api"]["token_env"] = "SECRETS_TEST_API_TOKEN_2";
+  std::ofstream{dir + "/config.json"} << conf.dump(2);
+  auto res = call(http::verb::post, "/v1/config/reload", old_bearer);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_EQ(call(http::verb::get, "/v1/shops", old_bearer).result_int(), 401);
+  EXPECT_EQ(call(http::verb::get, "/v1/shops", new_bearer).result_int(), 200);
+  // A variable that is not set: refused with the reason, old token kept.
+  conf["api"]["token_env"] = "SECRETS_TEST_UNSET_API_TOKEN";
+  std::ofstream{dir + "/config.json"} << conf.dump(2);
+  res = call(http::verb::post, "/v1/config/reload", new_bearer);
+  EXPECT_EQ(res.result_int(), 422) << res.body();
+  auto body = json::parse(res.body(), nullptr, false);
+  EXPECT_EQ(body["problems"][0]["path"], "$.api.token_env") << res.body();
+  EXPECT_NE(body["problems"][0]["message"].dump().find(
+                "SECRETS_TEST_UNSET_API_TOKEN, which is not set"),
+            std::string::npos)
+      << res.body();
+  EXPECT_EQ(call(http::verb::get, "/v1/shops", new_bearer).result_int(), 200);
+  // The same by SIGHUP: refused, logged, the token in force stays.
+  serve.signal(SIGHUP);
+  for (int i = 0; i < 200 && serve.log().find("names SECRETS_TEST_UNSET_API_"
+                                              "TOKEN, which is not set") ==
+                                 std::string::npos;
+       ++i)
+    std::this_thread::sleep_for(50ms);
+  EXPECT_NE(
+      serve.log().find("reload refused, the old config stays in force: "
+                       "api.token_env names SECRETS_TEST_UNSET_API_TOKEN"),
+      std::string::npos)
+      << serve.log();
+  EXPECT_EQ(call(http::verb::get, "/v1/shops", new_bearer).result_int(), 200);
+  serve.signal(SIGTERM);
+  EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
+  for (auto& [name, value] : secrets)
+    for (auto& form : leak_forms(value)) {
+      EXPECT_EQ(serve.log().find(form), std::string::npos) << name;
+      EXPECT_EQ(answers.find(form), std::string::npos) << name;
+    }
 }

@@ -338,6 +338,15 @@ TEST(config, warehouse_ids_are_non_empty_unique_and_printable) {
         d["warehouses"].push_back({{"id", "WH\tC"}});
       },
       "$.warehouses[2].id", "must not contain control characters"));
+  // C1 controls too (U+0085, NEL, passed before the fix).
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["warehouses"].push_back({{"id", "WH\xC2\x85"
+                                          "C"}});
+      },
+      "$.warehouses[2].id", "must not contain control characters"));
+  EXPECT_TRUE(parse_config(R"({"warehouses": [{"id": "WH-\u00e9\u00a0"}],
+                               "shops": []})"));
   EXPECT_TRUE(only_problem(
       [](json& d) {
         d["warehouses"].push_back(json::object());
@@ -627,8 +636,8 @@ TEST(config, env_fields_are_variable_names) {
         d["shops"][0]["shopify"]["access_token_env"] = "1TOKEN";
       },
       "$.shops[0].shopify.access_token_env",
-      "must be the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*), "
-      "got \"1TOKEN\""));
+      "must be the name of an environment variable ([A-Za-z_][A-Za-z0-9_]*, "
+      "at most 128 characters)"));
   EXPECT_TRUE(only_problem(
       [](json& d) {
         d["shops"][1]["amazon"]["client_secret_env"] = "AMZ SECRET";
@@ -649,6 +658,57 @@ TEST(config, env_fields_are_variable_names) {
         d["api"]["token_env"] = "API-TOKEN";
       },
       "$.api.token_env", "environment variable"));
+}
+
+TEST(config, a_secret_in_an_env_field_is_refused_and_never_quoted) {
+  // Before the fix a pasted secret that is not an identifier was quoted in
+  // the problem, and one that is (shpat_...) passed and was logged later.
+  struct row {
+    const char* section;
+    const char* field;
+    const char* value;
+    const char* says;
+  };
+  std::vector<row> rows = {
+      {"shopify", "access_token_env", "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",
+       "looks like a Shopify access token"},
+      {"shopify", "access_token_env", "shpca_S3cr3tValue", "Shopify"},
+      {"amazon", "refresh_token_env", "Atzr|IwEBIS3cr3tRefresh",
+       "looks like an Amazon LWA refresh token"},
+      {"amazon", "client_id_env", "amzn1.application-oa2-client.S3cr3t",
+       "Amazon LWA client id"},
+      {"amazon", "client_secret_env", "lwa+S3cr3t/secret=Q9",
+       "the value is not shown"},
+  };
+  for (auto& r : rows) {
+    auto doc = base();
+    doc["shops"][std::string{r.section} == "shopify" ? 0 : 1][r.section]
+       [r.field] = r.value;
+    auto result = parse(doc);
+    EXPECT_TRUE(
+        has_problem(result,
+                    std::string{"$.shops["} +
+                        (std::string{r.section} == "shopify" ? "0" : "1") +
+                        "]." + r.section + "." + r.field,
+                    r.says));
+    EXPECT_EQ(all(result).find(r.value), std::string::npos) << all(result);
+    EXPECT_EQ(all(result).find("S3cr3t"), std::string::npos) << all(result);
+  }
+  auto doc = base();
+  doc["api"]["token_env"] = "shpat_S3cr3t";
+  EXPECT_TRUE(has_problem(parse(doc), "$.api.token_env", "Shopify"));
+  // Not a string: its value is not quoted either.
+  doc = base();
+  doc["api"]["token_env"] = 1234567890;
+  auto r = parse(doc);
+  EXPECT_TRUE(has_problem(r, "$.api.token_env", "got an integer"));
+  EXPECT_EQ(all(r).find("1234567890"), std::string::npos) << all(r);
+  // At most 128 characters.
+  doc = base();
+  doc["api"]["token_env"] = std::string(128, 'T');
+  EXPECT_TRUE(parse(doc)) << all(parse(doc));
+  doc["api"]["token_env"] = std::string(129, 'T');
+  EXPECT_TRUE(has_problem(parse(doc), "$.api.token_env", "at most 128"));
 }
 
 TEST(config, marketplace_ids_are_non_empty_strings) {

@@ -113,9 +113,10 @@ TEST(stock, deltas_saturate_instead_of_wrapping) {
   EXPECT_EQ(p.stock["WH-A"].on_hand, INT64_MAX);
 }
 
-TEST(stock, available_saturates_when_reserved_is_negative) {
-  // Signed overflow (undefined behaviour, fatal under scripts/sanitize) before
-  // the fix: on_hand at the limit minus a negative reservation.
+TEST(stock, a_negative_reservation_never_raises_available_above_on_hand) {
+  // The API refuses a negative "reserved", but a log written before that
+  // may hold one: it counts as 0. Before the fix on_hand 3 with reserved -5
+  // told the shops 8 (an oversell), and on_hand at the limit overflowed.
   product_record p;
   apply_event(p, on_hand(1, INT64_MAX - 1));
   apply_event(p, delta(2, 10));
@@ -124,6 +125,10 @@ TEST(stock, available_saturates_when_reserved_is_negative) {
   e.reserved = -5;
   apply_event(p, e);
   EXPECT_EQ(p.stock["WH-A"].available(), INT64_MAX);
-  p.stock["WH-A"].on_hand = 7;
-  EXPECT_EQ(p.stock["WH-A"].available(), 12);
+  p.stock["WH-A"].on_hand = 3;
+  EXPECT_EQ(p.stock["WH-A"].available(), 3);
+  p.stock["WH-A"].on_hand = -4;
+  EXPECT_EQ(p.stock["WH-A"].available(), 0);
+  p.stock["WH-A"].reserved = INT64_MIN;
+  EXPECT_EQ(p.stock["WH-A"].available(), 0);
 }

@@ -98,11 +98,25 @@ void check_event(std::string_view body, const stock_event& e, const json& doc,
                  size_t i) {
   auto where = "event " + std::to_string(i) + ": ";
   check(doc.is_object(), body, where + "accepted but not an object");
-  check(!e.id.empty() && e.id.size() <= 256, body, where + "bad id length");
-  check(!e.product.empty() && e.product.size() <= 128, body,
+  // Lengths are in characters (code points), not bytes.
+  auto characters = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s)
+      n += (c & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+  };
+  check(!e.id.empty() && characters(e.id) <= 256, body,
+        where + "bad id length");
+  check(!e.product.empty() && characters(e.product) <= 128, body,
         where + "bad product length");
-  for (unsigned char c : e.product)
-    check(c >= 0x20 && c != 0x7f, body, where + "control char in product");
+  for (auto* text : {&e.id, &e.product, &e.warehouse})
+    for (size_t k = 0; k < text->size(); ++k) {
+      auto c = static_cast<unsigned char>((*text)[k]);
+      auto next =
+          k + 1 < text->size() ? static_cast<unsigned char>((*text)[k + 1]) : 0;
+      check(c >= 0x20 && c != 0x7f && !(c == 0xC2 && next <= 0x9F), body,
+            where + "control character accepted");
+    }
   check(known(e.warehouse), body, where + "unknown warehouse accepted");
   check(e.has(stock_event::has_on_hand) || e.has(stock_event::has_delta) ||
             e.has(stock_event::has_reserved),
@@ -118,7 +132,9 @@ void check_event(std::string_view body, const stock_event& e, const json& doc,
     check((it != doc.end()) == e.has(f), body,
           where + key + " presence differs");
     if (it == doc.end()) return;
-    check(it->is_number_integer() && *it == value, body,
+    // A whole number may be written as 1e3 or 1000.0 (it is then a double
+    // in the reference document).
+    check(it->is_number() && *it == value, body,
           where + key + " value differs");
     check(value >= -max_magnitude && value <= max_magnitude, body,
           where + key + " out of range");
