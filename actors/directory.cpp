@@ -292,10 +292,10 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         st.refresh_after.clear();
         if (!st.refreshing) {
           st.refreshing = true;
-          self->send(self, atom::refresh_v, std::string{});
+          self->send(self, atom::refresh_v);
         }
       },
-      [=](atom::refresh, const std::string&) {
+      [=](atom::refresh) {
         auto& st = self->state;
         std::vector<product_update> updates;
         auto last = st.cfg.db->scan_products(
@@ -329,7 +329,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
           return;
         }
         st.refresh_after = *last;
-        self->send(self, atom::refresh_v, st.refresh_after);
+        self->send(self, atom::refresh_v);
       },
       [=](atom::attach, shop_map& shops) {
         self->state.cfg.shops = std::move(shops);

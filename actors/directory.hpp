@@ -83,7 +83,8 @@ struct directory_state {
   /// Idle products (code, activity count) that stop once their record is
   /// committed.
   std::vector<std::pair<std::string, uint64_t>> stop_after_commit;
-  /// Progress of the background refresh of stored products after a reload.
+  /// Progress of the background refresh of stored products after a reload:
+  /// the last product code recomputed (empty: none yet).
   std::string refresh_after;
   bool refreshing = false;
   static inline const char* name = "directory";

@@ -240,15 +240,17 @@ caf::expected<uint64_t> engine::sync() {
   return result;
 }
 
-uint64_t engine::live_products() {
+caf::expected<uint64_t> engine::live_products() {
   caf::scoped_actor self{sys_};
-  uint64_t result = 0;
+  caf::expected<uint64_t> result{uint64_t{0}};
   self->request(directory_, std::chrono::seconds{30}, atom::count_v)
       .receive(
           [&](uint64_t n) {
             result = n;
           },
-          [&](caf::error&) {});
+          [&](caf::error& err) {
+            result = std::move(err);
+          });
   return result;
 }
 

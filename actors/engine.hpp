@@ -67,8 +67,9 @@ class engine {
   /// Blocks until everything accepted so far is applied and committed.
   caf::expected<uint64_t> sync();
 
-  /// Returns how many product actors are alive.
-  uint64_t live_products();
+  /// Returns how many product actors are alive, or why the directory did
+  /// not answer.
+  caf::expected<uint64_t> live_products();
 
   /// Returns the config in force.
   config_ptr current_config() const;

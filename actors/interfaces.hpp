@@ -85,8 +85,11 @@ using directory_actor = caf::typed_actor<
     caf::replies_to<atom::sync>::with<uint64_t>,
     // Switches to a new config and shop set; recomputes every view.
     caf::reacts_to<atom::reload, config_ptr, shop_map>,
-    // Continues refreshing stored products after the given code (internal).
-    caf::reacts_to<atom::refresh, std::string>,
+    // Recomputes the next chunk of stored products after a reload
+    // (self-send). Where it goes on is the state's `refresh_after`, which a
+    // further reload resets: a chunk message already queued then starts
+    // over from the first product.
+    caf::reacts_to<atom::refresh>,
     // Sets the shop actors that receive view changes (once, at start).
     caf::reacts_to<atom::attach, shop_map>,
     // Counts the live product actors.

@@ -267,16 +267,6 @@ void outbox::resume(view_change flown) {
     e.latest = std::move(flown);
 }
 
-void outbox::requeue_in_flight() {
-  for (auto i = flights_.rbegin(); i != flights_.rend(); ++i) {
-    auto& e = entries_[i->first];
-    e.flying = false;
-    e.queued = true;
-    queue_.push_front(i->first);
-  }
-  flights_.clear();
-}
-
 const delivery_record& outbox::deliveries(const std::string& product) {
   return *get(product).record;
 }

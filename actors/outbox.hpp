@@ -116,10 +116,6 @@ class outbox {
   /// flight ends, as if it had arrived during the flight.
   void resume(view_change flown);
 
-  /// Puts every product in flight back into the queue (after a restart of
-  /// the channel session, say), keeping their order.
-  void requeue_in_flight();
-
   /// The delivery record of `product` (loaded from the store on first use).
   const delivery_record& deliveries(const std::string& product);
 

@@ -129,7 +129,7 @@ void configure_client(self_ptr self) {
   if (st.worker && identity == st.client_identity) return;
   if (st.worker) self->send_exit(st.worker, caf::exit_reason::user_shutdown);
   st.client_identity = identity;
-  st.worker = self->spawn<caf::detached>(shopify_worker, std::move(cfg));
+  st.worker = spawn_shopify_worker(self->system(), std::move(cfg));
 }
 
 /// Accounts a finished call and mirrors the bucket it reports.

@@ -7,6 +7,7 @@
 #include <caf/error.hpp>
 
 #include "actors/shopify_shop.hpp"
+#include "channels/shopify/client.hpp"
 
 /// The steps of a Shopify SHOP actor, shared by the files that implement it:
 /// shopify_shop.cpp (worker, timers, pump, behaviour), shopify_survey.cpp

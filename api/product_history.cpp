@@ -7,7 +7,7 @@ namespace shelfsync {
 namespace {
 
 /// How many log entries one read step takes.
-constexpr size_t chunk = 10000;
+constexpr size_t history_read_step = 10000;
 
 } // namespace
 
@@ -19,7 +19,7 @@ read_history(const store& db, const std::string& code,
   uint64_t next = 1;
   auto last = db.last_seq();
   while (next <= last) {
-    auto events = db.read_log(next, last, chunk);
+    auto events = db.read_log(next, last, history_read_step);
     if (!events) return events.error();
     if (events->empty()) break;
     next = events->back().seq + 1;

@@ -13,7 +13,7 @@ namespace shelfsync {
 namespace {
 
 /// How many log entries or product records one read step takes.
-constexpr size_t chunk = 10000;
+constexpr size_t replay_read_step = 10000;
 
 /// Reads the log in order from `from` to `to`, a chunk at a time.
 template<class F>
@@ -21,7 +21,7 @@ caf::error for_each_log_chunk(const store& db, uint64_t from, uint64_t to,
                               F f) {
   auto next = from;
   while (next <= to) {
-    auto events = db.read_log(next, to, chunk);
+    auto events = db.read_log(next, to, replay_read_step);
     if (!events) return events.error();
     if (events->empty()) break;
     next = events->back().seq + 1;
@@ -255,7 +255,8 @@ caf::expected<replay_report> replay_log(const store& db, const config& conf,
   for (;;) {
     std::vector<std::pair<std::string, std::string>> stored;
     auto last = db.scan_product_bytes(
-        after, chunk, [&](std::string_view code, std::string_view bytes) {
+        after, replay_read_step,
+        [&](std::string_view code, std::string_view bytes) {
           stored.emplace_back(code, bytes);
         });
     if (!last) return last.error();

@@ -28,6 +28,7 @@
 #include "net/server.hpp"
 #include "net/url.hpp"
 #include "storage/codec.hpp"
+#include "tests/support/config.hpp"
 
 using namespace shelfsync;
 using clock_type = std::chrono::steady_clock;
@@ -48,21 +49,10 @@ struct options {
   bool memory_stock_sync = true;
 };
 
-config_ptr make_config(const std::string& dir, uint32_t idle_seconds) {
-  auto c = std::make_shared<config>();
-  c->node.data_dir = dir;
+std::shared_ptr<config> make_config(const std::string& dir,
+                                    uint32_t idle_seconds) {
+  auto c = tests::two_shop_config(dir);
   c->node.product_idle_seconds = idle_seconds;
-  c->warehouses = {{"WH-A"}, {"WH-B"}};
-  shop_config eu;
-  eu.id = "eu-store";
-  eu.channel = channel_kind::shopify;
-  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1001"},
-                   {"WH-B", true, "gid://shopify/Location/1002"}};
-  shop_config us;
-  us.id = "amazon-us";
-  us.channel = channel_kind::amazon;
-  us.warehouses = {{"WH-A", true, ""}, {"WH-B", true, ""}};
-  c->shops = {eu, us};
   return c;
 }
 
@@ -294,8 +284,20 @@ double status_mb(const char* field) {
   return 0;
 }
 
+/// How many product actors are alive. A directory that does not answer ends
+/// the bench: the memory figures would mean nothing.
+uint64_t live_products(engine& eng) {
+  auto n = eng.live_products();
+  if (!n) {
+    std::fprintf(stderr, "memory: cannot count live product actors: %s\n",
+                 to_string(n.error()).c_str());
+    std::exit(1);
+  }
+  return *n;
+}
+
 void memory(const options& o, const std::string& dir) {
-  auto conf = std::make_shared<config>(*make_config(dir, 2));
+  auto conf = make_config(dir, 2);
   for (auto& shop : conf->shops)
     shop.stock_sync = o.memory_stock_sync;
   auto eng = std::move(*engine::start(conf, outbox_only()));
@@ -320,11 +322,11 @@ void memory(const options& o, const std::string& dir) {
   auto secs = seconds_since(started);
   events.clear();
   events.shrink_to_fit();
-  auto live_peak = eng->live_products();
+  auto live_peak = live_products(*eng);
   auto peak = status_mb("VmHWM");
   // Wait for idle product actors to stop.
   auto waited = clock_type::now();
-  while (eng->live_products() > 0 && seconds_since(waited) < 120)
+  while (live_products(*eng) > 0 && seconds_since(waited) < 120)
     std::this_thread::sleep_for(std::chrono::milliseconds{500});
   std::this_thread::sleep_for(std::chrono::seconds{1});
   malloc_trim(0);
@@ -338,7 +340,7 @@ void memory(const options& o, const std::string& dir) {
               "at peak %llu, after idle %llu\n",
               o.memory_products, secs,
               static_cast<unsigned long long>(live_peak),
-              static_cast<unsigned long long>(eng->live_products()));
+              static_cast<unsigned long long>(live_products(*eng)));
   std::printf("memory: RSS before %.0f MB, peak %.0f MB, settled %.0f MB "
               "(target <= 300 MB settled)\n",
               base, peak, settled);

@@ -28,16 +28,19 @@
 #include "simulators/shopify/simulator.hpp"
 #include "channels/shopify/wire.hpp"
 #include "storage/store.hpp"
+#include "tests/support/config.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace shelfsync;
 using namespace std::chrono_literals;
+using tests::eventually;
 using json = nlohmann::json;
 using steady = std::chrono::steady_clock;
 
 namespace {
 
-constexpr const char* loc_a = "gid://shopify/Location/1001";
-constexpr const char* loc_b = "gid://shopify/Location/1002";
+constexpr const char* loc_a = tests::location_a;
+constexpr const char* loc_b = tests::location_b;
 constexpr const char* token = "shpat_bench_token";
 constexpr const char* token_env = "SHELFSYNC_BENCH_SHOPIFY_TOKEN";
 
@@ -102,17 +105,11 @@ struct observed_simulator {
 
 config_ptr make_config(const std::string& dir, const std::string& shop,
                        const std::string& url) {
-  auto c = std::make_shared<config>();
-  c->node.data_dir = dir;
-  c->warehouses = {{"WH-A"}, {"WH-B"}};
-  shop_config s;
-  s.id = shop;
-  s.channel = channel_kind::shopify;
+  auto s = tests::make_shop(shop, channel_kind::shopify,
+                            {{"WH-A", true, loc_a}, {"WH-B", true, loc_b}});
   s.shopify.shop_url = url;
   s.shopify.access_token_env = token_env;
-  s.warehouses = {{"WH-A", true, loc_a}, {"WH-B", true, loc_b}};
-  c->shops = {s};
-  return c;
+  return tests::make_config(dir, {"WH-A", "WH-B"}, {s});
 }
 
 stock_event set(uint64_t id, const std::string& product,
@@ -134,15 +131,6 @@ void ingest(engine& eng, std::vector<stock_event> batch) {
     done.set_value();
   });
   done.get_future().wait();
-}
-
-bool eventually(const std::function<bool()>& pred, std::chrono::seconds limit) {
-  auto until = steady::now() + limit;
-  while (steady::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
 }
 
 std::string temp_dir(const char* what) {

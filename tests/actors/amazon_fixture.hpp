@@ -18,9 +18,12 @@
 
 #include "actors/engine.hpp"
 #include "simulators/amazon/simulator.hpp"
+#include "tests/support/config.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace shelfsync;
 using namespace std::chrono_literals;
+using shelfsync::tests::eventually;
 using nlohmann::json;
 
 namespace amazon_fixture {
@@ -98,14 +101,9 @@ class amazon_shop_test : public ::testing::Test {
   /// The engine's config: WH-A always enabled for the shop, WH-B as asked.
   config_ptr make_config(bool wh_b = false, uint32_t interval = 1,
                          bool sync = true) {
-    auto c = std::make_shared<config>();
-    c->node.data_dir = dir;
-    c->warehouses = {{"WH-A"}, {"WH-B"}};
-    shop_config s;
-    s.id = shop_id;
-    s.channel = channel_kind::amazon;
+    auto s = tests::make_shop(shop_id, channel_kind::amazon,
+                              {{"WH-A", true, ""}, {"WH-B", wh_b, ""}});
     s.stock_sync = sync;
-    s.warehouses = {{"WH-A", true, ""}, {"WH-B", wh_b, ""}};
     s.amazon.endpoint = server->base_url();
     s.amazon.lwa_endpoint = server->base_url() + "/auth/o2/token";
     s.amazon.seller_id = seller.seller_id;
@@ -115,8 +113,7 @@ class amazon_shop_test : public ::testing::Test {
     s.amazon.refresh_token_env = "SHOP_TEST_REFRESH";
     s.amazon.batch_interval_seconds = interval;
     s.amazon.feed_poll_seconds = 1;
-    c->shops = {s};
-    return c;
+    return tests::make_config(dir, {"WH-A", "WH-B"}, {s});
   }
 
   void start(config_ptr conf) {
@@ -146,17 +143,6 @@ class amazon_shop_test : public ::testing::Test {
     auto r = answer.get();
     ASSERT_TRUE(r) << to_string(r.error());
     ASSERT_TRUE(eng->sync());
-  }
-
-  /// Polls `pred` every 20 ms for at most `limit`.
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::milliseconds limit = 15s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    return pred();
   }
 
   std::optional<int64_t> listed(const std::string& sku) const {

@@ -11,24 +11,17 @@
 #include "actors/directory.hpp"
 #include "actors/engine.hpp"
 #include "actors/shop.hpp"
+#include "tests/support/config.hpp"
 
 using namespace shelfsync;
 
 namespace {
 
-config_ptr make_config(bool wh_b_enabled_for_amazon) {
-  auto c = std::make_shared<config>();
-  c->warehouses = {{"WH-A"}, {"WH-B"}};
-  shop_config eu;
-  eu.id = "eu";
-  eu.channel = channel_kind::shopify;
-  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1"},
-                   {"WH-B", true, "gid://shopify/Location/2"}};
-  shop_config us;
-  us.id = "us";
-  us.channel = channel_kind::amazon;
-  us.warehouses = {{"WH-A", true, ""}, {"WH-B", wh_b_enabled_for_amazon, ""}};
-  c->shops = {eu, us};
+/// The two-shop config (data in a store the test opens itself), with WH-B
+/// enabled for Amazon as asked.
+std::shared_ptr<config> make_config(bool wh_b_enabled_for_amazon) {
+  auto c = tests::two_shop_config("");
+  c->shops[1].warehouses[1].enabled = wh_b_enabled_for_amazon;
   return c;
 }
 
@@ -82,10 +75,13 @@ struct actors_test : ::testing::Test {
     std::filesystem::remove_all(dir);
   }
 
-  /// Sends a request and runs the scheduler until its answer is in.
+  /// Sends a request and runs the scheduler until its answer is in: the
+  /// value, or the error it was answered with. A request left without any
+  /// answer once the scheduler ran dry fails the test, and comes back as
+  /// the error sec::request_timeout.
   template<class T, class Handle, class... Ts>
-  std::optional<T> ask(const Handle& h, Ts... xs) {
-    std::optional<T> result;
+  caf::expected<T> ask(const Handle& h, Ts... xs) {
+    std::optional<caf::expected<T>> answer;
     // The handle is a spawn argument: CAF 0.17 dereferences a null argument
     // tuple for an actor spawned without arguments (UBSan reports it).
     sys.spawn(
@@ -93,29 +89,33 @@ struct actors_test : ::testing::Test {
           self->request(target, caf::infinite, xs...)
               .then(
                   [&](T& x) {
-                    result = std::move(x);
+                    answer = caf::expected<T>{std::move(x)};
                   },
-                  [&](caf::error&) {
-                    result = std::nullopt;
+                  [&](caf::error& err) {
+                    answer = caf::expected<T>{std::move(err)};
                   });
         },
         h);
     sched.run();
-    return result;
+    if (!answer) {
+      ADD_FAILURE() << "the request got no answer";
+      return caf::make_error(caf::sec::request_timeout);
+    }
+    return std::move(*answer);
   }
 
   /// Applies events and waits until the directory committed them.
   void apply(std::vector<stock_event> events) {
     caf::anon_send(dir_actor, atom::apply_v, std::move(events));
     sched.run();
-    ask<uint64_t>(dir_actor, atom::sync_v);
+    EXPECT_TRUE(ask<uint64_t>(dir_actor, atom::sync_v));
   }
 
   /// Replays events as after a restart and waits for the commit.
   void replay(std::vector<stock_event> events) {
     caf::anon_send(dir_actor, atom::replay_v, std::move(events));
     sched.run();
-    ask<uint64_t>(dir_actor, atom::sync_v);
+    EXPECT_TRUE(ask<uint64_t>(dir_actor, atom::sync_v));
   }
 
   uint64_t pending(const std::string& shop_id) {
@@ -140,16 +140,16 @@ struct actors_test : ::testing::Test {
 TEST_F(actors_test, events_become_views_in_each_shops_outbox) {
   apply({on_hand(1, "003", "WH-A", 12), on_hand(2, "003", "WH-B", 4),
          on_hand(3, "004", "WH-B", 9)});
-  auto eu = outbox("eu", "003");
+  auto eu = outbox("eu-store", "003");
   ASSERT_TRUE(eu);
-  EXPECT_EQ(eu->desired.at("gid://shopify/Location/1"), 12);
-  EXPECT_EQ(eu->desired.at("gid://shopify/Location/2"), 4);
+  EXPECT_EQ(eu->desired.at(tests::location_a), 12);
+  EXPECT_EQ(eu->desired.at(tests::location_b), 4);
   EXPECT_EQ(eu->seq, 2u);
   // Amazon sums enabled warehouses only (WH-B is disabled there).
-  EXPECT_EQ(outbox("us", "003")->desired.at(""), 12);
-  EXPECT_EQ(outbox("us", "004")->desired.at(""), 0);
-  EXPECT_EQ(pending("eu"), 2u);
-  EXPECT_EQ(pending("us"), 2u);
+  EXPECT_EQ(outbox("amazon-us", "003")->desired.at(""), 12);
+  EXPECT_EQ(outbox("amazon-us", "004")->desired.at(""), 0);
+  EXPECT_EQ(pending("eu-store"), 2u);
+  EXPECT_EQ(pending("amazon-us"), 2u);
   EXPECT_EQ(*db->checkpoint(), 3u);
   auto rec = ask<product_record>(dir_actor, atom::get_v, std::string{"003"});
   ASSERT_TRUE(rec);
@@ -160,11 +160,11 @@ TEST_F(actors_test, unchanged_views_are_not_handed_on) {
   apply({on_hand(1, "003", "WH-A", 12)});
   // A change in WH-B moves the Shopify view but not the Amazon one.
   apply({on_hand(2, "003", "WH-B", 5)});
-  EXPECT_EQ(outbox("us", "003")->seq, 1u);
-  EXPECT_EQ(outbox("eu", "003")->seq, 2u);
+  EXPECT_EQ(outbox("amazon-us", "003")->seq, 1u);
+  EXPECT_EQ(outbox("eu-store", "003")->seq, 2u);
   // The same absolute value again changes nothing at all.
   apply({on_hand(3, "003", "WH-B", 5)});
-  EXPECT_EQ(outbox("eu", "003")->seq, 2u);
+  EXPECT_EQ(outbox("eu-store", "003")->seq, 2u);
   EXPECT_EQ(*db->checkpoint(), 3u);
 }
 
@@ -175,15 +175,15 @@ TEST_F(actors_test, a_replay_restates_unchanged_views_at_the_latest_seq) {
   // shop would take seq 1 for older than the flight and keep 7.
   replay({on_hand(1, "003", "WH-A", 12)});
   replay({on_hand(2, "003", "WH-A", 7), on_hand(3, "003", "WH-A", 12)});
-  auto us = outbox("us", "003");
+  auto us = outbox("amazon-us", "003");
   ASSERT_TRUE(us);
   EXPECT_EQ(us->seq, 3u);
   EXPECT_EQ(us->desired.at(""), 12);
-  EXPECT_EQ(outbox("eu", "003")->seq, 3u);
+  EXPECT_EQ(outbox("eu-store", "003")->seq, 3u);
   // Live events hand on changed views only.
   apply({on_hand(4, "003", "WH-B", 5)});
-  EXPECT_EQ(outbox("us", "003")->seq, 3u);
-  EXPECT_EQ(outbox("eu", "003")->seq, 4u);
+  EXPECT_EQ(outbox("amazon-us", "003")->seq, 3u);
+  EXPECT_EQ(outbox("eu-store", "003")->seq, 4u);
 }
 
 TEST_F(actors_test, replayed_events_are_not_applied_twice) {
@@ -193,6 +193,7 @@ TEST_F(actors_test, replayed_events_are_not_applied_twice) {
   apply({d});
   apply({d});
   auto rec = ask<product_record>(dir_actor, atom::get_v, std::string{"003"});
+  ASSERT_TRUE(rec);
   EXPECT_EQ(rec->stock.at("WH-A").on_hand, 5);
 }
 
@@ -212,7 +213,7 @@ TEST_F(actors_test, idle_products_stop_and_their_state_survives) {
   d.fields = stock_event::has_delta;
   d.delta = -2;
   apply({d});
-  EXPECT_EQ(outbox("us", "003")->desired.at(""), 10);
+  EXPECT_EQ(outbox("amazon-us", "003")->desired.at(""), 10);
 }
 
 TEST_F(actors_test, idle_products_wait_for_the_next_commit_to_stop) {
@@ -250,8 +251,9 @@ TEST_F(actors_test, busy_products_do_not_stop) {
 }
 
 TEST_F(actors_test, unknown_products_are_not_found) {
-  EXPECT_FALSE(
-      (ask<product_record>(dir_actor, atom::get_v, std::string{"nope"})));
+  auto rec = ask<product_record>(dir_actor, atom::get_v, std::string{"nope"});
+  ASSERT_FALSE(rec);
+  EXPECT_EQ(rec.error(), ec::not_found);
 }
 
 TEST_F(actors_test, reload_recomputes_live_and_stored_products) {
@@ -263,21 +265,21 @@ TEST_F(actors_test, reload_recomputes_live_and_stored_products) {
   sched.advance_time(idle);
   sched.run();
   EXPECT_EQ(*ask<uint64_t>(dir_actor, atom::count_v), 1u);
-  EXPECT_EQ(outbox("us", "stored")->desired.at(""), 0);
-  auto next = make_config(true);
+  EXPECT_EQ(outbox("amazon-us", "stored")->desired.at(""), 0);
+  config_ptr next = make_config(true);
   caf::anon_send(dir_actor, atom::reload_v, next, shops);
   sched.run();
-  ask<uint64_t>(dir_actor, atom::sync_v);
-  EXPECT_EQ(outbox("us", "stored")->desired.at(""), 4);
-  EXPECT_EQ(outbox("us", "live")->desired.at(""), 4);
+  EXPECT_TRUE(ask<uint64_t>(dir_actor, atom::sync_v));
+  EXPECT_EQ(outbox("amazon-us", "stored")->desired.at(""), 4);
+  EXPECT_EQ(outbox("amazon-us", "live")->desired.at(""), 4);
 }
 
 TEST_F(actors_test, stock_sync_off_produces_no_view) {
-  auto off = std::make_shared<config>(*make_config(false));
+  auto off = make_config(false);
   off->shops[1].stock_sync = false;
   caf::anon_send(dir_actor, atom::reload_v, config_ptr{off}, shops);
   sched.run();
   apply({on_hand(1, "003", "WH-A", 12)});
-  EXPECT_TRUE(outbox("eu", "003"));
-  EXPECT_FALSE(outbox("us", "003"));
+  EXPECT_TRUE(outbox("eu-store", "003"));
+  EXPECT_FALSE(outbox("amazon-us", "003"));
 }

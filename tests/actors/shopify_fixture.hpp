@@ -22,9 +22,12 @@
 
 #include "actors/engine.hpp"
 #include "simulators/shopify/simulator.hpp"
+#include "tests/support/config.hpp"
+#include "tests/support/eventually.hpp"
 
 using namespace shelfsync;
 using namespace std::chrono_literals;
+using shelfsync::tests::eventually;
 namespace sim = shelfsync::shopify::sim;
 
 namespace shopify_fixture {
@@ -61,18 +64,13 @@ class shopify_shop_test : public ::testing::Test {
 
   /// WH-A → loc_a and WH-B → loc_b for shop "eu"; WH-C is not this shop's.
   config_ptr make_config(bool stock_sync = true, bool wh_b = true) {
-    auto c = std::make_shared<config>();
-    c->node.data_dir = dir;
-    c->warehouses = {{"WH-A"}, {"WH-B"}, {"WH-C"}};
-    shop_config eu;
-    eu.id = "eu";
-    eu.channel = channel_kind::shopify;
+    auto eu = tests::make_shop(
+        "eu", channel_kind::shopify,
+        {{"WH-A", true, loc_a}, {"WH-B", wh_b, wh_b ? loc_b : ""}});
     eu.stock_sync = stock_sync;
     eu.shopify.shop_url = server->shop_url("eu");
     eu.shopify.access_token_env = token_env;
-    eu.warehouses = {{"WH-A", true, loc_a}, {"WH-B", wh_b, wh_b ? loc_b : ""}};
-    c->shops = {eu};
-    return c;
+    return tests::make_config(dir, {"WH-A", "WH-B", "WH-C"}, {eu});
   }
 
   void start(config_ptr conf = nullptr) {
@@ -99,17 +97,6 @@ class shopify_shop_test : public ::testing::Test {
     });
     auto r = done.get_future().get();
     ASSERT_TRUE(r) << to_string(r.error());
-  }
-
-  /// Polls `pred` every 10 ms for up to `limit`.
-  static bool eventually(const std::function<bool()>& pred,
-                         std::chrono::milliseconds limit = 10s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    return pred();
   }
 
   /// The simulator's item with `sku` (the first one), or null.

@@ -7,28 +7,23 @@
 
 #include "api/product_history.hpp"
 #include "api/state_replay.hpp"
+#include "tests/support/config.hpp"
 
 using namespace shelfsync;
 using json = nlohmann::json;
 
 namespace {
 
-constexpr const char* loc1 = "gid://shopify/Location/1001";
+constexpr const char* loc1 = tests::location_a;
 
-config_ptr make_config(const std::string& dir) {
-  auto c = std::make_shared<config>();
-  c->node.data_dir = dir;
-  c->warehouses = {{"WH-A"}, {"WH-B"}, {"WH-C"}};
-  shop_config eu;
-  eu.id = "eu-store";
-  eu.channel = channel_kind::shopify;
-  eu.warehouses = {{"WH-A", true, loc1}, {"WH-B", true, ""}};
-  shop_config us;
-  us.id = "amazon-us";
-  us.channel = channel_kind::amazon;
-  us.warehouses = {{"WH-A", true, ""}, {"WH-B", false, ""}};
-  us.rules = {2, 50, 3};
-  c->shops = {eu, us};
+/// The two-shop config, plus a WH-C no shop sees; WH-B has no Shopify
+/// location, Amazon counts WH-A only and applies all three rules.
+config_ptr explained_config(const std::string& dir) {
+  auto c = tests::two_shop_config(dir);
+  c->warehouses.push_back({"WH-C"});
+  c->shops[0].warehouses[1].location.clear();
+  c->shops[1].warehouses[1].enabled = false;
+  c->shops[1].rules = {2, 50, 3};
   return c;
 }
 
@@ -55,7 +50,7 @@ struct explanation_test : ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-explain-" + std::to_string(::getpid())))
                         .string();
-  config_ptr conf = make_config(dir);
+  config_ptr conf = explained_config(dir);
   std::unique_ptr<store> db;
   product_record rec;
 

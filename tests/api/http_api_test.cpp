@@ -9,6 +9,7 @@
 
 #include "net/client.hpp"
 #include "net/url.hpp"
+#include "tests/support/config.hpp"
 
 using namespace shelfsync;
 using json = nlohmann::json;
@@ -17,22 +18,12 @@ namespace {
 
 constexpr const char* token = "s3cret-token";
 
-config_ptr make_config(const std::string& dir) {
-  auto c = std::make_shared<config>();
-  c->node.data_dir = dir;
+/// The two-shop config; Amazon counts WH-A only, with a buffer of 1.
+config_ptr served_config(const std::string& dir) {
+  auto c = tests::two_shop_config(dir);
   c->node.product_idle_seconds = 60;
-  c->warehouses = {{"WH-A"}, {"WH-B"}};
-  shop_config eu;
-  eu.id = "eu-store";
-  eu.channel = channel_kind::shopify;
-  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1001"},
-                   {"WH-B", true, "gid://shopify/Location/1002"}};
-  shop_config us;
-  us.id = "amazon-us";
-  us.channel = channel_kind::amazon;
-  us.warehouses = {{"WH-A", true, ""}, {"WH-B", false, ""}};
-  us.rules.buffer = 1;
-  c->shops = {eu, us};
+  c->shops[1].warehouses[1].enabled = false;
+  c->shops[1].rules.buffer = 1;
   return c;
 }
 
@@ -50,7 +41,7 @@ struct http_api_test : ::testing::Test {
 
   void SetUp() override {
     std::filesystem::remove_all(dir);
-    eng = std::move(*engine::start(make_config(dir)));
+    eng = std::move(*engine::start(served_config(dir)));
     api = std::make_unique<http_api>(*eng, counters, token, [this] {
       ++reloads;
       return reload_answer;

@@ -7,26 +7,16 @@
 #include <gtest/gtest.h>
 
 #include "actors/engine.hpp"
+#include "tests/support/config.hpp"
 
 using namespace shelfsync;
 
 namespace {
 
-config_ptr make_config(const std::string& dir) {
-  auto c = std::make_shared<config>();
-  c->node.data_dir = dir;
-  c->warehouses = {{"WH-A"}, {"WH-B"}};
-  shop_config eu;
-  eu.id = "eu-store";
-  eu.channel = channel_kind::shopify;
-  eu.warehouses = {{"WH-A", true, "gid://shopify/Location/1001"},
-                   {"WH-B", true, "gid://shopify/Location/1002"}};
-  shop_config us;
-  us.id = "amazon-us";
-  us.channel = channel_kind::amazon;
-  us.warehouses = {{"WH-A", true, ""}, {"WH-B", true, ""}};
-  us.rules.buffer = 1;
-  c->shops = {eu, us};
+/// The two-shop config, with a buffer of 1 on Amazon.
+config_ptr replay_config(const std::string& dir) {
+  auto c = tests::two_shop_config(dir);
+  c->shops[1].rules.buffer = 1;
   return c;
 }
 
@@ -57,7 +47,7 @@ struct replay_test : ::testing::Test {
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-replay-" + std::to_string(::getpid())))
                         .string();
-  config_ptr conf = make_config(dir);
+  config_ptr conf = replay_config(dir);
 
   void SetUp() override { std::filesystem::remove_all(dir); }
   void TearDown() override { std::filesystem::remove_all(dir); }

@@ -11,10 +11,11 @@
 #include <gtest/gtest.h>
 
 #include "net/server.hpp"
-#include "loopback.hpp"
+#include "tests/net/loopback.hpp"
+#include "tests/support/eventually.hpp"
 
 namespace http = shelfsync::http;
-using http::test::eventually;
+using shelfsync::tests::eventually;
 using http::test::loopback_server;
 using namespace std::chrono_literals;
 namespace field = boost::beast::http;

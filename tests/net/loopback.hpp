@@ -43,18 +43,6 @@ struct loopback_server {
   uint16_t port = 0;
 };
 
-/// Polls `done` every 5 ms until it holds or `limit` passes.
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds limit = std::chrono::seconds{
-                           2}) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  }
-  return true;
-}
-
 /// A raw blocking TCP connection, for bytes no well-behaved client sends.
 struct raw_connection {
   /// Connects to 127.0.0.1:port.

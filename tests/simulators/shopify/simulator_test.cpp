@@ -314,16 +314,6 @@ TEST_F(simulator_test, search_is_loose_like_shopify) {
 }
 
 TEST_F(simulator_test, inspection_endpoints) {
-  auto get = [&](const std::string& path) {
-    auto res = http.send(http::make_request(http::verb::get, path));
-    return json::parse(res.value().body(), nullptr, false);
-  };
-  auto post_json = [&](const std::string& path, const json& body) {
-    auto res =
-        http.send(http::make_json_request(http::verb::post, path, body.dump()));
-    return std::make_pair(res.value().result_int(),
-                          json::parse(res.value().body(), nullptr, false));
-  };
   // The client's base path is /eu; inspection lives at the root.
   http::client root{*http::parse_url(server.shop_url("default"))};
   auto seed = root.send(http::make_json_request(
@@ -363,8 +353,6 @@ TEST_F(simulator_test, inspection_endpoints) {
   EXPECT_EQ(rf["drop_rate"], 0.5);
   EXPECT_EQ(rf["slow_ms"], 20);
   EXPECT_TRUE(rf["injected"].contains("dropped"));
-  (void)get;
-  (void)post_json;
 }
 
 } // namespace
