@@ -14,20 +14,25 @@ namespace shelfsync {
 
 namespace {
 
-/// Returns the highest seq whose dropping leaves at most `bytes` of log
-/// after it, or `snap` when the log fits (a binary search over the size
-/// estimates, which cost a few index lookups each).
+/// Returns the highest seq up to `durable` whose dropping leaves at most
+/// `bytes` of log after it, or `snap` when the log fits (a binary search
+/// over the size estimates, which cost a few index lookups each).
 caf::expected<uint64_t> bytes_bound(const store& db, uint64_t snap,
-                                    uint64_t bytes) {
-  auto last = db.last_seq();
-  auto total = db.log_bytes(snap + 1, last);
+                                    uint64_t durable, uint64_t bytes) {
+  auto rest_after = [&](uint64_t seq) {
+    return db.log_bytes(seq + 1, UINT64_MAX);
+  };
+  auto total = rest_after(snap);
   if (!total) return total.error();
   if (*total <= bytes) return snap;
+  auto at_most = rest_after(durable);
+  if (!at_most) return at_most.error();
+  if (*at_most > bytes) return durable; // as much as may go
   uint64_t lo = snap + 1; // dropping up to lo - 1 is not enough
-  uint64_t hi = last;     // dropping up to hi is
+  uint64_t hi = durable;  // dropping up to hi is
   while (lo < hi) {
     auto mid = lo + (hi - lo) / 2;
-    auto rest = db.log_bytes(mid + 1, last);
+    auto rest = rest_after(mid);
     if (!rest) return rest.error();
     if (*rest <= bytes)
       hi = mid;
@@ -54,7 +59,7 @@ caf::expected<retention_step> retain_log(store& db,
   // log may hold, whichever drops more.
   uint64_t by_bytes = *snap;
   if (policy.bytes != 0) {
-    auto bound = bytes_bound(db, *snap, policy.bytes);
+    auto bound = bytes_bound(db, *snap, *durable, policy.bytes);
     if (!bound) return bound.error();
     by_bytes = *bound;
   }

@@ -309,7 +309,8 @@ TEST_F(replay_test, retention_keeps_what_a_restart_needs_and_replay_agrees) {
 
 TEST_F(replay_test, retention_waits_until_the_checkpoint_is_durable) {
   log_retention_config policy;
-  policy.bytes = 1;
+  policy.days = 1;
+  auto later = wall_ms() + 2 * day_ms;
   auto db = store::open(dir, durability::wal);
   ASSERT_TRUE(db);
   ASSERT_TRUE((*db)->append({absolute("1", "p1", "WH-A", 1),
@@ -319,11 +320,11 @@ TEST_F(replay_test, retention_waits_until_the_checkpoint_is_durable) {
   ASSERT_FALSE((*db)->commit(batch, 2));
   // The checkpoint is in the memtables only: a kill -9 now would restart
   // from 0 and need the whole log.
-  auto step = retain_log(**db, policy, wall_ms(), 100);
+  auto step = retain_log(**db, policy, later, 100);
   ASSERT_TRUE(step);
   EXPECT_EQ(step->dropped, 0u);
   ASSERT_FALSE((*db)->flush_and_wait());
-  step = retain_log(**db, policy, wall_ms(), 100);
+  step = retain_log(**db, policy, later, 100);
   ASSERT_TRUE(step);
   EXPECT_EQ(step->dropped, 2u);
   EXPECT_EQ(step->snapshot_seq, 2u);
