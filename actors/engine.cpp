@@ -9,6 +9,7 @@
 #include "actors/directory.hpp"
 #include "actors/event_log.hpp"
 #include "actors/log.hpp"
+#include "actors/retention.hpp"
 #include "actors/shop.hpp"
 #include "actors/shopify_shop.hpp"
 
@@ -52,6 +53,7 @@ engine::~engine() {
   for (auto& [id, handle] : shops_)
     caf::anon_send(handle, atom::stop_v);
   caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
+  if (retention_) caf::anon_send_exit(retention_, caf::exit_reason::user_shutdown);
   sys_.await_all_actors_done();
 }
 
@@ -81,6 +83,12 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   for (auto& shop : conf->shops)
     e.shops_.emplace(shop.id, e.spawn_shop(shop));
   caf::anon_send(e.directory_, atom::attach_v, e.shops_);
+  // Old log entries go once the durable checkpoint has passed them, which
+  // moves every node.checkpoint_seconds: looking as often is enough.
+  if (conf->node.log_retention.enabled())
+    e.retention_ = spawn_retention(
+        e.sys_, e.db_, conf->node.log_retention,
+        std::chrono::seconds{conf->node.checkpoint_seconds});
   // A resync that was running continues now, not before the replay: its
   // pages must not be older than the views the replay hands the shops.
   for (auto& [id, handle] : e.shops_)

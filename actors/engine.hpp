@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/expected.hpp>
@@ -93,6 +94,8 @@ class engine {
   std::shared_ptr<store> db_;
   directory_actor directory_;
   event_log_actor log_;
+  /// Drops old log entries (node.log_retention); null when keeping all.
+  caf::actor retention_;
   shop_map shops_;
 };
 

@@ -103,6 +103,21 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
               << ")\n";
     return 2;
   }
+  auto snap = st.db->snapshot_seq();
+  if (!snap) {
+    std::cerr << "shelfsync: " << message_of(snap.error()) << '\n';
+    return 1;
+  }
+  auto dropped = [&](const char* option, uint64_t seq) {
+    std::cerr << "shelfsync: " << option << ' ' << seq
+              << ": the events up to seq " << *snap
+              << " were dropped by retention (node.log_retention); the log "
+                 "starts at seq "
+              << *snap + 1 << '\n';
+    return 2;
+  };
+  if (from != 0 && from <= *snap) return dropped("--from", from);
+  if (to != 0 && to < *snap) return dropped("--to", to);
   caf::expected<replay_report> report{replay_report{}};
   {
     progress_line progress;
@@ -117,8 +132,15 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
     return 1;
   }
   auto& r = *report;
-  std::cout << "replayed " << r.replayed_events << " events (seq 1.." << r.to
-            << " of " << r.last_seq << ") into a fresh state\n"
+  std::cout << "replayed " << r.replayed_events << " events (seq "
+            << r.snapshot_seq + 1 << ".." << r.to << " of " << r.last_seq
+            << ") into a fresh state";
+  if (r.snapshot_seq != 0)
+    std::cout << " that starts from the snapshot retention left at seq "
+              << r.snapshot_seq;
+  if (r.passes > 1) std::cout << " (" << r.passes << " passes)";
+  std::cout << '\n'
+
             << "live state: derived state complete up to seq " << r.checkpoint
             << ", " << r.tail_events
             << " later events applied as the engine's recovery would\n";
@@ -151,12 +173,32 @@ int product_log(const std::string& config_path, const std::string& code) {
               << message_of(history.error()) << '\n';
     return 1;
   }
-  if (history->empty()) {
+  auto snap = st.db->snapshot_seq();
+  if (!snap) {
+    std::cerr << "shelfsync: " << message_of(snap.error()) << '\n';
+    return 1;
+  }
+  product_record before;
+  auto in_snapshot = st.db->load_snapshot(code, before);
+  if (!in_snapshot) {
+    std::cerr << "shelfsync: " << message_of(in_snapshot.error()) << '\n';
+    return 1;
+  }
+  if (history->empty() && !*in_snapshot) {
     std::cerr << "shelfsync: no event for product \"" << code
               << "\" in the log\n";
     return 1;
   }
-  std::cout << "product " << code << ": " << history->size() << " events\n";
+  std::cout << "product " << code << ": " << history->size() << " events";
+  if (*snap != 0)
+    std::cout << " (retention dropped the log up to seq " << *snap
+              << "; stock below counts from the product's state then)";
+  std::cout << '\n';
+  if (*in_snapshot)
+    for (auto& [warehouse, stock] : before.stock)
+      std::cout << "as of seq " << *snap << "  " << warehouse << "  on_hand "
+                << stock.on_hand << " reserved " << stock.reserved
+                << " available " << stock.available() << '\n';
   for (auto& h : *history) {
     auto& e = h.event;
     std::cout << "seq " << e.seq << "  " << rfc3339(e.received_ms) << "  "

@@ -4,34 +4,21 @@
 
 namespace shelfsync {
 
-namespace {
-
-/// How many log entries one read step takes.
-constexpr size_t history_read_step = 10000;
-
-} // namespace
-
 caf::expected<std::vector<history_entry>>
 read_history(const store& db, const std::string& code,
              const std::function<void(uint64_t, uint64_t)>& progress) {
   std::vector<history_entry> result;
+  // Events that retention dropped live on as the product's snapshot record.
   product_record rec;
-  uint64_t next = 1;
-  auto last = db.last_seq();
-  while (next <= last) {
-    auto events = db.read_log(next, last, history_read_step);
-    if (!events) return events.error();
-    if (events->empty()) break;
-    next = events->back().seq + 1;
-    for (auto& e : *events) {
-      if (e.product != code) continue;
-      history_entry entry;
-      entry.outcome = apply_event(rec, e);
-      entry.after = rec.stock[e.warehouse];
-      entry.event = std::move(e);
-      result.push_back(std::move(entry));
-    }
-    if (progress) progress(next - 1, last);
+  if (auto found = db.load_snapshot(code, rec); !found) return found.error();
+  auto events = db.read_product_log(code, progress);
+  if (!events) return events.error();
+  for (auto& e : *events) {
+    history_entry entry;
+    entry.outcome = apply_event(rec, e);
+    entry.after = rec.stock[e.warehouse];
+    entry.event = std::move(e);
+    result.push_back(std::move(entry));
   }
   return result;
 }

@@ -23,9 +23,12 @@ struct history_entry {
   warehouse_stock after;
 };
 
-/// Reads every event of product `code` from the log, oldest first, and
-/// applies each in turn with the engine's own logic to tell what it did. A
-/// full scan of the log: `progress(seq, last_seq)` follows it.
+/// Reads every retained event of product `code` from the log through the
+/// per-product index, oldest first, and applies each in turn with the
+/// engine's own logic to tell what it did, starting from the product's
+/// stock as of the events retention dropped. Only the part of the log
+/// written before the store had the index is scanned: `progress(seq,
+/// last)` follows that scan.
 caf::expected<std::vector<history_entry>>
 read_history(const store& db, const std::string& code,
              const std::function<void(uint64_t, uint64_t)>& progress = {});

@@ -193,45 +193,105 @@ bool compare_records(const std::string& code, const product_record* live,
   return any;
 }
 
-caf::expected<replay_report> replay_log(const store& db, const config& conf,
-                                        const replay_options& opts,
-                                        const replay_progress& progress) {
-  replay_report report;
-  report.last_seq = db.last_seq();
-  report.to = opts.to == 0 ? report.last_seq : opts.to;
-  if (report.to > report.last_seq)
-    return caf::make_error(ec::invalid_input,
-                           "--to " + std::to_string(report.to) +
-                               " is beyond the end of the log (last seq " +
-                               std::to_string(report.last_seq) + ")");
-  auto cp = db.checkpoint();
-  if (!cp) return cp.error();
-  report.checkpoint = *cp;
+namespace {
+
+/// The products of one replay pass: codes in (after, upto]; an empty
+/// `after` means from the first, an empty `upto` up to the last.
+struct code_range {
+  std::string after;
+  std::string upto;
+
+  bool holds(const std::string& code) const {
+    return (after.empty() || code > after) && (upto.empty() || code <= upto);
+  }
+};
+
+/// Splits the stored products into ranges of at most `per_pass` records
+/// (exact bounds: each range ends at the code before the next one's first).
+caf::expected<std::vector<code_range>> product_ranges(const store& db,
+                                                      size_t per_pass) {
+  std::vector<code_range> result;
+  code_range current;
+  size_t in_range = 0;
+  std::string previous;
+  std::string after;
+  for (;;) {
+    auto last = db.scan_product_bytes(
+        after, replay_read_step, [&](std::string_view code, std::string_view) {
+          if (in_range == per_pass) {
+            current.upto = previous;
+            result.push_back(current);
+            current = code_range{previous, {}};
+            in_range = 0;
+          }
+          ++in_range;
+          previous.assign(code);
+        });
+    if (!last) return last.error();
+    if (*last == after) break;
+    after = *last;
+  }
+  result.push_back(current);
+  return result;
+}
+
+/// Rebuilds the products of `range` from the snapshot and the log after it,
+/// compares them with their live state, and adds the outcome to `report`.
+caf::error replay_range(const store& db, const config& conf,
+                        const replay_options& opts, const code_range& range,
+                        replay_report& report,
+                        const replay_progress& progress) {
+  // The fresh state starts from the snapshot retention left (the stock as
+  // of snapshot_seq; the views follow under `conf`).
+  product_records replayed;
+  for (std::string after = range.after;;) {
+    bool past = false;
+    auto last = db.scan_snapshot(
+        after, replay_read_step,
+        [&](std::string_view code, product_record&& rec) {
+          std::string key{code};
+          if (!range.holds(key)) {
+            past = true;
+            return;
+          }
+          product_state tmp;
+          tmp.cfg.code = key;
+          tmp.record = std::move(rec);
+          tmp.refresh(conf);
+          replayed.emplace(std::move(key), std::move(tmp.record));
+        });
+    if (!last) return last.error();
+    if (past || *last == after) break;
+    after = *last;
+  }
   // One pass over the log: the fresh state up to `to`, the products to
   // report, those changed after `to`, and the tail that recovery applies.
-  product_records replayed;
   std::unordered_set<std::string> reported;
   std::unordered_set<std::string> after_to;
   std::map<std::string, std::vector<stock_event>> tail;
-  auto err = for_each_log_chunk(
-      db, 1, report.last_seq, [&](std::vector<stock_event>& events) {
-        std::vector<stock_event> fresh;
-        for (auto& e : events) {
-          if (e.seq > report.checkpoint) {
-            tail[e.product].push_back(e);
-            ++report.tail_events;
-          }
-          if (e.seq > report.to) {
-            after_to.insert(e.product);
-            continue;
-          }
-          if (opts.from != 0 && e.seq >= opts.from) reported.insert(e.product);
-          fresh.push_back(std::move(e));
-        }
-        report.replayed_events += fresh.size();
-        apply_in_log_order(conf, fresh, replayed);
-        if (progress) progress("events", events.back().seq, report.last_seq);
-      });
+  auto err = for_each_log_chunk(db, report.snapshot_seq + 1, report.last_seq,
+                                [&](std::vector<stock_event>& events) {
+                                  std::vector<stock_event> fresh;
+                                  for (auto& e : events) {
+                                    if (!range.holds(e.product)) continue;
+                                    if (e.seq > report.checkpoint) {
+                                      tail[e.product].push_back(e);
+                                      ++report.tail_events;
+                                    }
+                                    if (e.seq > report.to) {
+                                      after_to.insert(e.product);
+                                      continue;
+                                    }
+                                    if (opts.from != 0 && e.seq >= opts.from)
+                                      reported.insert(e.product);
+                                    fresh.push_back(std::move(e));
+                                  }
+                                  report.replayed_events += fresh.size();
+                                  apply_in_log_order(conf, fresh, replayed);
+                                  if (progress)
+                                    progress("events", events.back().seq,
+                                             report.last_seq);
+                                });
   if (err) return err;
   auto wanted = [&](const std::string& code) {
     return (opts.from == 0 || reported.count(code) != 0) &&
@@ -250,13 +310,16 @@ caf::expected<replay_report> replay_log(const store& db, const config& conf,
       ++report.products_differing;
   };
   // The live state: every stored record, recovered like the engine would.
-  std::string after;
-  uint64_t visited = 0;
-  for (;;) {
+  std::string after = range.after;
+  for (bool past = false; !past;) {
     std::vector<std::pair<std::string, std::string>> stored;
     auto last = db.scan_product_bytes(
         after, replay_read_step,
         [&](std::string_view code, std::string_view bytes) {
+          if (past || !range.holds(std::string{code})) {
+            past = true;
+            return;
+          }
           stored.emplace_back(code, bytes);
         });
     if (!last) return last.error();
@@ -282,8 +345,9 @@ caf::expected<replay_report> replay_log(const store& db, const config& conf,
       }
       replayed.erase(code);
     }
-    visited += stored.size();
-    if (progress) progress("products", visited, visited + replayed.size());
+    report.visited += stored.size();
+    if (progress)
+      progress("products", report.visited, report.visited + replayed.size());
     if (*last == after) break;
     after = *last;
   }
@@ -299,7 +363,45 @@ caf::expected<replay_report> replay_log(const store& db, const config& conf,
     apply_in_log_order(conf, t->second, one);
     check(code, &one[code]);
   }
-  return report;
+  return caf::none;
 }
 
+} // namespace
+
+caf::expected<replay_report> replay_log(const store& db, const config& conf,
+                                        const replay_options& opts,
+                                        const replay_progress& progress) {
+  replay_report report;
+  report.last_seq = db.last_seq();
+  report.to = opts.to == 0 ? report.last_seq : opts.to;
+  if (report.to > report.last_seq)
+    return caf::make_error(ec::invalid_input,
+                           "--to " + std::to_string(report.to) +
+                               " is beyond the end of the log (last seq " +
+                               std::to_string(report.last_seq) + ")");
+  auto cp = db.checkpoint();
+  if (!cp) return cp.error();
+  report.checkpoint = *cp;
+  auto snap = db.snapshot_seq();
+  if (!snap) return snap.error();
+  report.snapshot_seq = *snap;
+  auto dropped = [&](const char* option, uint64_t seq) {
+    return caf::make_error(
+        ec::invalid_input,
+        std::string{option} + " " + std::to_string(seq) +
+            ": the events up to seq " + std::to_string(*snap) +
+            " were dropped by retention (node.log_retention); the log "
+            "starts at seq " +
+            std::to_string(*snap + 1));
+  };
+  if (opts.to != 0 && opts.to < *snap) return dropped("--to", opts.to);
+  if (opts.from != 0 && opts.from <= *snap) return dropped("--from", opts.from);
+  auto ranges = product_ranges(db, std::max<size_t>(opts.products_per_pass, 1));
+  if (!ranges) return ranges.error();
+  report.passes = ranges->size();
+  for (auto& range : *ranges)
+    if (auto err = replay_range(db, conf, opts, range, report, progress))
+      return err;
+  return report;
+}
 } // namespace shelfsync

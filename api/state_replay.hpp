@@ -42,6 +42,10 @@ struct replay_options {
   /// touched by a later event are not compared: the live state holds that
   /// event and the replayed one cannot.
   uint64_t to = 0;
+  /// At most this many products' rebuilt state is held in memory at once:
+  /// beyond, the products are compared in ranges of codes, one pass over
+  /// the log per range.
+  size_t products_per_pass = 100000;
 };
 
 /// One way in which the live state differs from the replayed one.
@@ -62,6 +66,13 @@ struct replay_report {
   uint64_t to = 0;
   /// Where the stored derived state was complete.
   uint64_t checkpoint = 0;
+  /// Where the retained log starts after (0 = the whole log is there): the
+  /// replay starts from the snapshot retention left at this seq.
+  uint64_t snapshot_seq = 0;
+  /// Passes over the log (one per range of products).
+  uint64_t passes = 0;
+  /// Stored product records visited.
+  uint64_t visited = 0;
   /// Events applied to the fresh state.
   uint64_t replayed_events = 0;
   /// Log events after the checkpoint applied to the live state, as the
@@ -81,8 +92,9 @@ struct replay_report {
 using replay_progress =
     std::function<void(const char* what, uint64_t done, uint64_t total)>;
 
-/// Rebuilds stock and views from the log into a fresh state in memory,
-/// never touching the store, and compares it with the live state after
+/// Rebuilds stock and views from the log (from the snapshot retention left,
+/// when it dropped a part) into a fresh state in memory, a range of
+/// products at a time, never touching the store, and compares it with the live state after
 /// recovery. `opts.to` must not exceed the log's end.
 caf::expected<replay_report> replay_log(const store& db, const config& conf,
                                         const replay_options& opts,

@@ -19,6 +19,19 @@ enum class durability {
   fsync,
 };
 
+/// How long the event log keeps an entry, from `node.log_retention`. An
+/// entry goes once it is older than `days` or once the log after it holds
+/// more than `bytes` (whichever drops more), and only when the durable
+/// checkpoint has passed it; 0 = no such limit; both 0 = keep forever.
+struct log_retention_config {
+  /// 1 to 36500 days, counted from when shelfsync accepted the event.
+  uint32_t days = 0;
+  /// At least 1: the log's size on disk as RocksDB estimates it.
+  uint64_t bytes = 0;
+  /// Returns whether anything is ever dropped.
+  bool enabled() const { return days != 0 || bytes != 0; }
+};
+
 /// Settings of this engine process.
 struct node_config {
   /// Where RocksDB keeps its files.
@@ -50,6 +63,8 @@ struct node_config {
   /// before their connections are closed; read from
   /// `node.shutdown_seconds` (1 to 3600).
   uint32_t shutdown_seconds = 10;
+  /// From `node.log_retention`; absent = keep the whole log.
+  log_retention_config log_retention;
 };
 
 /// Settings of the HTTP API.

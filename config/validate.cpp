@@ -57,6 +57,24 @@ void read_listen(object_reader& node, const std::string& text,
   out.listen_port = static_cast<uint16_t>(std::stoi(port));
 }
 
+void read_log_retention(const json& value, const std::string& path,
+                        log_retention_config& out,
+                        std::vector<config_problem>& problems) {
+  object_reader r{value, path, problems};
+  if (!r.is_object()) return;
+  auto has_days = r.member("days", presence::optional, "an integer");
+  auto has_bytes = r.member("bytes", presence::optional, "an integer");
+  if (auto days = r.integer("days", presence::optional, 1, 36500))
+    out.days = static_cast<uint32_t>(*days);
+  if (auto bytes = r.integer("bytes", presence::optional, 1))
+    out.bytes = static_cast<uint64_t>(*bytes);
+  if (has_days == nullptr && has_bytes == nullptr)
+    r.report(path, "must set \"days\" or \"bytes\" (or both), e.g. "
+                   "{\"days\": 30}; leave log_retention out to keep the "
+                   "whole log");
+  r.finish();
+}
+
 void read_node(const json& value, const std::string& path, node_config& out,
                std::vector<config_problem>& problems) {
   object_reader node{value, path, problems};
@@ -90,6 +108,10 @@ void read_node(const json& value, const std::string& path, node_config& out,
   if (auto seconds =
           node.integer("shutdown_seconds", presence::optional, 1, 3600))
     out.shutdown_seconds = static_cast<uint32_t>(*seconds);
+  if (auto* retention =
+          node.member("log_retention", presence::optional, "an object"))
+    read_log_retention(*retention, node.path_of("log_retention"),
+                       out.log_retention, problems);
   node.finish();
 }
 

@@ -16,8 +16,16 @@ constexpr char product = 'P';  ///< P code -> product_record
 constexpr char outbox = 'O';   ///< O shop NUL code -> view_change
 constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
 constexpr char memo = 'C';     ///< C shop NUL key -> channel-defined bytes
+constexpr char by_product = 'X'; ///< X code NUL seq(8) -> "" (log index)
+constexpr char snapshot = 'S';   ///< S code -> product_record at snapshot_seq
 constexpr std::string_view checkpoint = "Mcheckpoint";
 constexpr std::string_view next_segment = "Mnext_segment";
+/// The seq up to which retention dropped the log; `S` records hold the
+/// stock as of it. Absent = nothing dropped.
+constexpr std::string_view snapshot_seq = "Msnapshot_seq";
+/// The first seq with a `X` entry (stores older than the index lack them
+/// below it). Absent = no entry at all.
+constexpr std::string_view indexed_from = "Mindexed_from";
 
 inline std::string make(char kind, std::string_view a) {
   std::string k;
@@ -36,6 +44,14 @@ inline std::string make(char kind, std::string_view a, std::string_view b) {
 
 inline std::string log_key(uint64_t seq) {
   std::string k(1, log);
+  codec::append_big_endian(k, seq);
+  return k;
+}
+
+/// The per-product index entry of event `seq` of product `code`.
+inline std::string product_log_key(std::string_view code, uint64_t seq) {
+  auto k = make(by_product, code);
+  k.push_back('\0');
   codec::append_big_endian(k, seq);
   return k;
 }

@@ -121,15 +121,46 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
   if (!st.ok()) return to_error(st, "cannot open the store in " + dir);
   std::unique_ptr<store> result{
       new store(std::unique_ptr<rocksdb::DB>{raw}, mode)};
-  // The last log key holds the highest sequence number.
-  std::unique_ptr<rocksdb::Iterator> it{
-      result->db_->NewIterator(rocksdb::ReadOptions{})};
+  if (auto err = result->load_last_seq()) return err;
+  // Every entry from here on gets its index entry; a store created before
+  // the index existed keeps a scan for the part below.
+  auto indexed = result->read_seq(keys::indexed_from);
+  if (!indexed) return indexed.error();
+  if (*indexed == 0) {
+    std::string value;
+    codec::append_big_endian(value, result->last_seq_ + 1);
+    rocksdb::WriteOptions opts;
+    opts.sync = true;
+    st = result->db_->Put(opts, slice(keys::indexed_from), value);
+    if (!st.ok()) return to_error(st, "cannot write the index marker");
+  }
+  return result;
+}
+
+caf::error store::load_last_seq() {
+  // The last log key holds the highest sequence number, unless retention
+  // dropped the whole log: the snapshot seq then does.
+  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(rocksdb::ReadOptions{})};
   it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
   if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::log)
-    result->last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
+    last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
   if (!it->status().ok())
     return to_error(it->status(), "cannot read the event log");
-  return result;
+  auto snap = snapshot_seq();
+  if (!snap) return snap.error();
+  last_seq_ = std::max(last_seq_, *snap);
+  return caf::none;
+}
+
+caf::expected<uint64_t> store::read_seq(std::string_view key) const {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions{}, slice(key), &value);
+  if (st.IsNotFound()) return uint64_t{0};
+  if (!st.ok()) return to_error(st, "cannot read " + std::string{key.substr(1)});
+  if (value.size() != 8)
+    return caf::make_error(ec::corrupt_record,
+                           "undecodable " + std::string{key.substr(1)});
+  return codec::read_big_endian(value);
 }
 
 caf::expected<std::unique_ptr<store>>
@@ -156,13 +187,7 @@ store::open_read_only(const std::string& dir) {
   std::unique_ptr<store> result{
       new store(std::unique_ptr<rocksdb::DB>{raw}, durability::wal)};
   result->lock_ = lock;
-  std::unique_ptr<rocksdb::Iterator> it{
-      result->db_->NewIterator(rocksdb::ReadOptions{})};
-  it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
-  if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::log)
-    result->last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
-  if (!it->status().ok())
-    return to_error(it->status(), "cannot read the event log");
+  if (auto err = result->load_last_seq()) return err;
   return result;
 }
 
@@ -208,6 +233,14 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
     codec::append_big_endian(value, batch[i].seq);
     wb.Put(id_keys[i], value);
   }
+  // The per-product index, also as one sorted run; empty values.
+  std::vector<std::string> index_keys;
+  index_keys.reserve(fresh.size());
+  for (auto i : fresh)
+    index_keys.push_back(keys::product_log_key(batch[i].product, batch[i].seq));
+  std::sort(index_keys.begin(), index_keys.end());
+  for (auto& k : index_keys)
+    wb.Put(k, rocksdb::Slice{});
   if (seq != last_seq_) {
     auto st = db_->Write(durable_writes(), &wb);
     if (!st.ok()) return to_error(st, "cannot append to the event log");
@@ -246,8 +279,11 @@ caf::expected<std::vector<stock_event>>
 store::read_events(const std::vector<uint64_t>& seqs) const {
   std::vector<stock_event> result;
   std::string value;
+  auto dropped = snapshot_seq();
+  if (!dropped) return dropped.error();
   for (auto seq : seqs) {
     auto st = db_->Get(rocksdb::ReadOptions{}, keys::log_key(seq), &value);
+    if (st.IsNotFound() && seq <= *dropped) continue;
     if (!st.ok())
       return to_error(st, "cannot read log entry " + std::to_string(seq));
     stock_event e;
@@ -258,14 +294,159 @@ store::read_events(const std::vector<uint64_t>& seqs) const {
   return result;
 }
 
+caf::expected<std::vector<stock_event>> store::read_product_log(
+    std::string_view code,
+    const std::function<void(uint64_t, uint64_t)>& progress) const {
+  std::vector<stock_event> result;
+  auto indexed = read_seq(keys::indexed_from);
+  if (!indexed) return indexed.error();
+  // A store never opened for writing by a shelfsync with the index has
+  // no marker: all of its log is below the index.
+  auto scan_to = *indexed == 0 ? last_seq_ : *indexed - 1;
+  for (uint64_t next = 1; next <= scan_to;) {
+    auto events = read_log(next, scan_to, 10000);
+    if (!events) return events.error();
+    if (events->empty()) break;
+    next = events->back().seq + 1;
+    for (auto& e : *events)
+      if (e.product == code) result.push_back(std::move(e));
+    if (progress) progress(next - 1, scan_to);
+  }
+  if (*indexed == 0) return result;
+  // The index: `X code NUL` never prefixes another code's entries.
+  auto prefix = keys::make(keys::by_product, code);
+  prefix.push_back('\0');
+  std::vector<uint64_t> seqs;
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(slice(prefix));
+       it->Valid() && it->key().starts_with(slice(prefix)); it->Next())
+    if (it->key().size() == prefix.size() + 8)
+      seqs.push_back(
+          codec::read_big_endian({it->key().data() + prefix.size(), 8}));
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the product index");
+  auto indexed_events = read_events(seqs);
+  if (!indexed_events) return indexed_events.error();
+  for (auto& e : *indexed_events)
+    result.push_back(std::move(e));
+  return result;
+}
+
 caf::expected<uint64_t> store::checkpoint() const {
+  return read_seq(keys::checkpoint);
+}
+
+// -- retention ---------------------------------------------------------------
+
+caf::expected<uint64_t> store::snapshot_seq() const {
+  return read_seq(keys::snapshot_seq);
+}
+
+caf::expected<uint64_t> store::durable_checkpoint() const {
+  // With unpersisted (WAL-less) data around, RocksDB skips the memtables
+  // at this tier: the value comes from the table files alone.
+  rocksdb::ReadOptions opts;
+  opts.read_tier = rocksdb::kPersistedTier;
   std::string value;
-  auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::checkpoint), &value);
+  auto st = db_->Get(opts, slice(keys::checkpoint), &value);
   if (st.IsNotFound()) return uint64_t{0};
-  if (!st.ok()) return to_error(st, "cannot read the checkpoint");
+  if (!st.ok()) return to_error(st, "cannot read the durable checkpoint");
   if (value.size() != 8)
     return caf::make_error(ec::corrupt_record, "undecodable checkpoint");
   return codec::read_big_endian(value);
+}
+
+caf::error store::flush_and_wait() {
+  auto st = db_->Flush(rocksdb::FlushOptions{});
+  if (!st.ok()) return to_error(st, "cannot write the memtables out");
+  return caf::none;
+}
+
+caf::expected<bool> store::load_snapshot(std::string_view code,
+                                         product_record& out) const {
+  std::string value;
+  auto st = db_->Get(rocksdb::ReadOptions{}, keys::make(keys::snapshot, code),
+                     &value);
+  if (st.IsNotFound()) return false;
+  if (!st.ok()) return to_error(st, "cannot read a snapshot record");
+  if (!decode(value, out))
+    return caf::make_error(ec::corrupt_record, "undecodable snapshot record",
+                           std::string{code});
+  return true;
+}
+
+caf::expected<std::string> store::scan_snapshot(
+    std::string_view after, size_t max,
+    const std::function<void(std::string_view, product_record&&)>& visit)
+    const {
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  auto start = keys::make(keys::snapshot, after);
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  std::string last{after};
+  for (size_t n = 0; it->Valid() && n < max; it->Next(), ++n) {
+    auto key = it->key();
+    if (key.empty() || key[0] != keys::snapshot) break;
+    last.assign(key.data() + 1, key.size() - 1);
+    product_record rec;
+    if (!decode({it->value().data(), it->value().size()}, rec))
+      return caf::make_error(ec::corrupt_record, "undecodable snapshot record",
+                             last);
+    visit(last, std::move(rec));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot scan snapshot records");
+  return last;
+}
+
+caf::expected<uint64_t> store::log_bytes(uint64_t from, uint64_t to) const {
+  if (from > to) return uint64_t{0};
+  auto begin = keys::log_key(from);
+  auto end = keys::log_key(to + 1);
+  if (to == UINT64_MAX) end = std::string(1, keys::log + 1);
+  rocksdb::Range range{slice(begin), slice(end)};
+  rocksdb::SizeApproximationOptions opts;
+  opts.include_memtables = true;
+  opts.include_files = true;
+  uint64_t size = 0;
+  auto st = db_->GetApproximateSizes(opts, db_->DefaultColumnFamily(), &range,
+                                     1, &size);
+  if (!st.ok()) return to_error(st, "cannot estimate the log's size");
+  return size;
+}
+
+caf::error store::drop_log(
+    const std::vector<std::pair<std::string, product_record>>& records,
+    uint64_t upto, const std::vector<stock_event>& dropped) {
+  auto from = snapshot_seq();
+  if (!from) return from.error();
+  if (upto <= *from) return caf::none; // done before
+  auto indexed = read_seq(keys::indexed_from);
+  if (!indexed) return indexed.error();
+  rocksdb::WriteBatch wb;
+  std::string value;
+  for (auto& [code, rec] : records) {
+    value.clear();
+    encode(rec, value);
+    wb.Put(keys::make(keys::snapshot, code), value);
+  }
+  value.clear();
+  codec::append_big_endian(value, upto);
+  wb.Put(slice(keys::snapshot_seq), value);
+  auto st = wb.DeleteRange(keys::log_key(*from + 1), keys::log_key(upto + 1));
+  if (!st.ok()) return to_error(st, "cannot drop log entries");
+  for (auto& e : dropped) {
+    wb.Delete(keys::make(keys::event_id, e.id));
+    if (*indexed != 0 && e.seq >= *indexed)
+      wb.Delete(keys::product_log_key(e.product, e.seq));
+  }
+  rocksdb::WriteOptions opts;
+  opts.sync = true;
+  st = db_->Write(opts, &wb);
+  if (!st.ok()) return to_error(st, "cannot drop log entries");
+  return caf::none;
 }
 
 caf::expected<bool> store::load_product(std::string_view code,

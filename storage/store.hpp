@@ -109,9 +109,60 @@ class store {
   caf::expected<std::vector<stock_event>> read_log(uint64_t from, uint64_t to,
                                                    size_t max) const;
 
-  /// Reads the log entries with the given sequence numbers, in that order.
+  /// Reads the log entries with the given sequence numbers, in that order;
+  /// entries dropped by retention are left out, any other missing one is an
+  /// error.
   caf::expected<std::vector<stock_event>>
   read_events(const std::vector<uint64_t>& seqs) const;
+
+  /// Reads every retained event of product `code`, in log order: through
+  /// the per-product index (`X` keys, written with each log entry), plus a
+  /// scan of the part of the log written before the store had the index
+  /// (a store created by an older shelfsync); `progress(seq, last)` follows
+  /// that scan.
+  caf::expected<std::vector<stock_event>> read_product_log(
+      std::string_view code,
+      const std::function<void(uint64_t, uint64_t)>& progress = {}) const;
+
+  // -- retention -------------------------------------------------------------
+
+  /// Returns the sequence number up to which retention dropped the log (0 =
+  /// nothing dropped): the log holds the events after it, and the snapshot
+  /// records hold every product's stock as of it.
+  caf::expected<uint64_t> snapshot_seq() const;
+
+  /// Returns the checkpoint as it stands in the table files, ignoring what
+  /// only the memtables hold: the one a restart after `kill -9` (or power
+  /// loss) would find, so the log up to it is never needed again by one.
+  caf::expected<uint64_t> durable_checkpoint() const;
+
+  /// Writes the memtables out and waits until they are on disk.
+  caf::error flush_and_wait();
+
+  /// Loads the snapshot record of `code`; false if it has none.
+  caf::expected<bool> load_snapshot(std::string_view code,
+                                    product_record& out) const;
+
+  /// Visits snapshot records in key order starting after `after` (empty =
+  /// from the start), at most `max`; returns the last code visited.
+  caf::expected<std::string>
+  scan_snapshot(std::string_view after, size_t max,
+                const std::function<void(std::string_view, product_record&&)>&
+                    visit) const;
+
+  /// Estimates the bytes the log entries with seq in [from, to] take (table
+  /// files, compressed, plus memtables).
+  caf::expected<uint64_t> log_bytes(uint64_t from, uint64_t to) const;
+
+  /// Drops the log up to `upto` in one atomic, fsync'ed write: stores
+  /// `records` as snapshot records (the stock of the products `dropped`
+  /// touched, as of `upto`), moves the snapshot seq to `upto`, and deletes
+  /// the entries in (snapshot seq, upto] (one range delete) with their id
+  /// keys and index entries. `dropped` holds exactly those entries. A kill
+  /// at any point leaves either all of it or nothing.
+  caf::error
+  drop_log(const std::vector<std::pair<std::string, product_record>>& records,
+           uint64_t upto, const std::vector<stock_event>& dropped);
 
   // -- derived state ---------------------------------------------------------
 
@@ -208,6 +259,12 @@ class store {
   store(std::unique_ptr<rocksdb::DB> db, durability mode);
 
   rocksdb::WriteOptions durable_writes() const;
+
+  /// Reads the stored sequence number under `key` (0 when absent).
+  caf::expected<uint64_t> read_seq(std::string_view key) const;
+
+  /// Sets last_seq_ from the log and the snapshot seq.
+  caf::error load_last_seq();
 
   std::unique_ptr<rocksdb::DB> db_;
   /// The lock held by a read-only store (a writable one holds it inside db_).

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/stock.hpp"
 #include "storage/store.hpp"
 
 namespace {
@@ -292,6 +293,34 @@ TEST_F(offline_cli_test, log_shows_each_event_with_the_stock_after_it) {
   EXPECT_EQ(run("log " + config() + " --product nope"), 1) << out;
   EXPECT_TRUE(has("no event for product \"nope\"")) << out;
   EXPECT_EQ(run("log " + config()), 2) << out;
+}
+
+TEST_F(offline_cli_test, replay_and_log_start_from_what_retention_left) {
+  {
+    // Drop seq 1..2 (both p1's) as retention would.
+    auto db = shelfsync::store::open(dir + "/data", shelfsync::durability::wal);
+    ASSERT_TRUE(db);
+    auto dropped = (*db)->read_log(1, 2, 10);
+    ASSERT_TRUE(dropped);
+    shelfsync::product_record p1;
+    for (auto& e : *dropped)
+      shelfsync::apply_event(p1, e);
+    ASSERT_FALSE((*db)->drop_log({{"p1", p1}}, 2, *dropped));
+  }
+  EXPECT_EQ(run("replay " + config()), 0) << out;
+  EXPECT_TRUE(has("replayed 2 events (seq 3..4 of 4) into a fresh state that "
+                  "starts from the snapshot retention left at seq 2"))
+      << out;
+  EXPECT_TRUE(has("2 products compared; 0 differences")) << out;
+  EXPECT_EQ(run("replay " + config() + " --from 2"), 2) << out;
+  EXPECT_TRUE(has("--from 2: the events up to seq 2 were dropped by retention"))
+      << out;
+  EXPECT_EQ(run("log " + config() + " --product p1"), 0) << out;
+  EXPECT_TRUE(has("product p1: 1 events (retention dropped the log up to seq 2"))
+      << out;
+  EXPECT_TRUE(has("as of seq 2  WH-A  on_hand 12 reserved 0 available 12"))
+      << out;
+  EXPECT_TRUE(has("delta  WH-B  delta=+3  -> on_hand 3")) << out;
 }
 
 TEST_F(offline_cli_test, explain_prints_how_a_number_was_derived) {

@@ -7,6 +7,9 @@
 #include <gtest/gtest.h>
 
 #include "actors/engine.hpp"
+#include "actors/retention.hpp"
+#include "api/product_history.hpp"
+#include "core/clock.hpp"
 #include "tests/support/config.hpp"
 
 using namespace shelfsync;
@@ -199,4 +202,156 @@ TEST_F(replay_test, a_store_in_use_is_refused_and_replay_never_writes) {
   batch.put_product("p1", product_record{});
   EXPECT_TRUE((*reader)->commit(batch, 0)); // an error: read-only
   EXPECT_FALSE(store::open_read_only(dir + "/nothing-here"));
+}
+
+// -- retention
+// ------------------------------------------------------------------
+
+namespace {
+
+std::vector<uint64_t> seqs_of(const std::vector<stock_event>& events) {
+  std::vector<uint64_t> out;
+  for (auto& e : events)
+    out.push_back(e.seq);
+  return out;
+}
+
+constexpr int64_t day_ms = 86400 * 1000;
+
+} // namespace
+
+TEST_F(replay_test, retention_keeps_what_a_restart_needs_and_replay_agrees) {
+  ingest(history()); // seq 1..6; a clean stop makes checkpoint 6 durable
+  log_retention_config policy;
+  policy.days = 1;
+  {
+    auto db = store::open(dir, durability::wal);
+    ASSERT_TRUE(db);
+    // As after a crash: two events the derived state never got.
+    ASSERT_TRUE((*db)->append(
+        {delta("7", "p1", "WH-B", 1), absolute("8", "p4", "WH-A", 5)}));
+    auto young = retain_log(**db, policy, wall_ms(), 100);
+    ASSERT_TRUE(young);
+    EXPECT_EQ(young->dropped, 0u);
+    auto later = wall_ms() + 2 * day_ms;
+    auto step = retain_log(**db, policy, later, 4);
+    ASSERT_TRUE(step);
+    EXPECT_EQ(step->dropped, 4u);
+    EXPECT_TRUE(step->more);
+    step = retain_log(**db, policy, later, 100);
+    ASSERT_TRUE(step);
+    EXPECT_EQ(step->dropped, 2u);
+    EXPECT_EQ(step->snapshot_seq, 6u);
+    EXPECT_FALSE(step->more);
+    // 7 and 8 lie after the checkpoint: a restart replays them.
+    EXPECT_EQ(seqs_of(*(*db)->read_log(1, UINT64_MAX, 100)),
+              (std::vector<uint64_t>{7, 8}));
+    EXPECT_EQ(retain_log(**db, policy, later, 100)->dropped, 0u);
+  }
+  auto r = replay();
+  EXPECT_TRUE(r.differences.empty()) << r.differences.front().what;
+  EXPECT_EQ(r.snapshot_seq, 6u);
+  EXPECT_EQ(r.replayed_events, 2u);
+  EXPECT_EQ(r.tail_events, 2u);
+  EXPECT_EQ(r.compared, 4u);
+  // A range of products per pass gives the same answer.
+  replay_options narrow;
+  narrow.products_per_pass = 1;
+  r = replay(narrow);
+  EXPECT_TRUE(r.differences.empty()) << r.differences.front().what;
+  EXPECT_EQ(r.compared, 4u);
+  EXPECT_EQ(r.passes, 3u); // p1, p2, p3 stored; p4 only in the tail
+  {
+    auto db = store::open_read_only(dir);
+    ASSERT_TRUE(db);
+    auto below = replay_log(**db, *conf, replay_options{3, 0});
+    ASSERT_FALSE(below);
+    EXPECT_NE(to_string(below.error()).find("dropped by retention"),
+              std::string::npos);
+    EXPECT_FALSE(replay_log(**db, *conf, replay_options{0, 5}));
+    // `log --product` starts from the stock as of seq 6: WH-B held 7.
+    auto h = read_history(**db, "p1");
+    ASSERT_TRUE(h);
+    ASSERT_EQ(h->size(), 1u);
+    EXPECT_EQ((*h)[0].event.seq, 7u);
+    EXPECT_EQ((*h)[0].after.on_hand, 8);
+  }
+  // The engine starts on it and goes on; a kept id is still a duplicate, a
+  // dropped one is applied again (the documented contract).
+  {
+    auto eng = engine::start(conf, engine_options{false, {}});
+    ASSERT_TRUE(eng) << to_string(eng.error());
+    std::promise<caf::expected<ingest_result>> done;
+    (*eng)->ingest({absolute("9", "p1", "WH-A", 3), delta("8", "p4", "WH-A", 1),
+                    delta("2", "p2", "WH-B", 1)},
+                   [&](caf::expected<ingest_result> x) {
+                     done.set_value(std::move(x));
+                   });
+    auto result = done.get_future().get();
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->accepted, 2u);
+    EXPECT_EQ(result->duplicates, 1u);
+    ASSERT_TRUE((*eng)->sync());
+  }
+  r = replay();
+  EXPECT_TRUE(r.differences.empty()) << r.differences.front().what;
+  EXPECT_EQ(r.last_seq, 10u);
+}
+
+TEST_F(replay_test, retention_waits_until_the_checkpoint_is_durable) {
+  log_retention_config policy;
+  policy.days = 1;
+  auto later = wall_ms() + 2 * day_ms;
+  auto db = store::open(dir, durability::wal);
+  ASSERT_TRUE(db);
+  ASSERT_TRUE((*db)->append({absolute("1", "p1", "WH-A", 1),
+                             absolute("2", "p2", "WH-A", 2),
+                             absolute("3", "p1", "WH-A", 3)}));
+  state_batch batch;
+  ASSERT_FALSE((*db)->commit(batch, 2));
+  // The checkpoint is in the memtables only: a kill -9 now would restart
+  // from 0 and need the whole log.
+  auto step = retain_log(**db, policy, later, 100);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->dropped, 0u);
+  ASSERT_FALSE((*db)->flush_and_wait());
+  step = retain_log(**db, policy, later, 100);
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->dropped, 2u);
+  EXPECT_EQ(step->snapshot_seq, 2u);
+  product_record p1;
+  ASSERT_TRUE(*(*db)->load_snapshot("p1", p1));
+  EXPECT_EQ(p1.stock["WH-A"].on_hand, 1);
+  EXPECT_EQ(p1.applied_seq, 1u);
+}
+
+TEST_F(replay_test, a_byte_limit_drops_the_oldest_part_of_the_log) {
+  std::vector<stock_event> events;
+  for (int i = 0; i < 4000; ++i)
+    events.push_back(absolute("id-" + std::to_string(i),
+                              "p" + std::to_string(i % 40),
+                              i % 2 == 0 ? "WH-A" : "WH-B", i));
+  ingest(std::move(events));
+  {
+    auto db = store::open(dir, durability::wal);
+    ASSERT_TRUE(db);
+    auto total = (*db)->log_bytes(1, UINT64_MAX);
+    ASSERT_TRUE(total);
+    ASSERT_GT(*total, 0u);
+    log_retention_config policy;
+    policy.bytes = *total / 2;
+    retention_step step;
+    do {
+      auto s = retain_log(**db, policy, wall_ms(), 500);
+      ASSERT_TRUE(s);
+      step = *s;
+    } while (step.more);
+    EXPECT_GT(step.snapshot_seq, 0u);
+    EXPECT_LT(step.snapshot_seq, 4000u);
+    EXPECT_LE(*(*db)->log_bytes(step.snapshot_seq + 1, UINT64_MAX),
+              policy.bytes);
+  }
+  auto r = replay();
+  EXPECT_TRUE(r.differences.empty()) << r.differences.front().what;
+  EXPECT_EQ(r.compared, 40u);
 }

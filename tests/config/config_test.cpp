@@ -190,6 +190,47 @@ TEST(config, non_default_values_are_read) {
 
 // -- node and api -------------------------------------------------------------
 
+TEST(config, log_retention_is_read_and_absent_keeps_everything) {
+  auto doc = base();
+  auto r = parse(doc);
+  ASSERT_TRUE(r) << all(r);
+  EXPECT_FALSE(r.value->node.log_retention.enabled());
+  doc["node"]["log_retention"] = {{"days", 30}, {"bytes", 10737418240}};
+  r = parse(doc);
+  ASSERT_TRUE(r) << all(r);
+  EXPECT_EQ(r.value->node.log_retention.days, 30u);
+  EXPECT_EQ(r.value->node.log_retention.bytes, 10737418240u);
+  EXPECT_TRUE(r.value->node.log_retention.enabled());
+}
+
+TEST(config, log_retention_problems_name_their_path) {
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["log_retention"] = json::object();
+      },
+      "$.node.log_retention", "must set \"days\" or \"bytes\""));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["log_retention"] = {{"days", 0}};
+      },
+      "$.node.log_retention.days",
+      "must be an integer from 1 to 36500, got 0"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["log_retention"] = {{"bytes", "10G"}};
+      },
+      "$.node.log_retention.bytes", "must be an integer >= 1"));
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["log_retention"] = 30;
+      },
+      "$.node.log_retention", "an object"));
+  auto doc = base();
+  doc["node"]["log_retention"] = {{"days", 7}, {"weeks", 1}};
+  auto r = parse(doc);
+  EXPECT_TRUE(has_problem(r, "$.node.log_retention.weeks", "unknown"));
+}
+
 TEST(config, durability_must_be_wal_or_fsync) {
   EXPECT_TRUE(only_problem(
       [](json& d) {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
+#include <rocksdb/db.h>
 
 using namespace shelfsync;
 
@@ -187,4 +188,131 @@ TEST_F(store_test, channel_memos_are_per_shop_and_scannable) {
   EXPECT_EQ(keys, (std::vector<std::string>{"sku/003", "sku/004"}));
   ASSERT_FALSE(s->erase_memo("eu", "sku/003"));
   EXPECT_FALSE(*s->load_memo("eu", "sku/003", v));
+}
+
+// -- per-product index and retention -------------------------------------------
+
+namespace {
+
+std::vector<uint64_t> seqs_of(const std::vector<stock_event>& events) {
+  std::vector<uint64_t> out;
+  for (auto& e : events)
+    out.push_back(e.seq);
+  return out;
+}
+
+} // namespace
+
+TEST_F(store_test, the_product_index_returns_exactly_one_products_events) {
+  auto s = open();
+  // "00" is a prefix of "003" and "0" of both: none may leak into another.
+  ASSERT_TRUE(s->append({make_event("a", "003", 1), make_event("b", "00", 2),
+                         make_event("c", "0", 3), make_event("d", "00", 4),
+                         make_event("e", "003", 5), make_event("f", "00", 6)}));
+  auto p00 = s->read_product_log("00");
+  ASSERT_TRUE(p00);
+  EXPECT_EQ(seqs_of(*p00), (std::vector<uint64_t>{2, 4, 6}));
+  EXPECT_EQ((*p00)[1].on_hand, 4);
+  EXPECT_EQ(seqs_of(*s->read_product_log("003")),
+            (std::vector<uint64_t>{1, 5}));
+  EXPECT_EQ(seqs_of(*s->read_product_log("0")), (std::vector<uint64_t>{3}));
+  EXPECT_TRUE(s->read_product_log("0031")->empty());
+}
+
+TEST_F(store_test, a_store_from_before_the_index_scans_the_older_part) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->append({make_event("a", "p1", 1), make_event("b", "p2", 2),
+                           make_event("c", "p1", 3)}));
+  }
+  {
+    // Make it look like a store an older shelfsync wrote: no index at all.
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options{}, dir, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db{raw};
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions{}, "Mindexed_from").ok());
+    ASSERT_TRUE(db->DeleteRange(rocksdb::WriteOptions{},
+                                db->DefaultColumnFamily(), "X", "Y")
+                    .ok());
+  }
+  {
+    // Read-only (as `shelfsync log` opens it): the scan finds them all.
+    auto ro = store::open_read_only(dir);
+    ASSERT_TRUE(ro);
+    EXPECT_EQ(seqs_of(*(*ro)->read_product_log("p1")),
+              (std::vector<uint64_t>{1, 3}));
+  }
+  // A server opening it indexes from the next event on.
+  auto s = open();
+  ASSERT_TRUE(s->append({make_event("d", "p1", 4), make_event("e", "p2", 5)}));
+  uint64_t scanned_to = 0;
+  auto p1 = s->read_product_log("p1", [&](uint64_t done, uint64_t) {
+    scanned_to = done;
+  });
+  ASSERT_TRUE(p1);
+  EXPECT_EQ(seqs_of(*p1), (std::vector<uint64_t>{1, 3, 4}));
+  EXPECT_EQ(scanned_to, 3u); // the scan stops where the index starts
+}
+
+TEST_F(store_test, the_durable_checkpoint_ignores_what_only_memtables_hold) {
+  auto s = open();
+  ASSERT_TRUE(s->append({make_event("a", "p1", 1), make_event("b", "p2", 2)}));
+  state_batch batch;
+  batch.put_product("p1", product_record{});
+  ASSERT_FALSE(s->commit(batch, 2));
+  EXPECT_EQ(*s->checkpoint(), 2u);
+  // Committed without WAL and not written out: a kill -9 would lose it.
+  EXPECT_EQ(*s->durable_checkpoint(), 0u);
+  ASSERT_FALSE(s->flush_and_wait());
+  EXPECT_EQ(*s->durable_checkpoint(), 2u);
+}
+
+TEST_F(store_test, dropping_the_log_moves_snapshot_ids_and_index_at_once) {
+  auto s = open();
+  ASSERT_TRUE(s->append({make_event("a", "p1", 1), make_event("b", "p2", 2),
+                         make_event("c", "p1", 3), make_event("d", "p1", 4),
+                         make_event("e", "p2", 5)}));
+  auto old = s->read_log(1, 3, 100);
+  ASSERT_TRUE(old);
+  product_record p1;
+  p1.applied_seq = 3;
+  p1.stock["WH-A"].on_hand = 3;
+  product_record p2;
+  p2.applied_seq = 2;
+  p2.stock["WH-A"].on_hand = 2;
+  ASSERT_FALSE(s->drop_log({{"p1", p1}, {"p2", p2}}, 3, *old));
+  EXPECT_EQ(*s->snapshot_seq(), 3u);
+  EXPECT_EQ(seqs_of(*s->read_log(1, UINT64_MAX, 100)),
+            (std::vector<uint64_t>{4, 5}));
+  EXPECT_EQ(seqs_of(*s->read_product_log("p1")), (std::vector<uint64_t>{4}));
+  EXPECT_EQ(seqs_of(*s->read_events({2, 4})), (std::vector<uint64_t>{4}));
+  product_record snap;
+  ASSERT_TRUE(*s->load_snapshot("p1", snap));
+  EXPECT_EQ(snap.stock["WH-A"].on_hand, 3);
+  // Doing it again changes nothing (a restart after a kill may retry).
+  ASSERT_FALSE(s->drop_log({{"p1", product_record{}}}, 3, *old));
+  ASSERT_TRUE(*s->load_snapshot("p1", snap));
+  EXPECT_EQ(snap.stock["WH-A"].on_hand, 3);
+  // A kept event's id is still a duplicate; a dropped one's is not.
+  auto r = s->append({make_event("d", "p1", 9), make_event("a", "p1", 9)});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->duplicates, 1u);
+  ASSERT_EQ(r->accepted.size(), 1u);
+  EXPECT_EQ(r->accepted[0].id, "a");
+  EXPECT_EQ(r->accepted[0].seq, 6u);
+}
+
+TEST_F(store_test, sequence_numbers_go_on_after_the_whole_log_is_dropped) {
+  {
+    auto s = open();
+    ASSERT_TRUE(
+        s->append({make_event("a", "p1", 1), make_event("b", "p2", 2)}));
+    auto all = s->read_log(1, 2, 100);
+    ASSERT_FALSE(s->drop_log({}, 2, *all));
+  }
+  auto s = open();
+  EXPECT_EQ(s->last_seq(), 2u);
+  auto r = s->append({make_event("c", "p1", 3)});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->last_seq, 3u);
 }
