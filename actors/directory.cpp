@@ -135,10 +135,33 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     auto& st = self->state;
     auto segments = !st.window.empty();
     if (auto err = st.commit()) {
-      log_line(log_level::error, "directory",
-               "cannot commit derived state: " + to_string(err));
+      if (!st.commit_failing)
+        log_line(log_level::error, "directory",
+                 "cannot commit derived state (kept in memory and retried "
+                 "until the store takes writes again): " +
+                     to_string(err));
+      st.commit_failing = true;
+      // Retried on the timer also when no event comes: that is what finds
+      // out that the store took writes again.
+      if (!st.commit_timer_armed) {
+        st.commit_timer_armed = true;
+        self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
+                           ++st.commit_timer);
+      }
+      // Whoever waits for everything to be committed hears why not, rather
+      // than waiting for as long as the outage lasts.
+      if (st.batches.empty()) {
+        for (auto& rp : st.sync_waiters)
+          rp.deliver(err);
+        st.sync_waiters.clear();
+      }
       return;
     }
+    if (st.commit_failing)
+      log_line(log_level::info, "directory",
+               "derived state committed again up to seq " +
+                   std::to_string(st.checkpoint));
+    st.commit_failing = false;
     // Commits skip the WAL: a kill -9 loses what the memtables hold, and
     // the log from the last durable checkpoint on is replayed. Writing them
     // out once per interval keeps that replay short; when the engine goes
