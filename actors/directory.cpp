@@ -355,7 +355,20 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         self->send(self, atom::refresh_v, st.refresh_after);
       },
       [=](atom::attach, shop_map& shops) {
-        self->state.cfg.shops = std::move(shops);
+        auto& st = self->state;
+        st.cfg.shops = std::move(shops);
+        // Views the replay could not commit (a start on a store that cannot
+        // be written) are not in the segments the shops loaded: hand them
+        // over, or a product not changed again would never go out.
+        for (auto& [shop, changes] : st.window) {
+          auto i = st.cfg.shops.find(shop);
+          std::vector<view_change> pending;
+          if (i == st.cfg.shops.end() || !decode(changes.finish(), pending))
+            continue;
+          for (auto& c : pending)
+            c.segment = st.segment;
+          self->send(i->second, atom::pending_v, std::move(pending));
+        }
       },
       [=](atom::count) {
         return static_cast<uint64_t>(self->state.live.size());
