@@ -218,8 +218,19 @@ void amazon_shop_state::submit_front() {
   out.key = submission.key = amazon_feed_key(next_key++);
   submission.entries = out.feed->entries;
   submission.seqs = out.seqs;
-  check(setup.db->put_memo(setup.id, submission.key, encode(submission)),
-        "cannot record a submission");
+  if (auto err =
+          setup.db->put_memo(setup.id, submission.key, encode(submission))) {
+    // Unrecorded, a feed whose answer a restart lost would be forgotten:
+    // nothing goes out. The products wait in the outbox and leave with their
+    // latest values once the store takes writes again.
+    check(err, "cannot record a submission, so no feed is sent");
+    submitting = false;
+    for (auto& later : unsent)
+      requeue(later.feed->entries);
+    unsent.clear();
+    hold_until_ms = wall_ms() + submit_backoff.next().count();
+    return;
+  }
   auto body = std::move(out.feed->body);
   self->request(worker, caf::infinite, atom::submit_v, std::move(body))
       .then(

@@ -135,10 +135,33 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     auto& st = self->state;
     auto segments = !st.window.empty();
     if (auto err = st.commit()) {
-      log_line(log_level::error, "directory",
-               "cannot commit derived state: " + to_string(err));
+      if (!st.commit_failing)
+        log_line(log_level::error, "directory",
+                 "cannot commit derived state (kept in memory and retried "
+                 "until the store takes writes again): " +
+                     to_string(err));
+      st.commit_failing = true;
+      // Retried on the timer also when no event comes: that is what finds
+      // out that the store took writes again.
+      if (!st.commit_timer_armed) {
+        st.commit_timer_armed = true;
+        self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
+                           ++st.commit_timer);
+      }
+      // Whoever waits for everything to be committed hears why not, rather
+      // than waiting for as long as the outage lasts.
+      if (st.batches.empty()) {
+        for (auto& rp : st.sync_waiters)
+          rp.deliver(err);
+        st.sync_waiters.clear();
+      }
       return;
     }
+    if (st.commit_failing)
+      log_line(log_level::info, "directory",
+               "derived state committed again up to seq " +
+                   std::to_string(st.checkpoint));
+    st.commit_failing = false;
     // Commits skip the WAL: a kill -9 loses what the memtables hold, and
     // the log from the last durable checkpoint on is replayed. Writing them
     // out once per interval keeps that replay short; when the engine goes
@@ -332,7 +355,20 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         self->send(self, atom::refresh_v);
       },
       [=](atom::attach, shop_map& shops) {
-        self->state.cfg.shops = std::move(shops);
+        auto& st = self->state;
+        st.cfg.shops = std::move(shops);
+        // Views the replay could not commit (a start on a store that cannot
+        // be written) are not in the segments the shops loaded: hand them
+        // over, or a product not changed again would never go out.
+        for (auto& [shop, changes] : st.window) {
+          auto i = st.cfg.shops.find(shop);
+          std::vector<view_change> pending;
+          if (i == st.cfg.shops.end() || !decode(changes.finish(), pending))
+            continue;
+          for (auto& c : pending)
+            c.segment = st.segment;
+          self->send(i->second, atom::pending_v, std::move(pending));
+        }
       },
       [=](atom::count) {
         return static_cast<uint64_t>(self->state.live.size());

@@ -77,6 +77,8 @@ struct directory_state {
   /// Generation of the commit timer; stale ticks are ignored.
   uint64_t commit_timer = 0;
   bool commit_timer_armed = false;
+  /// The last commit failed (logged once per outage; retried on the timer).
+  bool commit_failing = false;
   std::vector<caf::typed_response_promise<uint64_t>> sync_waiters;
   uint64_t stops_since_trim = 0;
   uint64_t stops_since_release = 0;

@@ -12,6 +12,7 @@
 #include "actors/retention.hpp"
 #include "actors/shop.hpp"
 #include "actors/shopify_shop.hpp"
+#include "storage/error.hpp"
 
 namespace shelfsync {
 
@@ -49,18 +50,35 @@ engine::engine(config_ptr conf, engine_options opts, std::shared_ptr<store> db)
     : sys_(sys_cfg_), conf_(std::move(conf)), opts_(opts), db_(std::move(db)) {}
 
 engine::~engine() {
+  if (!closed_) {
+    // close() reports; a destructor cannot.
+    auto err = close();
+    static_cast<void>(err);
+  }
+}
+
+caf::error engine::close() {
+  if (closed_) return caf::none;
+  closed_ = true;
   caf::anon_send(directory_, atom::stop_v);
   for (auto& [id, handle] : shops_)
     caf::anon_send(handle, atom::stop_v);
   caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
   if (retention_) caf::anon_send_exit(retention_, caf::exit_reason::user_shutdown);
   sys_.await_all_actors_done();
+  return db_->close();
 }
+
+caf::error engine::readiness() const { return db_->write_health(); }
 
 caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
                                                      engine_options opts) {
   auto db = store::open(conf->node.data_dir, conf->node.durability);
   if (!db) return db.error();
+  if (auto why = (*db)->write_health())
+    log_line(log_level::error, "engine",
+             "batches are refused until the store takes writes: " +
+                 to_string(why));
   std::unique_ptr<engine> result{
       new engine(conf, opts, std::shared_ptr<store>{std::move(*db)})};
   auto& e = *result;
@@ -120,7 +138,10 @@ caf::error engine::replay() {
     next = chunk->back().seq + 1;
     replayed += chunk->size();
     caf::anon_send(directory_, atom::replay_v, std::move(*chunk));
-    if (auto done = sync(); !done) return done.error();
+    // A store that cannot be written (a start on a full disk) keeps the
+    // replayed state in memory and commits it once it can.
+    if (auto done = sync(); !done && done.error() != ec::storage_failure)
+      return done.error();
   }
   if (replayed > 0)
     log_line(log_level::info, "engine",

@@ -41,8 +41,17 @@ class engine {
   static caf::expected<std::unique_ptr<engine>> start(config_ptr conf,
                                                       engine_options opts = {});
 
-  /// Stops the actors and flushes the store.
+  /// Stops the actors and flushes the store (see `close`).
   ~engine();
+
+  /// Stops the actors, writes derived state out and closes the store; an
+  /// error says what could not be made durable (the next start replays the
+  /// log from the last durable checkpoint).
+  caf::error close();
+
+  /// None while the engine can accept events; else why not (storage that
+  /// cannot be written: disk full, read-only file system, ...).
+  caf::error readiness() const;
 
   /// Appends a batch durably; `done` gets the result.
   void ingest(std::vector<stock_event> batch,
@@ -97,6 +106,7 @@ class engine {
   /// Drops old log entries (node.log_retention); null when keeping all.
   caf::actor retention_;
   shop_map shops_;
+  bool closed_ = false;
 };
 
 } // namespace shelfsync

@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/log.hpp"
 #include "core/clock.hpp"
 
 namespace shelfsync {
@@ -21,7 +22,20 @@ event_log(event_log_actor::stateful_pointer<event_log_state> self,
         for (auto& e : batch)
           e.received_ms = now;
         auto appended = st.db->append(std::move(batch));
-        if (!appended) return appended.error();
+        if (!appended) {
+          // Once per outage: every batch meanwhile is answered 503 with it.
+          if (!st.failing)
+            log_line(log_level::error, "event_log",
+                     "batches are refused until the store takes writes "
+                     "again: " +
+                         to_string(appended.error()));
+          st.failing = true;
+          return appended.error();
+        }
+        if (st.failing)
+          log_line(log_level::info, "event_log",
+                   "the store takes writes again; batches are accepted");
+        st.failing = false;
         ingest_result result{appended->accepted.size(), appended->duplicates,
                              appended->last_seq};
         // Dispatch before answering, so that a read after the answer sees the

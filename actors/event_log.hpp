@@ -11,6 +11,8 @@ namespace shelfsync {
 struct event_log_state {
   std::shared_ptr<store> db;
   directory_actor directory;
+  /// The last append failed: the next success is logged as a recovery.
+  bool failing = false;
   static inline const char* name = "event_log";
 };
 

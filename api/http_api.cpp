@@ -61,6 +61,16 @@ bool is_ndjson(std::string_view content_type) {
       "application/x-ndjson");
 }
 
+/// The words an error carries (its string context), without CAF's framing.
+std::string error_message(const caf::error& err) {
+  auto& ctx = err.context();
+  std::string out;
+  for (size_t i = 0; i < ctx.size(); ++i)
+    if (ctx.match_element<std::string>(i))
+      out += (out.empty() ? "" : ": ") + ctx.get_as<std::string>(i);
+  return out.empty() ? to_string(err) : out;
+}
+
 /// Compares in time independent of where the strings differ.
 bool same_secret(std::string_view given, std::string_view expected) {
   if (given.size() != expected.size() || expected.empty()) return false;
@@ -192,6 +202,21 @@ void http_api::handle(http::request&& req, http::responder r) {
     r.send(json_answer(http::status::ok, json{{"status", "ok"}}, req));
     return;
   }
+  if (path == "/readyz") {
+    // Liveness stays /healthz: an engine that cannot take events now (its
+    // store cannot be written) is alive, and recovers by itself.
+    if (auto why = engine_.readiness()) {
+      auto res = json_answer(http::status::service_unavailable,
+                             json{{"status", "not ready"},
+                                  {"reason", error_message(why)}},
+                             req);
+      res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+      return;
+    }
+    r.send(json_answer(http::status::ok, json{{"status", "ready"}}, req));
+    return;
+  }
   if (path == "/metrics" && method == http::verb::get) {
     get_metrics(req, std::move(r));
     return;
@@ -294,12 +319,14 @@ void http_api::post_events(http::request&& req, http::responder r) {
       std::move(std::get<std::vector<stock_event>>(parsed)),
       [this, r, keep_alive, started](caf::expected<ingest_result> result) {
         if (!result) {
-          r.send(json_answer(
+          auto res = json_answer(
               http::status::service_unavailable,
               json{{"error", "the batch could not be stored, nothing of it was "
-                             "accepted: " +
-                                 to_string(result.error())}},
-              keep_alive));
+                             "accepted; send it again later: " +
+                                 error_message(result.error())}},
+              keep_alive);
+          res.set(boost::beast::http::field::retry_after, "1");
+          r.send(std::move(res));
           return;
         }
         std::chrono::duration<double> took = clock_type::now() - started;

@@ -19,8 +19,8 @@ using reload_function = std::function<std::vector<config_problem>()>;
 /// The HTTP API of spec §4.3 on top of an engine.
 class http_api {
  public:
-  /// `token` is the bearer token every endpoint but /healthz and /metrics
-  /// requires.
+  /// `token` is the bearer token every endpoint but /healthz, /readyz and
+  /// /metrics requires.
   http_api(engine& eng, metrics& counters, std::string token,
            reload_function reload);
 

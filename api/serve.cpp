@@ -150,6 +150,9 @@ int serve(const std::string& config_path) {
   // did not confirm stays in the outbox and goes out after the restart.
   server.stop();
   auto committed = (*eng)->sync();
+  // Committed derived state skips the WAL: only once the store has written
+  // it out is there nothing to replay.
+  auto closed = (*eng)->close();
   eng->reset();
   api.reset();
   if (!committed) {
@@ -157,6 +160,15 @@ int serve(const std::string& config_path) {
              "stopped, but derived state could not be committed (the log "
              "is replayed on restart): " +
                  to_string(committed.error()));
+    return 1;
+  }
+  if (closed) {
+    log_line(log_level::error, "serve",
+             "stopped, but derived state committed up to seq " +
+                 std::to_string(*committed) +
+                 " could not be written out; the next start replays the log "
+                 "from its last durable checkpoint: " +
+                 to_string(closed));
     return 1;
   }
   log_line(log_level::info, "serve",

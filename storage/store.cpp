@@ -1,11 +1,19 @@
 #include "storage/store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
 #include <unordered_set>
 
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
@@ -24,6 +32,73 @@ caf::error to_error(const rocksdb::Status& st, std::string_view what) {
 
 rocksdb::Slice slice(std::string_view x) { return {x.data(), x.size()}; }
 
+/// How long a known write failure is answered at once before the next write
+/// tries to recover.
+constexpr auto recovery_pause = std::chrono::milliseconds{500};
+
+bool mentions(const rocksdb::Status& st, const char* text) {
+  return st.ToString().find(text) != std::string::npos;
+}
+
+/// Whether `st` says the disk cannot be written at all (rather than that
+/// something is wrong with the data): the store can still be read.
+bool unwritable(const rocksdb::Status& st) {
+  return st.IsNoSpace() || mentions(st, "No space left on device") ||
+         mentions(st, "Read-only file system") ||
+         mentions(st, "Permission denied");
+}
+
+/// Why writes to `dir` fail, in words, with what clears it.
+std::string describe(const rocksdb::Status& st, const std::string& dir) {
+  std::string cause;
+  if (st.IsNoSpace() || mentions(st, "No space left on device"))
+    cause = "the disk holding " + dir +
+            " is full; writes resume by themselves once space is free";
+  else if (mentions(st, "Read-only file system"))
+    cause = dir + " is on a read-only file system; writes resume by "
+                  "themselves once it is writable";
+  else if (mentions(st, "Permission denied"))
+    cause = "no permission to write in " + dir +
+            "; writes resume by themselves once it is granted";
+  else
+    cause = "the store in " + dir + " cannot be written; writes are retried";
+  return cause + " (" + st.ToString() + ")";
+}
+
+/// RocksDB's informational log, written to `LOG` in the data dir with plain
+/// writes whose failures are ignored. RocksDB's own file logger aborts the
+/// process (an assertion in its file writer) on the line after one it could
+/// not write: on a full disk, that is the line reporting the failure.
+class info_log : public rocksdb::Logger {
+ public:
+  explicit info_log(const std::string& dir)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL) {
+    auto path = dir + "/LOG";
+    // One earlier log is kept, as the previous run's.
+    static_cast<void>(::rename(path.c_str(), (path + ".old").c_str()));
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  }
+
+  ~info_log() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (fd_ < 0) return;
+    char line[1024];
+    auto n = std::vsnprintf(line, sizeof line - 1, format, ap);
+    if (n < 0) return;
+    auto len = std::min(static_cast<size_t>(n), sizeof line - 2);
+    if (len == 0 || line[len - 1] != '\n') line[len++] = '\n';
+    // A line that cannot be written (disk full) is lost, nothing else.
+    static_cast<void>(::write(fd_, line, len));
+  }
+
+ private:
+  int fd_ = -1;
+};
+
 rocksdb::WriteOptions derived_writes() {
   rocksdb::WriteOptions opts;
   // Derived state is rebuilt from the log after a crash; see store.hpp.
@@ -31,9 +106,10 @@ rocksdb::WriteOptions derived_writes() {
   return opts;
 }
 
-rocksdb::Options make_options() {
+rocksdb::Options make_options(const std::string& dir) {
   rocksdb::Options opts;
   opts.create_if_missing = true;
+  opts.info_log = std::make_shared<info_log>(dir);
   opts.IncreaseParallelism(2);
   opts.write_buffer_size = 64 << 20;
   opts.max_write_buffer_number = 3;
@@ -51,6 +127,46 @@ rocksdb::Options make_options() {
 }
 
 } // namespace
+
+/// Hears RocksDB's background errors (a failed flush or compaction) and its
+/// own recoveries, so that the store's health says what RocksDB knows.
+class store::events : public rocksdb::EventListener {
+ public:
+  /// Directs later events to `owner` (null: nowhere).
+  void attach(store* owner) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    owner_ = owner;
+  }
+
+  void OnBackgroundError(rocksdb::BackgroundErrorReason,
+                         rocksdb::Status* error) override {
+    if (error == nullptr ||
+        error->severity() < rocksdb::Status::Severity::kHardError)
+      return;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (owner_) owner_->set_failure(describe(*error, owner_->dir_));
+  }
+
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason,
+                            rocksdb::Status,
+                            bool* auto_recovery) override {
+    // RocksDB waits for free space worth all its write buffers (192 MB here)
+    // before it recovers from a full disk by itself, so on a small disk it
+    // never does: the store resumes on its own terms (`before_write`).
+    if (auto_recovery != nullptr) *auto_recovery = false;
+  }
+
+  void OnErrorRecoveryEnd(
+      const rocksdb::BackgroundErrorRecoveryInfo& info) override {
+    if (!info.new_bg_error.ok()) return;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (owner_) owner_->set_failure({});
+  }
+
+ private:
+  std::mutex mtx_;
+  store* owner_ = nullptr;
+};
 
 // -- state_batch ----------------------------------------------------------
 
@@ -94,45 +210,123 @@ void state_batch::set_next_segment(uint64_t id) {
 
 // -- store ----------------------------------------------------------------
 
+namespace {
+
+/// Why the LOCK file of `dir` cannot be opened for writing, when the cause
+/// is the file system or permissions rather than another process holding
+/// it (RocksDB's lock error says "Permission denied" for both).
+std::string lock_file_problem(const std::string& dir) {
+  auto path = dir + "/LOCK";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd >= 0) {
+    ::close(fd);
+    return {};
+  }
+  auto err = errno;
+  if (err == EROFS)
+    return dir + " is on a read-only file system";
+  if (err == EACCES || err == EPERM)
+    return "no permission to write " + path;
+  return "cannot open " + path + ": " + std::strerror(err);
+}
+
+} // namespace
+
 store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
     : db_(std::move(db)), mode_(mode) {}
 
 store::~store() {
-  if (lock_ != nullptr) {
-    db_.reset();
-    auto st = rocksdb::Env::Default()->UnlockFile(lock_);
-    static_cast<void>(st); // the lock goes with the process anyway
-    return;
+  if (events_) events_->attach(nullptr);
+  if (!closed_) {
+    // close() reports; here the process is going away anyway, and the log,
+    // the source of truth, is replayed from the last durable checkpoint.
+    auto err = close();
+    static_cast<void>(err);
   }
-  if (db_) {
-    // Persist derived state so that the next start replays nothing. A failed
-    // flush loses nothing: the log is the source of truth.
+}
+
+caf::error store::close() {
+  if (closed_) return caf::none;
+  closed_ = true;
+  std::unique_lock<std::shared_mutex> guard{db_mtx_};
+  caf::error result;
+  if (lock_ == nullptr && !read_only_start_ && db_) {
+    // Persist derived state so that the next start replays nothing.
     auto st = db_->Flush(rocksdb::FlushOptions{});
-    static_cast<void>(st);
+    if (!st.ok())
+      result = to_error(st, "cannot write derived state out to " + dir_ +
+                                " (the next start replays the log from the "
+                                "last durable checkpoint)");
     st = db_->Close();
-    static_cast<void>(st);
+    if (!st.ok() && !result)
+      result = to_error(st, "cannot close the store in " + dir_);
   }
+  db_.reset();
+  if (lock_ != nullptr) {
+    auto st = rocksdb::Env::Default()->UnlockFile(lock_);
+    lock_ = nullptr;
+    if (!st.ok() && !result)
+      result = to_error(st, "cannot release the lock of " + dir_);
+  }
+  return result;
 }
 
 caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
                                                   durability mode) {
+  auto opts = make_options(dir);
+  auto events = std::make_shared<store::events>();
+  opts.listeners.push_back(events);
   rocksdb::DB* raw = nullptr;
-  auto st = rocksdb::DB::Open(make_options(), dir, &raw);
-  if (!st.ok()) return to_error(st, "cannot open the store in " + dir);
-  std::unique_ptr<store> result{
-      new store(std::unique_ptr<rocksdb::DB>{raw}, mode)};
+  auto st = rocksdb::DB::Open(opts, dir, &raw);
+  std::unique_ptr<store> result;
+  if (st.ok()) {
+    result.reset(new store(std::unique_ptr<rocksdb::DB>{raw}, mode));
+  } else {
+    if (!unwritable(st))
+      return to_error(st, "cannot open the store in " + dir);
+    // The disk is full or read-only: serve what is there, read-only, and
+    // say why. The lock keeps other servers out where it can be taken (on
+    // a read-only file system nobody can write anyway).
+    auto why = describe(st, dir);
+    auto* env = rocksdb::Env::Default();
+    rocksdb::FileLock* lock = nullptr;
+    auto locked = env->LockFile(dir + "/LOCK", &lock);
+    if (!locked.ok() && lock_file_problem(dir).empty())
+      return to_error(locked, "the store in " + dir +
+                                  " is in use (is a shelfsync server running "
+                                  "on it?)");
+    opts.create_if_missing = false;
+    st = rocksdb::DB::OpenForReadOnly(opts, dir, &raw);
+    if (!st.ok()) {
+      if (lock != nullptr) static_cast<void>(env->UnlockFile(lock));
+      return to_error(st, "cannot open the store in " + dir + " (" + why +
+                              "), not even read-only");
+    }
+    result.reset(new store(std::unique_ptr<rocksdb::DB>{raw}, mode));
+    result->lock_ = lock;
+    result->read_only_start_ = true;
+    result->failure_ = "started read-only: " + why;
+  }
+  result->dir_ = dir;
+  result->events_ = events;
+  events->attach(result.get());
   if (auto err = result->load_last_seq()) return err;
   // Every entry from here on gets its index entry; a store created before
-  // the index existed keeps a scan for the part below.
-  auto indexed = result->read_seq(keys::indexed_from);
-  if (!indexed) return indexed.error();
-  if (*indexed == 0) {
-    std::string value;
-    codec::append_big_endian(value, result->last_seq_ + 1);
-    rocksdb::WriteOptions opts;
-    opts.sync = true;
-    st = result->db_->Put(opts, slice(keys::indexed_from), value);
-    if (!st.ok()) return to_error(st, "cannot write the index marker");
+  // the index existed keeps a scan for the part below. A store that started
+  // read-only writes its marker at a later start: until then it scans.
+  if (!result->read_only_start_) {
+    auto indexed = result->read_seq(keys::indexed_from);
+    if (!indexed) return indexed.error();
+    if (*indexed == 0) {
+      std::string value;
+      codec::append_big_endian(value, result->last_seq_ + 1);
+      rocksdb::WriteOptions sync_write;
+      sync_write.sync = true;
+      st = result->db_->Put(sync_write, slice(keys::indexed_from), value);
+      // Without the marker, log --product scans: slower, still exact.
+      if (!st.ok())
+        static_cast<void>(result->write_failed(st, "cannot write the index marker"));
+    }
   }
   return result;
 }
@@ -170,13 +364,21 @@ store::open_read_only(const std::string& dir) {
     return caf::make_error(ec::not_found, "no shelfsync data in " + dir);
   rocksdb::FileLock* lock = nullptr;
   auto st = env->LockFile(dir + "/LOCK", &lock);
-  if (!st.ok())
+  if (!st.ok()) {
+    // RocksDB's lock error reads the same for a lock held elsewhere and a
+    // file that cannot be opened: find out which.
+    auto problem = lock_file_problem(dir);
+    if (!problem.empty())
+      return caf::make_error(ec::storage_failure,
+                             "cannot lock the store in " + dir + ": " +
+                                 problem + " (" + st.ToString() + ")");
     return caf::make_error(ec::storage_failure,
                            "the store in " + dir +
                                " is in use (is a shelfsync server running on "
                                "it? stop it first): " +
                                st.ToString());
-  auto opts = make_options();
+  }
+  auto opts = make_options(dir);
   opts.create_if_missing = false;
   rocksdb::DB* raw = nullptr;
   st = rocksdb::DB::OpenForReadOnly(opts, dir, &raw);
@@ -186,12 +388,100 @@ store::open_read_only(const std::string& dir) {
   }
   std::unique_ptr<store> result{
       new store(std::unique_ptr<rocksdb::DB>{raw}, durability::wal)};
+  result->dir_ = dir;
   result->lock_ = lock;
   if (auto err = result->load_last_seq()) return err;
   return result;
 }
 
+// -- health -----------------------------------------------------------------
+
+caf::error store::write_health() const {
+  std::lock_guard<std::mutex> guard{health_mtx_};
+  if (!injected_.empty())
+    return caf::make_error(ec::storage_failure, injected_);
+  if (!failure_.empty())
+    return caf::make_error(ec::storage_failure, failure_);
+  return caf::none;
+}
+
+void store::inject_write_failure(std::string reason) {
+  std::lock_guard<std::mutex> guard{health_mtx_};
+  injected_ = std::move(reason);
+}
+
+void store::set_failure(std::string reason) {
+  std::lock_guard<std::mutex> guard{health_mtx_};
+  failure_ = std::move(reason);
+}
+
+caf::error store::write_failed(const rocksdb::Status& st,
+                               std::string_view what) {
+  auto why = describe(st, dir_);
+  set_failure(why);
+  return caf::make_error(ec::storage_failure, std::string{what} + ": " + why);
+}
+
+caf::error store::before_write() {
+  std::unique_lock<std::mutex> guard{health_mtx_};
+  if (!injected_.empty())
+    return caf::make_error(ec::storage_failure, injected_);
+  if (lock_ != nullptr && !read_only_start_)
+    return caf::make_error(ec::storage_failure,
+                           "the store in " + dir_ + " is open read-only");
+  if (failure_.empty()) return caf::none;
+  auto now = std::chrono::steady_clock::now();
+  if (recovering_ || now < next_recovery_)
+    return caf::make_error(ec::storage_failure, failure_);
+  next_recovery_ = now + recovery_pause;
+  recovering_ = true;
+  guard.unlock();
+  rocksdb::Status st;
+  if (read_only_start_) {
+    st = reopen_writable();
+  } else {
+    std::shared_lock<std::shared_mutex> db_guard{db_mtx_};
+    st = db_->Resume();
+  }
+  guard.lock();
+  recovering_ = false;
+  if (st.IsBusy()) // RocksDB recovers by itself (a retryable I/O error)
+    return caf::make_error(ec::storage_failure, failure_);
+  if (!st.ok()) {
+    failure_ = (read_only_start_ ? "started read-only: " : "") +
+               describe(st, dir_);
+    return caf::make_error(ec::storage_failure, failure_);
+  }
+  failure_.clear();
+  return caf::none;
+}
+
+rocksdb::Status store::reopen_writable() {
+  // The read-only store serves meanwhile; it lets go of its lock only for
+  // the writable open to take it.
+  auto* env = rocksdb::Env::Default();
+  if (lock_ != nullptr) {
+    static_cast<void>(env->UnlockFile(lock_));
+    lock_ = nullptr;
+  }
+  auto opts = make_options(dir_);
+  opts.listeners.push_back(events_);
+  rocksdb::DB* raw = nullptr;
+  auto st = rocksdb::DB::Open(opts, dir_, &raw);
+  if (!st.ok()) {
+    rocksdb::FileLock* lock = nullptr;
+    if (env->LockFile(dir_ + "/LOCK", &lock).ok()) lock_ = lock;
+    return st;
+  }
+  std::unique_lock<std::shared_mutex> guard{db_mtx_};
+  db_.reset(raw);
+  read_only_start_ = false;
+  return st;
+}
+
 caf::expected<append_result> store::append(std::vector<stock_event> batch) {
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   append_result result;
   // Look up every id at once; ids repeated within the batch count too.
   std::vector<std::string> id_keys;
@@ -243,7 +533,7 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
     wb.Put(k, rocksdb::Slice{});
   if (seq != last_seq_) {
     auto st = db_->Write(durable_writes(), &wb);
-    if (!st.ok()) return to_error(st, "cannot append to the event log");
+    if (!st.ok()) return write_failed(st, "cannot append to the event log");
   }
   // Move accepted events out only after the write succeeded.
   in_batch.clear();
@@ -257,6 +547,7 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
 
 caf::expected<std::vector<stock_event>>
 store::read_log(uint64_t from, uint64_t to, size_t max) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::vector<stock_event> result;
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
@@ -277,9 +568,10 @@ store::read_log(uint64_t from, uint64_t to, size_t max) const {
 
 caf::expected<std::vector<stock_event>>
 store::read_events(const std::vector<uint64_t>& seqs) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::vector<stock_event> result;
   std::string value;
-  auto dropped = snapshot_seq();
+  auto dropped = read_seq(keys::snapshot_seq);
   if (!dropped) return dropped.error();
   for (auto seq : seqs) {
     auto st = db_->Get(rocksdb::ReadOptions{}, keys::log_key(seq), &value);
@@ -298,7 +590,11 @@ caf::expected<std::vector<stock_event>> store::read_product_log(
     std::string_view code,
     const std::function<void(uint64_t, uint64_t)>& progress) const {
   std::vector<stock_event> result;
-  auto indexed = read_seq(keys::indexed_from);
+  caf::expected<uint64_t> indexed{0};
+  {
+    std::shared_lock<std::shared_mutex> guard{db_mtx_};
+    indexed = read_seq(keys::indexed_from);
+  }
   if (!indexed) return indexed.error();
   // A store never opened for writing by a shelfsync with the index has
   // no marker: all of its log is below the index.
@@ -317,6 +613,7 @@ caf::expected<std::vector<stock_event>> store::read_product_log(
   auto prefix = keys::make(keys::by_product, code);
   prefix.push_back('\0');
   std::vector<uint64_t> seqs;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
   for (it->Seek(slice(prefix));
@@ -326,6 +623,8 @@ caf::expected<std::vector<stock_event>> store::read_product_log(
           codec::read_big_endian({it->key().data() + prefix.size(), 8}));
   if (!it->status().ok())
     return to_error(it->status(), "cannot read the product index");
+  it.reset();
+  guard.unlock();
   auto indexed_events = read_events(seqs);
   if (!indexed_events) return indexed_events.error();
   for (auto& e : *indexed_events)
@@ -334,12 +633,14 @@ caf::expected<std::vector<stock_event>> store::read_product_log(
 }
 
 caf::expected<uint64_t> store::checkpoint() const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   return read_seq(keys::checkpoint);
 }
 
 // -- retention ---------------------------------------------------------------
 
 caf::expected<uint64_t> store::snapshot_seq() const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   return read_seq(keys::snapshot_seq);
 }
 
@@ -348,6 +649,7 @@ caf::expected<uint64_t> store::durable_checkpoint() const {
   // at this tier: the value comes from the table files alone.
   rocksdb::ReadOptions opts;
   opts.read_tier = rocksdb::kPersistedTier;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::string value;
   auto st = db_->Get(opts, slice(keys::checkpoint), &value);
   if (st.IsNotFound()) return uint64_t{0};
@@ -358,6 +660,7 @@ caf::expected<uint64_t> store::durable_checkpoint() const {
 }
 
 caf::error store::flush_and_wait() {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto st = db_->Flush(rocksdb::FlushOptions{});
   if (!st.ok()) return to_error(st, "cannot write the memtables out");
   return caf::none;
@@ -365,6 +668,7 @@ caf::error store::flush_and_wait() {
 
 caf::expected<bool> store::load_snapshot(std::string_view code,
                                          product_record& out) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{}, keys::make(keys::snapshot, code),
                      &value);
@@ -380,6 +684,7 @@ caf::expected<std::string> store::scan_snapshot(
     std::string_view after, size_t max,
     const std::function<void(std::string_view, product_record&&)>& visit)
     const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
   auto start = keys::make(keys::snapshot, after);
@@ -402,6 +707,7 @@ caf::expected<std::string> store::scan_snapshot(
 }
 
 caf::expected<uint64_t> store::log_bytes(uint64_t from, uint64_t to) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   if (from > to) return uint64_t{0};
   auto begin = keys::log_key(from);
   auto end = keys::log_key(to + 1);
@@ -420,7 +726,9 @@ caf::expected<uint64_t> store::log_bytes(uint64_t from, uint64_t to) const {
 caf::error store::drop_log(
     const std::vector<std::pair<std::string, product_record>>& records,
     uint64_t upto, const std::vector<stock_event>& dropped) {
-  auto from = snapshot_seq();
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
+  auto from = read_seq(keys::snapshot_seq);
   if (!from) return from.error();
   if (upto <= *from) return caf::none; // done before
   auto indexed = read_seq(keys::indexed_from);
@@ -445,12 +753,13 @@ caf::error store::drop_log(
   rocksdb::WriteOptions opts;
   opts.sync = true;
   st = db_->Write(opts, &wb);
-  if (!st.ok()) return to_error(st, "cannot drop log entries");
+  if (!st.ok()) return write_failed(st, "cannot drop log entries");
   return caf::none;
 }
 
 caf::expected<bool> store::load_product(std::string_view code,
                                         product_record& out) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::string value;
   auto st =
       db_->Get(rocksdb::ReadOptions{}, keys::make(keys::product, code), &value);
@@ -485,6 +794,7 @@ caf::expected<std::string> store::scan_product_bytes(
     std::string_view after, size_t max,
     const std::function<void(std::string_view, std::string_view)>& visit)
     const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
   auto start = keys::make(keys::product, after);
@@ -502,6 +812,8 @@ caf::expected<std::string> store::scan_product_bytes(
 }
 
 caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   if (checkpoint != 0) {
     std::string value;
     codec::append_big_endian(value, checkpoint);
@@ -509,20 +821,25 @@ caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
   }
   if (batch.batch_->Count() == 0) return caf::none;
   auto st = db_->Write(derived_writes(), batch.batch_.get());
-  if (!st.ok()) return to_error(st, "cannot write derived state");
+  if (!st.ok()) return write_failed(st, "cannot write derived state");
   batch.batch_->Clear();
   batch.writes_ = 0;
   return caf::none;
 }
 
 void store::flush_memtables() {
+  if (before_write()) return; // the failure is known and reported
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   rocksdb::FlushOptions opts;
   opts.wait = false;
-  // Nothing is lost when it fails: the data stays in the memtables.
-  static_cast<void>(db_->Flush(opts));
+  // Nothing is lost when it fails: the data stays in the memtables, and the
+  // failure stops later writes until the store recovers.
+  auto st = db_->Flush(opts);
+  if (!st.ok()) static_cast<void>(write_failed(st, "cannot flush"));
 }
 
 caf::expected<uint64_t> store::next_segment() const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::next_segment), &value);
   if (st.IsNotFound()) return uint64_t{1};
@@ -533,8 +850,10 @@ caf::expected<uint64_t> store::next_segment() const {
 }
 
 caf::error store::erase_outbox_segment(std::string_view shop, uint64_t id) {
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto st = db_->Delete(durable_writes(), keys::segment_key(shop, id));
-  if (!st.ok()) return to_error(st, "cannot erase an outbox segment");
+  if (!st.ok()) return write_failed(st, "cannot erase an outbox segment");
   return caf::none;
 }
 
@@ -550,6 +869,7 @@ store::for_each_outbox(std::string_view shop,
 caf::error store::for_each_outbox(
     std::string_view shop, uint64_t from,
     const std::function<bool(view_change&&, size_t index)>& visit) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto prefix = keys::make(keys::outbox, shop);
   prefix.push_back('\0');
   std::unique_ptr<rocksdb::Iterator> it{
@@ -574,6 +894,7 @@ caf::error store::for_each_outbox(
 caf::expected<bool> store::load_delivery(std::string_view shop,
                                          std::string_view product,
                                          delivery_record& out) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{},
                      keys::make(keys::delivery, shop, product), &value);
@@ -588,6 +909,7 @@ caf::expected<std::string> store::scan_deliveries(
     std::string_view shop, std::string_view after, size_t max,
     const std::function<void(std::string_view, delivery_record&&)>& visit)
     const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto prefix = keys::make(keys::delivery, shop, "");
   auto start = keys::make(keys::delivery, shop, after);
   std::unique_ptr<rocksdb::Iterator> it{
@@ -617,25 +939,30 @@ rocksdb::WriteOptions store::durable_writes() const {
 
 caf::error store::put_delivery(std::string_view shop, std::string_view product,
                                const delivery_record& x) {
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::string value;
   encode(x, value);
   auto st = db_->Put(durable_writes(),
                      keys::make(keys::delivery, shop, product), value);
-  if (!st.ok()) return to_error(st, "cannot write a delivery record");
+  if (!st.ok()) return write_failed(st, "cannot write a delivery record");
   return caf::none;
 }
 
 caf::error store::put_memo(std::string_view shop, std::string_view key,
                            std::string_view value) {
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto st = db_->Put(durable_writes(), keys::make(keys::memo, shop, key),
                      slice(value));
-  if (!st.ok()) return to_error(st, "cannot write channel memory");
+  if (!st.ok()) return write_failed(st, "cannot write channel memory");
   return caf::none;
 }
 
 caf::expected<bool> store::load_memo(std::string_view shop,
                                      std::string_view key,
                                      std::string& out) const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto st =
       db_->Get(rocksdb::ReadOptions{}, keys::make(keys::memo, shop, key), &out);
   if (st.IsNotFound()) return false;
@@ -644,8 +971,10 @@ caf::expected<bool> store::load_memo(std::string_view shop,
 }
 
 caf::error store::erase_memo(std::string_view shop, std::string_view key) {
+  if (auto err = before_write()) return err;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto st = db_->Delete(durable_writes(), keys::make(keys::memo, shop, key));
-  if (!st.ok()) return to_error(st, "cannot erase channel memory");
+  if (!st.ok()) return write_failed(st, "cannot erase channel memory");
   return caf::none;
 }
 
@@ -653,6 +982,7 @@ caf::error store::for_each_memo(
     std::string_view shop, std::string_view prefix,
     const std::function<void(std::string_view, std::string_view)>& visit)
     const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
   auto start = keys::make(keys::memo, shop, prefix);
   auto base = keys::make(keys::memo, shop, "").size();
   std::unique_ptr<rocksdb::Iterator> it{

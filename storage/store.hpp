@@ -1,8 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +19,7 @@
 namespace rocksdb {
 class DB;
 class FileLock;
+class Status;
 class WriteBatch;
 struct WriteOptions;
 } // namespace rocksdb
@@ -76,9 +80,17 @@ class state_batch {
 /// checkpoint: after a crash, the surviving derived state is a consistent
 /// prefix and the log tail after its checkpoint is replayed. Delivery records
 /// (what a channel confirmed) cannot be derived and go through the WAL.
+///
+/// Storage failures (a full disk, a file system gone read-only, an I/O
+/// error) never stop the process: the failed write returns an error that
+/// says why, reads go on, and the next write after a short pause tries to
+/// recover first (`DB::Resume`, or reopening for writing a store that had to
+/// start read-only), so writes resume by themselves once the cause is gone.
 class store {
  public:
-  /// Opens or creates the store in `dir`.
+  /// Opens or creates the store in `dir`. When the disk is full, or the file
+  /// system read-only, it opens read-only instead (`write_health` says why)
+  /// and reopens for writing by itself once it can.
   static caf::expected<std::unique_ptr<store>> open(const std::string& dir,
                                                     durability mode);
 
@@ -89,8 +101,25 @@ class store {
   static caf::expected<std::unique_ptr<store>>
   open_read_only(const std::string& dir);
 
-  /// Flushes derived state to disk so that the next start replays little.
+  /// Flushes derived state to disk so that the next start replays little
+  /// (unless `close` did; a failure here is reported by `close` only).
   ~store();
+
+  /// Writes the memtables out and closes the store. An error says that
+  /// derived state committed since the last flush is not on disk: the next
+  /// start replays the log from the last durable checkpoint on.
+  caf::error close();
+
+  // -- health ----------------------------------------------------------------
+
+  /// None while writes can be expected to succeed; else a storage_failure
+  /// that says why not (disk full, read-only file system, ...). Thread-safe.
+  caf::error write_health() const;
+
+  /// Makes every write fail with `reason` without touching the disk, until
+  /// called with an empty reason: for tests of what the engine does when
+  /// storage fails.
+  void inject_write_failure(std::string reason);
 
   store(const store&) = delete;
   store& operator=(const store&) = delete;
@@ -256,17 +285,48 @@ class store {
                     visit) const;
 
  private:
+  class events;
+
   store(std::unique_ptr<rocksdb::DB> db, durability mode);
 
   rocksdb::WriteOptions durable_writes() const;
 
-  /// Reads the stored sequence number under `key` (0 when absent).
+  /// Reads the stored sequence number under `key` (0 when absent); the
+  /// caller holds db_mtx_ (or is opening the store).
   caf::expected<uint64_t> read_seq(std::string_view key) const;
 
   /// Sets last_seq_ from the log and the snapshot seq.
   caf::error load_last_seq();
 
+  /// Called before every write: fails at once while a failure is known and
+  /// no recovery is due; tries one (at most every `recovery_pause`) when it
+  /// is.
+  caf::error before_write();
+
+  /// Records a failed write and returns its error.
+  caf::error write_failed(const rocksdb::Status& st, std::string_view what);
+
+  /// Records that writes fail for `reason` (empty: they work again).
+  void set_failure(std::string reason);
+
+  /// Tries to open a store that started read-only for writing.
+  rocksdb::Status reopen_writable();
+
+  std::string dir_;
+  /// Held shared by every use of db_, uniquely to swap it (reopen_writable).
+  mutable std::shared_mutex db_mtx_;
   std::unique_ptr<rocksdb::DB> db_;
+  /// Opened read-only because writing failed at start.
+  bool read_only_start_ = false;
+  /// Guards the health fields below.
+  mutable std::mutex health_mtx_;
+  std::string failure_;
+  std::string injected_;
+  std::chrono::steady_clock::time_point next_recovery_;
+  /// A recovery runs (one at a time).
+  bool recovering_ = false;
+  std::shared_ptr<events> events_;
+  bool closed_ = false;
   /// The lock held by a read-only store (a writable one holds it inside db_).
   rocksdb::FileLock* lock_ = nullptr;
   durability mode_;

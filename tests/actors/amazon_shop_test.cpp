@@ -378,3 +378,31 @@ TEST_F(amazon_shop_test, a_restart_keeps_what_was_never_sent) {
   }));
   EXPECT_EQ(sim->feeds().size(), 1u);
 }
+
+// -- storage failures ---------------------------------------------------------
+
+TEST_F(amazon_shop_test, no_feed_goes_out_while_its_submission_cannot_be_recorded) {
+  start(make_config(false, /*interval=*/60));
+  ingest({on_hand("P1", "WH-A", 3)});
+  ASSERT_TRUE(eventually([&] {
+    return status().pending == 1;
+  }));
+  // The submission memo cannot be written: the feed must not go, or a
+  // restart that lost createFeed's answer would forget a feed Amazon holds.
+  eng->db().inject_write_failure("injected: the disk is full");
+  eng->reload(make_config(false, /*interval=*/1));
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_TRUE(sim->feeds().empty());
+  auto s = status();
+  EXPECT_EQ(s.pending, 1u);
+  EXPECT_NE(s.last_error.find("cannot record a submission"), std::string::npos)
+      << s.last_error;
+  // Once the store takes writes again, the value goes out.
+  eng->db().inject_write_failure("");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return confirmed("P1", 3);
+      },
+      30s));
+  EXPECT_EQ(sim->feeds().size(), 1u);
+}

@@ -81,6 +81,14 @@ fault_rig::fault_rig(uint64_t seed)
 
 fault_rig::~fault_rig() {
   engine_.stop(SIGKILL);
+  // Unmounted before the directory goes, also when a test failed (keeping
+  // the data then means keeping a copy of it).
+  if (disk_ && std::getenv("SHELFSYNC_FAULT_KEEP") != nullptr) {
+    std::error_code ignored;
+    std::filesystem::copy(dir_ + "/data", dir_ + "/data-kept",
+                          std::filesystem::copy_options::recursive, ignored);
+  }
+  disk_.reset();
   if (std::getenv("SHELFSYNC_FAULT_KEEP") != nullptr) {
     // What the simulators received, for a post-mortem.
     std::ofstream{dir_ + "/shopify-requests.json"}
@@ -247,6 +255,26 @@ void fault_rig::set_faults(bool on) {
   auto b = sim_call("POST", "/_sim/amazon/faults", &amazon);
   ASSERT_EQ(b.status, 200) << b.body.dump();
 }
+
+// -- the data disk -----------------------------------------------------------
+
+std::string fault_rig::mount_data_disk(size_t megabytes) {
+  disk_ = std::make_unique<tmpfs_mount>(dir_ + "/data", megabytes);
+  if (disk_->ok()) return {};
+  auto why = disk_->why();
+  disk_.reset();
+  return why;
+}
+
+void fault_rig::fill_data_disk() {
+  if (disk_) disk_->fill();
+}
+
+void fault_rig::free_data_disk() {
+  if (disk_) disk_->free_space();
+}
+
+json_answer fault_rig::readyz() const { return api_get("/readyz"); }
 
 // -- HTTP --------------------------------------------------------------------
 

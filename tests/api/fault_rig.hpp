@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -10,6 +11,7 @@
 #include "net/client.hpp"
 #include "tests/api/child_process.hpp"
 #include "tests/api/stock_oracle.hpp"
+#include "tests/tmpfs_mount.hpp"
 
 namespace shelfsync::tests {
 
@@ -63,6 +65,17 @@ class fault_rig {
   /// Turns both simulators' random faults on (seeded) or off.
   void set_faults(bool on);
 
+  // -- the data disk ---------------------------------------------------------
+
+  /// Puts the data dir on a tmpfs of `megabytes` (before the engine starts);
+  /// "" when done, else why not (not root, no mount): skip then.
+  std::string mount_data_disk(size_t megabytes);
+  /// Fills the data disk up (a filler file), or frees it again.
+  void fill_data_disk();
+  void free_data_disk();
+  /// GET /readyz: its status (0 when no answer) and body.
+  json_answer readyz() const;
+
   // -- the engine's API ------------------------------------------------------
 
   http::client api_client() const;
@@ -105,6 +118,7 @@ class fault_rig {
   uint16_t api_port_;
   child_process sim_;
   child_process engine_;
+  std::unique_ptr<tmpfs_mount> disk_;
 };
 
 } // namespace shelfsync::tests

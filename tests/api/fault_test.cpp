@@ -37,9 +37,10 @@ using namespace std::chrono_literals;
 namespace {
 
 constexpr size_t batch_size = 25;
-constexpr int batch_count = 500;
-constexpr int kills = 3;
 constexpr auto convergence_limit = 120s;
+
+/// SHELFSYNC_FAULT_SOAK=1: at least 20 SIGKILLs and a longer load.
+bool soak() { return std::getenv("SHELFSYNC_FAULT_SOAK") != nullptr; }
 
 uint64_t run_seed() {
   if (const char* env = std::getenv("SHELFSYNC_FAULT_SEED"))
@@ -52,6 +53,15 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
       .count();
 }
 
+/// How one run goes.
+struct run_plan {
+  int batches = 500;
+  int kills = 3;
+  /// The data dir sits on a small tmpfs that fills up and frees during the
+  /// run; batches answered 503 meanwhile are sent again.
+  bool storage_faults = false;
+};
+
 struct fault_test : ::testing::Test {
   uint64_t seed = run_seed();
   fault_rig rig{seed};
@@ -59,18 +69,47 @@ struct fault_test : ::testing::Test {
   void TearDown() override {
     if (HasFailure()) rig.print_logs();
   }
+
+  void run(const run_plan& plan);
 };
 
 } // namespace
 
 TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
+  run_plan plan;
+  if (soak()) {
+    plan.kills = 20;
+    plan.batches = 150 * (plan.kills + 1);
+  }
+  run(plan);
+}
+
+TEST_F(fault_test, a_full_disk_delays_batches_but_loses_nothing) {
+  if (auto why = rig.mount_data_disk(64); !why.empty())
+    GTEST_SKIP() << "storage faults need a small tmpfs for the data dir: "
+                 << why;
+  run_plan plan;
+  plan.storage_faults = true;
+  plan.batches = 300;
+  plan.kills = 2;
+  if (soak()) {
+    plan.kills = 20;
+    plan.batches = 100 * (plan.kills + 1);
+  }
+  run(plan);
+}
+
+void fault_test::run(const run_plan& plan) {
   std::cout << "fault suite seed " << seed
-            << " (rerun with SHELFSYNC_FAULT_SEED=" << seed << ")\n";
+            << " (rerun with SHELFSYNC_FAULT_SEED=" << seed << ")"
+            << (plan.storage_faults ? ", storage faults" : "") << "\n";
   ASSERT_FALSE(shelfsync_binary().empty()) << "SHELFSYNC_BIN must be set";
   auto started = std::chrono::steady_clock::now();
   ASSERT_NO_FATAL_FAILURE(rig.start_simulators());
   ASSERT_NO_FATAL_FAILURE(rig.start_engine());
   ASSERT_NO_FATAL_FAILURE(rig.set_faults(true));
+  auto batch_count = plan.batches;
+  auto kills = plan.kills;
 
   // -- load, with the engine killed at random moments ------------------------
   std::mt19937_64 rng{seed};
@@ -80,6 +119,24 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
   std::vector<std::vector<event_spec>> batches;
   int next = 0;
   int kills_done = 0;
+  std::atomic<int> unavailable{0};
+  int disk_fills = 0;
+  int full_starts = 0;
+  int not_ready_seen = 0;
+  bool full_at_start = false;
+  // /readyz while the disk is full: 503 with a reason.
+  auto expect_not_ready = [&](const char* when) {
+    auto until = std::chrono::steady_clock::now() + 5s;
+    json_answer r;
+    while (std::chrono::steady_clock::now() < until) {
+      r = rig.readyz();
+      if (r.status == 503) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    EXPECT_EQ(r.status, 503) << when << ": " << r.body.dump();
+    EXPECT_FALSE(r.body.value("reason", "").empty()) << r.body.dump();
+    if (r.status == 503) ++not_ready_seen;
+  };
   for (int life = 0; life <= kills; ++life) {
     if (life > 0) {
       ASSERT_NO_FATAL_FAILURE(rig.start_engine());
@@ -94,6 +151,13 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
           batches.push_back(load.next_batch(batch_size));
         auto a = rig.post_events(c, batches[b]);
         if (a.status == 0) return; // the engine is gone: resend b later
+        if (a.status == 503 && plan.storage_faults) {
+          // Not stored (the disk is full): nothing of it was accepted.
+          ++unavailable;
+          --b;
+          std::this_thread::sleep_for(100ms);
+          continue;
+        }
         if (a.status != 200) {
           refused = "batch " + std::to_string(b) + " answered " +
                     std::to_string(a.status) + ": " + a.body.dump();
@@ -104,9 +168,32 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
         std::this_thread::sleep_for(40ms);
       }
     }};
+    if (full_at_start) {
+      // Started on a full disk: read-only, and says so.
+      ++full_starts;
+      expect_not_ready("a start on a full disk");
+      std::this_thread::sleep_for(1500ms);
+      rig.free_data_disk();
+      full_at_start = false;
+    }
     if (life < kills) {
-      std::uniform_int_distribution<int> ms{4000, 8000};
-      std::this_thread::sleep_for(std::chrono::milliseconds{ms(rng)});
+      if (plan.storage_faults) {
+        std::uniform_int_distribution<int> ms{1500, 3500};
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms(rng)});
+        rig.fill_data_disk();
+        ++disk_fills;
+        expect_not_ready("the disk is full");
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms(rng)});
+        if (rng() % 2 == 0) {
+          rig.free_data_disk();
+          std::this_thread::sleep_for(std::chrono::milliseconds{ms(rng)});
+        } else {
+          full_at_start = true; // killed on a full disk, restarted on it
+        }
+      } else {
+        std::uniform_int_distribution<int> ms{4000, 8000};
+        std::this_thread::sleep_for(std::chrono::milliseconds{ms(rng)});
+      }
       rig.kill_engine();
       ++kills_done;
     }
@@ -117,6 +204,11 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
               << (life < kills ? ", then SIGKILL" : "") << "\n";
   }
   ASSERT_EQ(next, batch_count) << "the engine stopped answering on its own";
+  if (plan.storage_faults) {
+    auto r = rig.readyz();
+    EXPECT_EQ(r.status, 200) << "not ready once the disk has space again: "
+                             << r.body.dump();
+  }
 
   // A whole batch sent again, ids unchanged: acknowledged, all duplicates.
   {
@@ -167,7 +259,13 @@ TEST_F(fault_test, no_accepted_change_is_lost_or_reordered) {
             << rig.requests("shopify") << ", amazon " << rig.requests("amazon")
             << "; entries checked " << histories.entries << " ("
             << histories.values << " applied values); load " << load_seconds
-            << " s, converged in " << converge_seconds << " s\n";
+            << " s, converged in " << converge_seconds << " s";
+  if (plan.storage_faults)
+    std::cout << "; disk filled " << disk_fills << " times (" << full_starts
+              << " starts on a full disk), " << unavailable
+              << " batches answered 503 and sent again, /readyz 503 seen "
+              << not_ready_seen << " times";
+  std::cout << "\n";
 
   // -- replay rebuilds the live state ----------------------------------------
   EXPECT_EQ(rig.stop_engine(SIGTERM), 0) << "serve did not stop cleanly";

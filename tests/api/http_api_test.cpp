@@ -97,6 +97,36 @@ TEST_F(http_api_test, health_and_metrics_need_no_token) {
             std::string::npos);
 }
 
+TEST_F(http_api_test, readyz_says_why_batches_cannot_be_taken_now) {
+  auto res = call(http::verb::get, "/readyz", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  post(R"([{"id":"r1","product":"R-1","warehouse":"WH-A","on_hand":4}])");
+  ASSERT_TRUE(eng->sync());
+  eng->db().inject_write_failure("the disk holding the data is full");
+  // Not ready, with the reason; still alive, and reads still answered.
+  res = call(http::verb::get, "/readyz", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 503) << res.body();
+  auto body = json::parse(res.body(), nullptr, false);
+  EXPECT_NE(body.value("reason", "").find("disk holding the data is full"),
+            std::string::npos)
+      << res.body();
+  EXPECT_EQ(call(http::verb::get, "/healthz", {}, {}, nullptr).result_int(),
+            200);
+  auto refused = post(
+      R"([{"id":"r2","product":"R-1","warehouse":"WH-A","on_hand":5}])", 503);
+  EXPECT_NE(refused.value("error", "").find("disk holding the data is full"),
+            std::string::npos)
+      << refused.dump();
+  EXPECT_EQ(call(http::verb::get, "/v1/products/R-1").result_int(), 200);
+  // The cause gone, ready again and the same batch is taken.
+  eng->db().inject_write_failure("");
+  EXPECT_EQ(call(http::verb::get, "/readyz", {}, {}, nullptr).result_int(),
+            200);
+  auto taken =
+      post(R"([{"id":"r2","product":"R-1","warehouse":"WH-A","on_hand":5}])");
+  EXPECT_EQ(taken.value("accepted", -1), 1) << taken.dump();
+}
+
 TEST_F(http_api_test, wrong_or_missing_token_is_401) {
   auto res = call(http::verb::get, "/v1/shops", {}, {}, nullptr);
   EXPECT_EQ(res.result_int(), 401);

@@ -1,9 +1,14 @@
 #include "storage/store.hpp"
 
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
+
+#include "storage/error.hpp"
+#include "tests/tmpfs_mount.hpp"
 
 using namespace shelfsync;
 
@@ -315,4 +320,164 @@ TEST_F(store_test, sequence_numbers_go_on_after_the_whole_log_is_dropped) {
   auto r = s->append({make_event("c", "p1", 3)});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->last_seq, 3u);
+
+// -- storage failures ----------------------------------------------------------
+
+namespace {
+
+/// The words of a storage error.
+std::string text_of(const caf::error& err) { return to_string(err); }
+
+/// A batch of `n` events with ids `prefix`0.., each big enough to fill a
+/// small disk quickly.
+std::vector<stock_event> big_batch(const std::string& prefix, int n) {
+  std::vector<stock_event> out;
+  for (int i = 0; i < n; ++i)
+    out.push_back(make_event(prefix + std::to_string(i) +
+                                 std::string(400, 'x'),
+                             "p" + std::to_string(i % 50), i));
+  return out;
+}
+
+} // namespace
+
+TEST_F(store_test, an_injected_failure_fails_writes_and_says_why) {
+  auto s = open();
+  EXPECT_FALSE(s->write_health());
+  s->inject_write_failure("injected: no writes now");
+  auto r = s->append({make_event("a", "p1", 1)});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), ec::storage_failure);
+  EXPECT_NE(text_of(s->write_health()).find("injected"), std::string::npos);
+  s->inject_write_failure("");
+  EXPECT_FALSE(s->write_health());
+  ASSERT_TRUE(s->append({make_event("a", "p1", 1)}));
+}
+
+TEST_F(store_test, a_full_disk_fails_writes_keeps_reads_and_recovers_by_itself) {
+  tests::tmpfs_mount disk{dir, 20};
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  auto s = open();
+  ASSERT_TRUE(s->append({make_event("first", "p1", 1)}));
+  disk.fill(2 << 20);
+  // Appends until the disk is full: RocksDB's own log then used to abort
+  // the process (an assertion in its file writer) on the next line it wrote.
+  caf::error failure;
+  uint64_t accepted = 1;
+  for (int b = 0; b < 2000 && !failure; ++b) {
+    auto r = s->append(big_batch("b" + std::to_string(b) + "-", 25));
+    if (r)
+      accepted += r->accepted.size();
+    else
+      failure = r.error();
+  }
+  ASSERT_TRUE(failure) << "the disk never filled up";
+  EXPECT_EQ(failure, ec::storage_failure);
+  EXPECT_NE(text_of(failure).find("full"), std::string::npos)
+      << text_of(failure);
+  EXPECT_NE(text_of(s->write_health()).find("full"), std::string::npos);
+  // Later writes fail too, and say why, while reads go on.
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_FALSE(s->append({make_event("late" + std::to_string(i), "p", 1)}));
+    state_batch b;
+    b.put_product("p1", product_record{});
+    EXPECT_TRUE(s->commit(b, 1));
+    std::this_thread::sleep_for(std::chrono::milliseconds{120});
+  }
+  auto log = s->read_log(1, UINT64_MAX, 1000000);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->size(), accepted);
+  // Space is back: writes resume without reopening the store.
+  disk.free_space();
+  caf::expected<append_result> again{caf::error{}};
+  for (int i = 0; i < 50; ++i) {
+    again = s->append({make_event("after", "p1", 9)});
+    if (again) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  ASSERT_TRUE(again) << text_of(again.error());
+  EXPECT_EQ(again->last_seq, accepted + 1);
+  EXPECT_FALSE(s->write_health());
+  EXPECT_FALSE(s->close());
+  // Nothing accepted was lost.
+  s = open();
+  EXPECT_EQ(s->last_seq(), accepted + 1);
+  auto all = s->read_log(1, UINT64_MAX, 1000000);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), accepted + 1);
+}
+
+TEST_F(store_test, a_start_on_a_full_disk_opens_read_only_and_says_why) {
+  tests::tmpfs_mount disk{dir, 20};
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  {
+    auto s = open();
+    ASSERT_TRUE(s->append(big_batch("x", 100)));
+    ASSERT_FALSE(s->close());
+  }
+  // The next start must write (a new WAL, the recovered memtable): no space.
+  {
+    auto s = open();
+    ASSERT_TRUE(s->append(big_batch("y", 100)));
+    disk.fill();
+    // Killed without a flush: what the WAL holds must be recovered.
+  }
+  disk.fill();
+  auto opened = store::open(dir, durability::wal);
+  ASSERT_TRUE(opened) << text_of(opened.error());
+  auto& s = *opened;
+  auto health = text_of(s->write_health());
+  EXPECT_NE(health.find("read-only"), std::string::npos) << health;
+  EXPECT_NE(health.find("full"), std::string::npos) << health;
+  EXPECT_EQ(s->last_seq(), 200u);
+  auto log = s->read_log(1, UINT64_MAX, 1000);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->size(), 200u);
+  EXPECT_FALSE(s->append({make_event("z", "p", 1)}));
+  // Once there is space, it takes writes without a restart.
+  disk.free_space();
+  caf::expected<append_result> again{caf::error{}};
+  for (int i = 0; i < 50; ++i) {
+    again = s->append({make_event("z", "p", 1)});
+    if (again) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  ASSERT_TRUE(again) << text_of(again.error());
+  EXPECT_EQ(again->last_seq, 201u);
+  EXPECT_FALSE(s->write_health());
+  EXPECT_FALSE(s->close());
+}
+
+TEST_F(store_test, close_reports_derived_state_it_could_not_write_out) {
+  tests::tmpfs_mount disk{dir, 20};
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  auto s = open();
+  // Derived state skips the WAL: it sits in the memtable until written out.
+  state_batch b;
+  product_record p;
+  p.stock["WH-A"].on_hand = 1;
+  for (int i = 0; i < 5000; ++i)
+    b.put_product("p" + std::to_string(i) + std::string(200, 'x'), p);
+  ASSERT_FALSE(s->commit(b, 5000));
+  disk.fill();
+  auto err = s->close();
+  ASSERT_TRUE(err) << "a flush on a full disk cannot have succeeded";
+  EXPECT_NE(text_of(err).find("replays"), std::string::npos) << text_of(err);
+}
+
+TEST_F(store_test, read_only_open_names_a_read_only_file_system) {
+  tests::tmpfs_mount disk{dir, 20};
+  if (!disk.ok()) GTEST_SKIP() << disk.why();
+  {
+    auto s = open();
+    ASSERT_TRUE(s->append({make_event("a", "p1", 1)}));
+  }
+  if (!disk.set_read_only(true)) GTEST_SKIP() << "cannot remount read-only";
+  auto s = store::open_read_only(dir);
+  auto back = disk.set_read_only(false);
+  ASSERT_FALSE(s) << "opened without its lock";
+  auto text = text_of(s.error());
+  EXPECT_NE(text.find("read-only file system"), std::string::npos) << text;
+  EXPECT_EQ(text.find("in use"), std::string::npos) << text;
+  EXPECT_TRUE(back);
 }
