@@ -9,7 +9,7 @@
 #include "actors/log.hpp"
 #include "actors/product.hpp"
 #include "actors/resync.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 

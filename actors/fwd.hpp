@@ -9,7 +9,7 @@
 #include "actors/amazon_messages.hpp"
 #include "actors/messages.hpp"
 #include "actors/shopify_messages.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 // The one type-ID block of shelfsync: every atom and message type.
 CAF_BEGIN_TYPE_ID_BLOCK(shelfsync, caf::first_custom_type_id)

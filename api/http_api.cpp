@@ -7,7 +7,7 @@
 
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 
