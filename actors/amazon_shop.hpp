@@ -17,15 +17,6 @@
 
 namespace shelfsync {
 
-/// An AMAZON SHOP: a shop_actor that sends its pending views in timed
-/// batches of JSON_LISTINGS_FEEDs through its AMAZON WORKER and follows
-/// each feed until its report says, per SKU, confirmed or failed.
-using amazon_shop_actor = shop_actor::extend<
-    // Batch timer (self-send carrying the generation it was set at).
-    caf::reacts_to<atom::batch, uint64_t>,
-    // Poll timer of the feed under a memo key (and its timer generation).
-    caf::reacts_to<atom::poll, std::string, uint64_t>>;
-
 /// A feed built from taken products and not yet accepted by createFeed.
 struct amazon_outgoing {
   /// The document and its entries.

@@ -11,7 +11,8 @@
 #include "actors/fwd.hpp"
 
 /// The catalogue of shelfsync's actors: every typed interface, in the order
-/// an event travels through them.
+/// an event travels through them (log, product, directory, shops), then
+/// each channel's shop and the detached worker that makes its calls.
 namespace shelfsync {
 
 /// The EVENT LOG: the single writer of the durable event log. Answers a batch
@@ -96,6 +97,52 @@ using directory_actor = caf::typed_actor<
     caf::replies_to<atom::resync, std::string, std::string,
                     uint64_t>::with<resync_page>,
     // Stops every product actor and itself.
+    caf::reacts_to<atom::stop>>;
+
+// -- Shopify -----------------------------------------------------------------
+
+/// The Shopify SHOP actor: a shop actor that delivers its outbox to one
+/// Shopify store, immediately, paced by the store's bucket.
+using shopify_shop_actor = shop_actor::extend<
+    // A pacing or backoff timer set at generation N fired.
+    caf::reacts_to<atom::tick, uint64_t>,
+    // The drift check's timer set at generation N fired.
+    caf::reacts_to<atom::drift, uint64_t>>;
+
+/// The SHOPIFY WORKER: owns one shop's blocking `shopify::client` on a
+/// detached thread, so that the cooperative shop actor never blocks. Answers
+/// one call at a time; the client paces itself by its bucket model and
+/// answers `throttled` without sending beyond `max_pacing_wait`.
+using shopify_worker_actor = caf::typed_actor<
+    // Looks up unmapped SKUs and reads the levels of known items.
+    caf::replies_to<atom::survey, shopify_survey>::with<shopify_survey_reply>,
+    // Sends one mutation.
+    caf::replies_to<atom::push, shopify_push>::with<shopify_push_reply>>;
+
+// -- Amazon ------------------------------------------------------------------
+
+/// An AMAZON SHOP: a shop_actor that sends its pending views in timed
+/// batches of JSON_LISTINGS_FEEDs through its AMAZON WORKER and follows
+/// each feed until its report says, per SKU, confirmed or failed.
+using amazon_shop_actor = shop_actor::extend<
+    // Batch timer (self-send carrying the generation it was set at).
+    caf::reacts_to<atom::batch, uint64_t>,
+    // Poll timer of the feed under a memo key (and its timer generation).
+    caf::reacts_to<atom::poll, std::string, uint64_t>>;
+
+/// The AMAZON WORKER: owns the blocking LWA and Feeds API clients of one
+/// Amazon shop and makes its SP-API calls, one at a time, on its own thread
+/// (spawned detached), so that the shop actor never blocks. It never retries
+/// by itself: every answer says what happened and the shop decides.
+using amazon_worker_actor = caf::typed_actor<
+    // Uploads one feed document and creates the feed; replies the feedId.
+    caf::replies_to<atom::submit, std::string>::with<amazon_submission>,
+    // Asks getFeed; once terminal, fetches and classifies the report.
+    caf::replies_to<atom::poll, std::string,
+                    amazon_feed_ptr>::with<amazon_feed_check>,
+    // Takes the shop's settings from a new config (endpoints, credentials).
+    caf::reacts_to<atom::reload, config_ptr>,
+    // Stops.
     caf::reacts_to<atom::stop>>;
 
 } // namespace shelfsync

@@ -18,14 +18,6 @@
 
 namespace shelfsync {
 
-/// The Shopify SHOP actor: a shop actor that delivers its outbox to one
-/// Shopify store, immediately, paced by the store's bucket.
-using shopify_shop_actor = shop_actor::extend<
-    // A pacing or backoff timer set at generation N fired.
-    caf::reacts_to<atom::tick, uint64_t>,
-    // The drift check's timer set at generation N fired.
-    caf::reacts_to<atom::drift, uint64_t>>;
-
 /// Counters shown under "metrics" in the shop's status details.
 struct shopify_metrics {
   uint64_t requests = 0;

@@ -3,23 +3,10 @@
 #include <memory>
 #include <string>
 
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
-
-#include "actors/fwd.hpp"
+#include "actors/interfaces.hpp"
 #include "channels/shopify/client.hpp"
 
 namespace shelfsync {
-
-/// The SHOPIFY WORKER: owns one shop's blocking `shopify::client` on a
-/// detached thread, so that the cooperative shop actor never blocks. Answers
-/// one call at a time; the client paces itself by its bucket model and
-/// answers `throttled` without sending beyond `max_pacing_wait`.
-using shopify_worker_actor = caf::typed_actor<
-    // Looks up unmapped SKUs and reads the levels of known items.
-    caf::replies_to<atom::survey, shopify_survey>::with<shopify_survey_reply>,
-    // Sends one mutation.
-    caf::replies_to<atom::push, shopify_push>::with<shopify_push_reply>>;
 
 /// State of a SHOPIFY WORKER.
 struct shopify_worker_state {
