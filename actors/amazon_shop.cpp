@@ -520,7 +520,7 @@ amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
       [=](atom::resync) {
         return start_resync(self, nothing);
       },
-      [=](atom::resync, uint64_t gen) {
+      [=](atom::tend, uint64_t gen) {
         on_resync_tick(self, gen, nothing);
       },
       [=](atom::stop) {

@@ -151,7 +151,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
         st.cfg.db->flush_memtables();
       } else if (!st.commit_timer_armed) {
         st.commit_timer_armed = true;
-        self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
+        self->delayed_send(self, st.cfg.commit_interval, atom::commit_v,
                            ++st.commit_timer);
       }
     }
@@ -181,7 +181,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
     }
     if (!st.commit_timer_armed) {
       st.commit_timer_armed = true;
-      self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
+      self->delayed_send(self, st.cfg.commit_interval, atom::commit_v,
                          ++st.commit_timer);
     }
   };
@@ -231,7 +231,7 @@ directory(directory_actor::stateful_pointer<directory_state> self,
             return;
           }
       },
-      [=](atom::tick, uint64_t generation) {
+      [=](atom::commit, uint64_t generation) {
         auto& st = self->state;
         if (generation != st.commit_timer) return;
         st.commit_timer_armed = false;

@@ -84,7 +84,7 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   // A resync that was running continues now, not before the replay: its
   // pages must not be older than the views the replay hands the shops.
   for (auto& [id, handle] : e.shops_)
-    caf::anon_send(handle, atom::resync_v, uint64_t{0});
+    caf::anon_send(handle, atom::tend_v, uint64_t{0});
   return result;
 }
 
@@ -215,7 +215,7 @@ void engine::reload(config_ptr conf) {
     } else {
       conf_ = conf; // spawn_shop reads it
       auto handle = spawn_shop(shop);
-      caf::anon_send(handle, atom::resync_v, uint64_t{0}); // see start()
+      caf::anon_send(handle, atom::tend_v, uint64_t{0}); // see start()
       next.emplace(shop.id, handle);
     }
   }

@@ -37,7 +37,7 @@ using product_actor = caf::typed_actor<
     // Reads the current stock and views.
     caf::replies_to<atom::get>::with<product_record>,
     // Idle check (timer self-send carrying the activity count it was set at).
-    caf::reacts_to<atom::tick, uint64_t>,
+    caf::reacts_to<atom::idle_check, uint64_t>,
     // Stops; sent by the directory once the product's state is on disk.
     caf::reacts_to<atom::stop>>;
 
@@ -53,9 +53,9 @@ using shop_actor = caf::typed_actor<
     // Starts a resync; replies with its progress (JSON text), or the error
     // conflict while one runs.
     caf::replies_to<atom::resync>::with<std::string>,
-    // Resync timer (self-send carrying its generation); generation 0 comes
-    // from the engine once the log is replayed, to continue a resync.
-    caf::reacts_to<atom::resync, uint64_t>,
+    // Resync tend timer (self-send carrying its generation); generation 0
+    // comes from the engine once the log is replayed, to continue a resync.
+    caf::reacts_to<atom::tend, uint64_t>,
     // Stops.
     caf::reacts_to<atom::stop>>;
 
@@ -77,7 +77,7 @@ using directory_actor = caf::typed_actor<
     // A product's result for dispatched batch N.
     caf::reacts_to<atom::applied, uint64_t, product_update>,
     // Commit timer (self-send carrying its generation).
-    caf::reacts_to<atom::tick, uint64_t>,
+    caf::reacts_to<atom::commit, uint64_t>,
     // A product saw no message since its activity count N.
     caf::reacts_to<atom::idle, std::string, uint64_t>,
     // Reads a product (error not_found if never seen).
@@ -105,7 +105,7 @@ using directory_actor = caf::typed_actor<
 /// Shopify store, immediately, paced by the store's bucket.
 using shopify_shop_actor = shop_actor::extend<
     // A pacing or backoff timer set at generation N fired.
-    caf::reacts_to<atom::tick, uint64_t>,
+    caf::reacts_to<atom::pace, uint64_t>,
     // The drift check's timer set at generation N fired.
     caf::reacts_to<atom::drift, uint64_t>>;
 

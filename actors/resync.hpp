@@ -137,7 +137,7 @@ class resync_run {
 /// Drives the resync of shop actor `self` (a state with `setup`, `box` and
 /// `resync`): reads the next page when the outbox has room, feeds it, calls
 /// `fed` (to send at once), and keeps the tend timer (a self-send of
-/// `atom::resync` with the run's generation) armed while the resync runs.
+/// `atom::tend` with the run's generation) armed while the resync runs.
 template<class Self, class Fed>
 void drive_resync(Self* self, Fed fed) {
   auto& st = self->state;
@@ -161,7 +161,7 @@ void drive_resync(Self* self, Fed fed) {
   }
   if (!run.ticking) {
     run.ticking = true;
-    self->delayed_send(self, run.tend_interval(), atom::resync_v, ++run.timer);
+    self->delayed_send(self, run.tend_interval(), atom::tend_v, ++run.timer);
   }
 }
 

@@ -58,7 +58,7 @@ shop_actor::behavior_type shop(shop_actor::stateful_pointer<shop_state> self,
       [=](atom::resync) {
         return start_resync(self, nothing);
       },
-      [=](atom::resync, uint64_t gen) {
+      [=](atom::tend, uint64_t gen) {
         on_resync_tick(self, gen, nothing);
       },
       [=](atom::stop) {

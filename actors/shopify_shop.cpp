@@ -76,7 +76,7 @@ void arm(self_ptr self, std::chrono::milliseconds delay) {
   auto gen = ++st.timer_gen;
   st.timer_armed = true;
   self->delayed_send(self, std::max(delay, std::chrono::milliseconds{1}),
-                     atom::tick_v, gen);
+                     atom::pace_v, gen);
 }
 
 // -- the worker --------------------------------------------------------------
@@ -280,7 +280,7 @@ shopify_shop(shopify_shop_actor::stateful_pointer<shopify_shop_state> self,
       [=](atom::resync) {
         return start_resync(self, send_now);
       },
-      [=](atom::resync, uint64_t gen) {
+      [=](atom::tend, uint64_t gen) {
         on_resync_tick(self, gen, send_now);
       },
       [=](atom::stop) {
@@ -292,7 +292,7 @@ shopify_shop(shopify_shop_actor::stateful_pointer<shopify_shop_state> self,
       [=](atom::drift, uint64_t gen) {
         on_drift_timer(self, gen);
       },
-      [=](atom::tick, uint64_t gen) {
+      [=](atom::pace, uint64_t gen) {
         auto& st = self->state;
         if (gen != st.timer_gen) return;
         st.timer_armed = false;
