@@ -178,8 +178,8 @@ void on_push(self_ptr self, shopify_push_reply& r) {
 void send_push(self_ptr self) {
   auto& st = self->state;
   auto& f = st.flights.front();
-  double cost = 13.0 + 11.0 * static_cast<double>(f.push.track.size() +
-                                                  f.push.activate.size());
+  auto cost = shopify::push_cost(f.push.track.size() + f.push.activate.size(),
+                                f.push.rows.size());
   if (!st.bucket.can_afford(cost, clock::now())) {
     arm(self, std::chrono::duration_cast<std::chrono::milliseconds>(
                   st.bucket.wait_for(cost, clock::now())) +

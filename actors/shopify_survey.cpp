@@ -135,7 +135,7 @@ void start_round(self_ptr self) {
   auto cost = [&](size_t extra_lookups, size_t extra_reads) {
     return shopify::lookup_cost(req.lookup.size() + extra_lookups, st.reads) +
            shopify::read_levels_cost(req.read.size() + extra_reads, st.reads) +
-           13.0;
+           shopify::push_cost(0, 1);
   };
   bool full = false;
   while (!full && rows < shopify::max_rows_per_push && st.box->waiting() > 0) {
