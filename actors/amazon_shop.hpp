@@ -40,7 +40,7 @@ struct amazon_flight {
   uint64_t timer = 0;
   /// A check is outstanding at the worker.
   bool asking = false;
-  /// When the next getFeed is due (ms since the epoch).
+  /// When the next getFeed is due (ms since the epoch, by the actor clock).
   int64_t next_poll_ms = 0;
 };
 
@@ -62,13 +62,10 @@ struct amazon_shop_metrics {
 };
 
 /// State of an AMAZON SHOP actor.
-struct amazon_shop_state {
+struct amazon_shop_state : shop_base {
   using pointer = amazon_shop_actor::stateful_pointer<amazon_shop_state>;
 
   pointer self = nullptr;
-  shop_setup setup;
-  std::unique_ptr<outbox> box;
-  std::unique_ptr<resync_run> resync;
   amazon_worker_actor worker;
 
   // -- batching --------------------------------------------------------------
@@ -134,6 +131,10 @@ struct amazon_shop_state {
   static inline const char* name = "amazon_shop";
 
  private:
+  /// Puts the products of feeds submitted before a restart back in flight
+  /// (and records submissions whose answer never came); runs before the
+  /// outbox loads.
+  void resume_feeds();
   void arm_batch(std::chrono::milliseconds delay);
   void submit_more();
   void take_batch();

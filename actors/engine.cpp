@@ -89,7 +89,7 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
 }
 
 shop_actor engine::spawn_shop(const shop_config& shop) {
-  shop_setup setup{shop.id, conf_, db_, directory_, opts_.resync};
+  shop_setup setup{shop.id, conf_, db_, directory_, opts_.resync, {}};
   if (!opts_.deliver) return sys_.spawn(shelfsync::shop, std::move(setup));
   switch (shop.channel) {
   case channel_kind::shopify:
