@@ -67,8 +67,11 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
       [this](const caf::error& err, const char* what) {
         check(err, what);
       });
-  worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
-                                                    setup.conf);
+  if (make_worker)
+    worker = make_worker(self->system(), setup.id, setup.conf);
+  else
+    worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
+                                                      setup.conf);
   if (!flights.empty())
     log_line(log_level::info, "amazon " + setup.id,
              "following " + std::to_string(flights.size()) +
@@ -505,6 +508,13 @@ shop_status amazon_shop_state::status() const {
 amazon_shop_actor::behavior_type
 amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
             shop_setup setup) {
+  return amazon_shop_with(self, std::move(setup), nullptr);
+}
+
+amazon_shop_actor::behavior_type
+amazon_shop_with(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
+                 shop_setup setup, amazon_worker_factory make_worker) {
+  self->state.make_worker = std::move(make_worker);
   self->state.start(self, std::move(setup));
   // Resync pages wait in the outbox for the batch timer.
   auto nothing = [] {};

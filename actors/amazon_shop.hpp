@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -16,6 +17,12 @@
 #include "channels/amazon/backoff.hpp"
 
 namespace shelfsync {
+
+/// Makes the worker of an Amazon shop (its id and config). Empty: a detached
+/// `amazon_worker` with the real clients, linked to the shop. Tests give a
+/// scripted one.
+using amazon_worker_factory = std::function<amazon_worker_actor(
+    caf::actor_system&, const std::string&, const config_ptr&)>;
 
 /// A feed built from taken products and not yet accepted by createFeed.
 struct amazon_outgoing {
@@ -67,6 +74,8 @@ struct amazon_shop_state : shop_base {
 
   pointer self = nullptr;
   amazon_worker_actor worker;
+  /// Makes `worker` (see amazon_worker_factory).
+  amazon_worker_factory make_worker;
 
   // -- batching --------------------------------------------------------------
 
@@ -152,6 +161,11 @@ struct amazon_shop_state : shop_base {
 amazon_shop_actor::behavior_type
 amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
             shop_setup setup);
+
+/// The behaviour of an AMAZON SHOP actor whose worker `make_worker` makes.
+amazon_shop_actor::behavior_type
+amazon_shop_with(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
+                 shop_setup setup, amazon_worker_factory make_worker);
 
 /// Spawns the shop actor of an Amazon shop.
 shop_actor spawn_amazon_shop(caf::actor_system& sys, shop_setup setup);
