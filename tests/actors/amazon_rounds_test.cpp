@@ -49,8 +49,7 @@ struct amazon_script {
   std::map<std::string, amazon::sku_result> verdicts;
   /// What Amazon lists: accepted quantities.
   std::map<std::string, int64_t> listed;
-  /// Per feed id, the entries and how often it was asked.
-  std::map<std::string, std::vector<amazon::feed_entry>> by_id;
+  /// Per feed id, how often it was asked.
   std::map<std::string, uint32_t> asked;
 };
 
@@ -73,7 +72,6 @@ scripted_amazon_worker(amazon_worker_actor::pointer self,
                m["patches"][0]["value"][0]["quantity"].get<int64_t>()});
         r.ok = true;
         r.feed_id = "F" + std::to_string(s->feeds.size() + 1);
-        s->by_id[r.feed_id] = entries;
         s->feeds.push_back(std::move(entries));
         s->submitted_at.push_back(self->clock().now());
         return r;
