@@ -53,15 +53,35 @@ amazon_failure worker_failure(const caf::error& err) {
 
 } // namespace
 
-// -- start and configuration
-// ---------------------------------------------------
+// -- start and configuration -------------------------------------------------
 
 void amazon_shop_state::start(pointer ptr, shop_setup s) {
   self = ptr;
-  setup = std::move(s);
-  box = std::make_unique<outbox>(setup.id, setup.db);
   // Feeds still processing at Amazon: their products are in flight again,
   // before the outbox loads, so that newer views wait for them.
+  open(
+      std::move(s), self->clock(),
+      [this] {
+        resume_feeds();
+      },
+      [this](const caf::error& err, const char* what) {
+        check(err, what);
+      });
+  if (make_worker)
+    worker = make_worker(self->system(), setup.id, setup.conf);
+  else
+    worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
+                                                      setup.conf);
+  if (!flights.empty())
+    log_line(log_level::info, "amazon " + setup.id,
+             "following " + std::to_string(flights.size()) +
+                 " feeds submitted before the restart");
+  for (auto& [key, f] : flights)
+    arm_poll(f, milliseconds{0});
+  arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
+}
+
+void amazon_shop_state::resume_feeds() {
   std::vector<std::string> unreadable;
   std::vector<amazon_feed_record> unanswered;
   auto err = setup.db->for_each_memo(
@@ -95,7 +115,7 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
     // will. As after a submission of unknown outcome, each is recorded as
     // failed, so that the latest value goes out even where it equals the
     // one confirmed before. The products themselves wait in the outbox.
-    auto at = rfc3339(wall_ms());
+    auto at = rfc3339(now_ms());
     for (auto& e : record.entries)
       check(box->failed(e.sku, "", e.quantity, "SubmissionUnanswered",
                         "the engine stopped before createFeed answered; "
@@ -110,18 +130,6 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
       auto& e = f.record.entries[i];
       box->resume(view_change{e.sku, f.record.seqs[i], {{"", e.quantity}}});
     }
-  check(box->load(), "cannot load the outbox");
-  resync = std::make_unique<resync_run>(setup.id, setup.db, setup.resync);
-  check(resync->load(), "cannot load the resync");
-  worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
-                                                    setup.conf);
-  if (!flights.empty())
-    log_line(log_level::info, "amazon " + setup.id,
-             "following " + std::to_string(flights.size()) +
-                 " feeds submitted before the restart");
-  for (auto& [key, f] : flights)
-    arm_poll(f, milliseconds{0});
-  arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
 }
 
 const shop_config& amazon_shop_state::shop() const {
@@ -150,11 +158,10 @@ void amazon_shop_state::stop() {
   self->quit();
 }
 
-// -- batching
-// --------------------------------------------------------------------
+// -- batching ----------------------------------------------------------------
 
 void amazon_shop_state::arm_batch(milliseconds delay) {
-  next_batch_ms = wall_ms() + delay.count();
+  next_batch_ms = now_ms() + delay.count();
   self->delayed_send(self, delay, atom::batch_v, ++batch_timer);
 }
 
@@ -166,7 +173,7 @@ void amazon_shop_state::on_batch(uint64_t generation) {
 }
 
 void amazon_shop_state::submit_more() {
-  if (!shop().stock_sync || submitting || wall_ms() < hold_until_ms) return;
+  if (!shop().stock_sync || submitting || now_ms() < hold_until_ms) return;
   if (unsent.empty() && round < max_feeds_per_round) take_batch();
   if (!unsent.empty()) submit_front();
 }
@@ -189,7 +196,7 @@ void amazon_shop_state::take_batch() {
     seqs.emplace(it.product, it.seq);
   }
   auto batch = builder.finish();
-  auto at = rfc3339(wall_ms());
+  auto at = rfc3339(now_ms());
   for (auto& r : batch.rejected) {
     // No feed can carry it: Amazon would refuse it the same way.
     check(
@@ -248,7 +255,7 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   submitting = false;
   auto out = std::move(unsent.front());
   unsent.pop_front();
-  auto now = wall_ms();
+  auto now = now_ms();
   if (!answer.ok) {
     auto& f = answer.failure;
     if (f.sent && (f.http_status == 0 || f.http_status >= 500)) {
@@ -316,11 +323,10 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   submit_more();
 }
 
-// -- following
-// -------------------------------------------------------------------
+// -- following ---------------------------------------------------------------
 
 void amazon_shop_state::arm_poll(amazon_flight& f, milliseconds delay) {
-  f.next_poll_ms = wall_ms() + delay.count();
+  f.next_poll_ms = now_ms() + delay.count();
   self->delayed_send(self, delay, atom::poll_v, f.record.key, ++f.timer);
 }
 
@@ -383,7 +389,7 @@ void amazon_shop_state::on_checked(const std::string& key,
 void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
                                     amazon_feed_check& answer) {
   using amazon::sku_result;
-  auto now = wall_ms();
+  auto now = now_ms();
   auto at = rfc3339(now);
   auto& entries = f.record.entries;
   std::vector<bool> judged(entries.size(), false);
@@ -447,8 +453,7 @@ void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
   flights.erase(key);
 }
 
-// -- helpers
-// ---------------------------------------------------------------------
+// -- helpers -----------------------------------------------------------------
 
 void amazon_shop_state::requeue(
     const std::vector<amazon::feed_entry>& entries) {
@@ -457,14 +462,14 @@ void amazon_shop_state::requeue(
 }
 
 void amazon_shop_state::note_error(const std::string& message) {
-  last_error = rfc3339(wall_ms()) + " " + message;
+  last_error = rfc3339(now_ms()) + " " + message;
   log_line(log_level::warning, "amazon " + setup.id, message);
 }
 
 void amazon_shop_state::check(const caf::error& err, const char* what) {
   if (!err) return;
   auto message = std::string{what} + ": " + to_string(err);
-  last_error = rfc3339(wall_ms()) + " " + message;
+  last_error = rfc3339(now_ms()) + " " + message;
   log_line(log_level::error, "amazon " + setup.id, message);
 }
 
@@ -509,12 +514,18 @@ shop_status amazon_shop_state::status() const {
   return result;
 }
 
-// -- behaviour
-// -------------------------------------------------------------------
+// -- behaviour ---------------------------------------------------------------
 
 amazon_shop_actor::behavior_type
 amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
             shop_setup setup) {
+  return amazon_shop_with(self, std::move(setup), nullptr);
+}
+
+amazon_shop_actor::behavior_type
+amazon_shop_with(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
+                 shop_setup setup, amazon_worker_factory make_worker) {
+  self->state.make_worker = std::move(make_worker);
   self->state.start(self, std::move(setup));
   // Resync pages wait in the outbox for the batch timer.
   auto nothing = [] {};
@@ -531,7 +542,7 @@ amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
       [=](atom::resync) {
         return start_resync(self, nothing);
       },
-      [=](atom::resync, uint64_t gen) {
+      [=](atom::tend, uint64_t gen) {
         on_resync_tick(self, gen, nothing);
       },
       [=](atom::stop) {

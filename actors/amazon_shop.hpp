@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,14 +18,11 @@
 
 namespace shelfsync {
 
-/// An AMAZON SHOP: a shop_actor that sends its pending views in timed
-/// batches of JSON_LISTINGS_FEEDs through its AMAZON WORKER and follows
-/// each feed until its report says, per SKU, confirmed or failed.
-using amazon_shop_actor = shop_actor::extend<
-    // Batch timer (self-send carrying the generation it was set at).
-    caf::reacts_to<atom::batch, uint64_t>,
-    // Poll timer of the feed under a memo key (and its timer generation).
-    caf::reacts_to<atom::poll, std::string, uint64_t>>;
+/// Makes the worker of an Amazon shop (its id and config). Empty: a detached
+/// `amazon_worker` with the real clients, linked to the shop. Tests give a
+/// scripted one.
+using amazon_worker_factory = std::function<amazon_worker_actor(
+    caf::actor_system&, const std::string&, const config_ptr&)>;
 
 /// A feed built from taken products and not yet accepted by createFeed.
 struct amazon_outgoing {
@@ -49,7 +47,7 @@ struct amazon_flight {
   uint64_t timer = 0;
   /// A check is outstanding at the worker.
   bool asking = false;
-  /// When the next getFeed is due (ms since the epoch).
+  /// When the next getFeed is due (ms since the epoch, by the actor clock).
   int64_t next_poll_ms = 0;
 };
 
@@ -71,14 +69,13 @@ struct amazon_shop_metrics {
 };
 
 /// State of an AMAZON SHOP actor.
-struct amazon_shop_state {
+struct amazon_shop_state : shop_base {
   using pointer = amazon_shop_actor::stateful_pointer<amazon_shop_state>;
 
   pointer self = nullptr;
-  shop_setup setup;
-  std::unique_ptr<outbox> box;
-  std::unique_ptr<resync_run> resync;
   amazon_worker_actor worker;
+  /// Makes `worker` (see amazon_worker_factory).
+  amazon_worker_factory make_worker;
 
   // -- batching --------------------------------------------------------------
 
@@ -143,6 +140,10 @@ struct amazon_shop_state {
   static inline const char* name = "amazon_shop";
 
  private:
+  /// Puts the products of feeds submitted before a restart back in flight
+  /// (and records submissions whose answer never came); runs before the
+  /// outbox loads.
+  void resume_feeds();
   void arm_batch(std::chrono::milliseconds delay);
   void submit_more();
   void take_batch();
@@ -160,6 +161,11 @@ struct amazon_shop_state {
 amazon_shop_actor::behavior_type
 amazon_shop(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
             shop_setup setup);
+
+/// The behaviour of an AMAZON SHOP actor whose worker `make_worker` makes.
+amazon_shop_actor::behavior_type
+amazon_shop_with(amazon_shop_actor::stateful_pointer<amazon_shop_state> self,
+                 shop_setup setup, amazon_worker_factory make_worker);
 
 /// Spawns the shop actor of an Amazon shop.
 shop_actor spawn_amazon_shop(caf::actor_system& sys, shop_setup setup);

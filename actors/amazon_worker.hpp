@@ -4,8 +4,6 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
 
 #include "actors/interfaces.hpp"
 #include "channels/amazon/feed_client.hpp"
@@ -13,21 +11,6 @@
 #include "channels/amazon/rate_limit.hpp"
 
 namespace shelfsync {
-
-/// The AMAZON WORKER: owns the blocking LWA and Feeds API clients of one
-/// Amazon shop and makes its SP-API calls, one at a time, on its own thread
-/// (spawned detached), so that the shop actor never blocks. It never retries
-/// by itself: every answer says what happened and the shop decides.
-using amazon_worker_actor = caf::typed_actor<
-    // Uploads one feed document and creates the feed; replies the feedId.
-    caf::replies_to<atom::submit, std::string>::with<amazon_submission>,
-    // Asks getFeed; once terminal, fetches and classifies the report.
-    caf::replies_to<atom::poll, std::string,
-                    amazon_feed_ptr>::with<amazon_feed_check>,
-    // Takes the shop's settings from a new config (endpoints, credentials).
-    caf::reacts_to<atom::reload, config_ptr>,
-    // Stops.
-    caf::reacts_to<atom::stop>>;
 
 /// State of the AMAZON WORKER actor.
 struct amazon_worker_state {

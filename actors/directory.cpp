@@ -9,7 +9,7 @@
 #include "actors/log.hpp"
 #include "actors/product.hpp"
 #include "actors/resync.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 
@@ -77,317 +77,348 @@ caf::error directory_state::commit() {
   return caf::none;
 }
 
+// -- handlers
+// ------------------------------------------------------------------
+
+void directory_state::start(pointer ptr, directory_config config) {
+  self = ptr;
+  cfg = std::move(config);
+  checkpoint_durable_at = self->clock().now();
+  if (auto cp = cfg.db->checkpoint())
+    checkpoint = dispatched_seq = durable_checkpoint = *cp;
+  if (auto next = cfg.db->next_segment()) segment = *next;
+}
+
+void directory_state::dispatch(std::vector<stock_event>& events, bool replay) {
+  if (events.empty()) return;
+  auto id = next_batch++;
+  dispatched_seq = std::max(dispatched_seq, events.back().seq);
+  // Group by product, keeping log order within each product. Live
+  // entries are nodes: their addresses survive rehashing.
+  std::vector<live_product*> touched;
+  for (auto& e : events) {
+    auto& p = product_for(e.product);
+    if (p.events.empty()) touched.push_back(&p);
+    p.events.push_back(std::move(e));
+  }
+  batches.push_back({id, dispatched_seq, touched.size()});
+  for (auto* p : touched) {
+    ++p->sent;
+    if (replay)
+      self->send(p->handle, atom::replay_v, cfg.conf, id, std::move(p->events));
+    else
+      self->send(p->handle, atom::apply_v, cfg.conf, id, std::move(p->events));
+    p->events.clear();
+  }
+}
+
+void directory_state::on_applied(uint64_t id, product_update&& update) {
+  record(std::move(update));
+  for (auto& b : batches)
+    if (b.id == id) {
+      if (--b.outstanding == 0) {
+        notify();
+        schedule_commit();
+      }
+      return;
+    }
+}
+
+void directory_state::on_commit_timer(uint64_t gen) {
+  if (gen != commit_timer) return;
+  commit_timer_armed = false;
+  flush();
+}
+
+void directory_state::on_idle(const std::string& code, uint64_t activity) {
+  auto i = live.find(code);
+  if (i == live.end() || i->second.sent != activity) return;
+  // Its last record must be on disk before a new actor may load it: an
+  // uncommitted one stops after the next commit, which is due within the
+  // commit interval (committing per idle product would mean one commit per
+  // product when a catalog goes quiet).
+  if (uncommitted.count(code) != 0) {
+    stop_after_commit.emplace_back(code, activity);
+    schedule_commit();
+    return;
+  }
+  stop_product(i);
+}
+
+caf::result<product_record> directory_state::get(const std::string& code) {
+  if (auto i = live.find(code); i != live.end()) {
+    ++i->second.sent;
+    return self->delegate(i->second.handle, atom::get_v);
+  }
+  product_record rec;
+  auto found = cfg.db->load_product(code, rec);
+  if (!found) return found.error();
+  if (!*found)
+    return caf::make_error(ec::not_found, "product never seen: " + code);
+  return rec;
+}
+
+caf::result<uint64_t> directory_state::sync() {
+  if (batches.empty() && uncommitted.empty() && window.empty() &&
+      checkpoint == dispatched_seq)
+    return checkpoint;
+  auto rp = self->make_response_promise<uint64_t>();
+  sync_waiters.push_back(rp);
+  if (all_applied()) flush();
+  return rp;
+}
+
+void directory_state::reload(config_ptr conf, shop_map shops) {
+  cfg.conf = std::move(conf);
+  cfg.shops = std::move(shops);
+  // Live products recompute at once, as one batch.
+  if (!live.empty()) {
+    auto id = next_batch++;
+    batches.push_back({id, dispatched_seq, live.size()});
+    for (auto& [code, p] : live) {
+      ++p.sent;
+      self->send(p.handle, atom::refresh_v, cfg.conf, id);
+    }
+  }
+  // Stored products recompute in the background, a chunk at a time.
+  refresh_after.clear();
+  if (!refreshing) {
+    refreshing = true;
+    self->send(self, atom::refresh_v);
+  }
+}
+
+void directory_state::refresh_next() {
+  std::vector<product_update> updates;
+  auto last = cfg.db->scan_products(
+      refresh_after, refresh_chunk,
+      [&](std::string_view code, product_record&& rec) {
+        std::string key{code};
+        // Live actors refresh themselves; uncommitted records are newer
+        // than what the scan sees and belong to live actors anyway.
+        if (live.count(key) != 0 || uncommitted.count(key) != 0) return;
+        product_state tmp;
+        tmp.cfg.code = std::move(key);
+        tmp.record = std::move(rec);
+        auto update = tmp.refresh(*cfg.conf);
+        if (!update.changes.empty()) updates.push_back(std::move(update));
+      });
+  if (!last) {
+    log_line(log_level::error, "directory",
+             "refresh after reload stopped: " + to_string(last.error()));
+    refreshing = false;
+    return;
+  }
+  for (auto& u : updates)
+    record(std::move(u));
+  if (!updates.empty()) {
+    notify();
+    flush();
+  }
+  if (*last == refresh_after) {
+    refreshing = false;
+    return;
+  }
+  refresh_after = *last;
+  self->send(self, atom::refresh_v);
+}
+
+caf::result<resync_page> directory_state::resync(const std::string& shop,
+                                                 const std::string& after,
+                                                 uint64_t max) {
+  auto page = read_resync_page(*cfg.db, uncommitted, shop, after,
+                               static_cast<size_t>(max));
+  if (!page) return page.error();
+  return std::move(*page);
+}
+
+void directory_state::stop() {
+  for (auto& [code, p] : live)
+    self->send(p.handle, atom::stop_v);
+  live.clear();
+  flush();
+  self->quit();
+}
+
+// -- steps
+// ---------------------------------------------------------------------
+
+directory_state::live_product&
+directory_state::product_for(const std::string& code) {
+  auto i = live.find(code);
+  if (i != live.end()) return i->second;
+  auto handle = self->spawn(
+      product,
+      product_config{code, cfg.db, caf::actor_cast<directory_actor>(self),
+                     cfg.product_idle});
+  return live.emplace(code, live_product{handle, 0, {}}).first->second;
+}
+
+// The view changes of completed work may reach the shops before the commit:
+// a crash then replays the log, and the shops find the replayed values
+// already confirmed.
+void directory_state::notify() {
+  for (auto& [shop, changes] : notifications) {
+    auto i = cfg.shops.find(shop);
+    if (i != cfg.shops.end() && !changes.empty())
+      self->send(i->second, atom::pending_v, std::move(changes));
+  }
+  notifications.clear();
+}
+
+void directory_state::stop_product(
+    std::unordered_map<std::string, live_product>::iterator i) {
+  self->send(i->second.handle, atom::stop_v);
+  live.erase(i);
+  // After a wave of stops, the last one out lets RocksDB write its
+  // memtables out, so that a quiet engine holds little more than its block
+  // cache (not after every stop: that would make tiny files).
+  ++stops_since_release;
+  if (live.empty() && stops_since_release >= cfg.trim_after_stops) {
+    stops_since_release = 0;
+    stops_since_trim = 0;
+    cfg.db->flush_memtables();
+    malloc_trim(0);
+  } else if (++stops_since_trim >= cfg.trim_after_stops) {
+    stops_since_trim = 0;
+    malloc_trim(0);
+  }
+}
+
+void directory_state::flush() {
+  auto segments = !window.empty();
+  if (auto err = commit()) {
+    if (!commit_failing)
+      log_line(log_level::error, "directory",
+               "cannot commit derived state (kept in memory and retried "
+               "until the store takes writes again): " +
+                   to_string(err));
+    commit_failing = true;
+    // Retried on the timer also when no event comes: that is what finds out
+    // that the store took writes again.
+    arm_commit();
+    // Whoever waits for everything to be committed hears why not, rather
+    // than waiting for as long as the outage lasts.
+    if (batches.empty()) {
+      for (auto& rp : sync_waiters)
+        rp.deliver(err);
+      sync_waiters.clear();
+    }
+    return;
+  }
+  if (commit_failing)
+    log_line(log_level::info, "directory",
+             "derived state committed again up to seq " +
+                 std::to_string(checkpoint));
+  commit_failing = false;
+  // Commits skip the WAL: a kill -9 loses what the memtables hold, and the
+  // log from the last durable checkpoint on is replayed. Writing them out
+  // once per interval keeps that replay short; when the engine goes quiet
+  // first, the commit timer keeps coming back until it is done.
+  if (checkpoint != durable_checkpoint) {
+    auto now = self->clock().now();
+    if (now - checkpoint_durable_at >= cfg.checkpoint_interval) {
+      durable_checkpoint = checkpoint;
+      checkpoint_durable_at = now;
+      cfg.db->flush_memtables();
+    } else {
+      arm_commit();
+    }
+  }
+  // An outbox that left changes on disk reads them back once committed.
+  if (segments)
+    for (auto& [id, handle] : cfg.shops)
+      self->send(handle, atom::pending_v, std::vector<view_change>{});
+  for (auto& [code, activity] : stop_after_commit) {
+    auto i = live.find(code);
+    // Still idle since it reported so?
+    if (i != live.end() && i->second.sent == activity) stop_product(i);
+  }
+  stop_after_commit.clear();
+  if (batches.empty()) {
+    for (auto& rp : sync_waiters)
+      rp.deliver(checkpoint);
+    sync_waiters.clear();
+  }
+}
+
+void directory_state::attach(shop_map shops) {
+  cfg.shops = std::move(shops);
+  // Views the replay could not commit (a start on a store that cannot be
+  // written) are not in the segments the shops loaded: hand them over, or a
+  // product not changed again would never go out.
+  for (auto& [shop, changes] : window) {
+    auto i = cfg.shops.find(shop);
+    std::vector<view_change> pending;
+    if (i == cfg.shops.end() || !decode(changes.finish(), pending)) continue;
+    for (auto& c : pending)
+      c.segment = segment;
+    self->send(i->second, atom::pending_v, std::move(pending));
+  }
+}
+
+void directory_state::schedule_commit() {
+  if (uncommitted.size() >= cfg.max_uncommitted ||
+      (all_applied() && !sync_waiters.empty())) {
+    flush();
+    return;
+  }
+  arm_commit();
+}
+
+void directory_state::arm_commit() {
+  if (commit_timer_armed) return;
+  commit_timer_armed = true;
+  self->delayed_send(self, cfg.commit_interval, atom::commit_v, ++commit_timer);
+}
+
+// -- behaviour
+// -----------------------------------------------------------------
+
 directory_actor::behavior_type
 directory(directory_actor::stateful_pointer<directory_state> self,
           directory_config cfg) {
-  auto& init = self->state;
-  init.cfg = std::move(cfg);
-  if (auto cp = init.cfg.db->checkpoint())
-    init.checkpoint = init.dispatched_seq = init.durable_checkpoint = *cp;
-  if (auto next = init.cfg.db->next_segment()) init.segment = *next;
-  // -- helpers ---------------------------------------------------------------
-  auto product_for =
-      [self](const std::string& code) -> directory_state::live_product& {
-    auto& st = self->state;
-    auto i = st.live.find(code);
-    if (i != st.live.end()) return i->second;
-    auto handle = self->spawn(
-        product,
-        product_config{code, st.cfg.db, caf::actor_cast<directory_actor>(self),
-                       st.cfg.product_idle});
-    return st.live.emplace(code, directory_state::live_product{handle, 0, {}})
-        .first->second;
-  };
-  // Hands the view changes of completed work to the shops. They may deliver
-  // before the commit: a crash then replays the log, and the shops find the
-  // replayed values already confirmed.
-  auto notify = [self] {
-    auto& st = self->state;
-    for (auto& [shop, changes] : st.notifications) {
-      auto i = st.cfg.shops.find(shop);
-      if (i != st.cfg.shops.end() && !changes.empty())
-        self->send(i->second, atom::pending_v, std::move(changes));
-    }
-    st.notifications.clear();
-  };
-  // Stops an idle product actor whose record is on disk.
-  auto stop_product = [self](decltype(self->state.live)::iterator i) {
-    auto& st = self->state;
-    self->send(i->second.handle, atom::stop_v);
-    st.live.erase(i);
-    // After a wave of stops, the last one out lets RocksDB write its
-    // memtables out, so that a quiet engine holds little more than its
-    // block cache (not after every stop: that would make tiny files).
-    ++st.stops_since_release;
-    if (st.live.empty() && st.stops_since_release >= st.cfg.trim_after_stops) {
-      st.stops_since_release = 0;
-      st.stops_since_trim = 0;
-      st.cfg.db->flush_memtables();
-      malloc_trim(0);
-    } else if (++st.stops_since_trim >= st.cfg.trim_after_stops) {
-      st.stops_since_trim = 0;
-      malloc_trim(0);
-    }
-  };
-  // Commits derived state, stops the idle products that waited for it, then
-  // answers sync waiters if all is applied.
-  auto flush = [self, stop_product] {
-    auto& st = self->state;
-    auto segments = !st.window.empty();
-    if (auto err = st.commit()) {
-      if (!st.commit_failing)
-        log_line(log_level::error, "directory",
-                 "cannot commit derived state (kept in memory and retried "
-                 "until the store takes writes again): " +
-                     to_string(err));
-      st.commit_failing = true;
-      // Retried on the timer also when no event comes: that is what finds
-      // out that the store took writes again.
-      if (!st.commit_timer_armed) {
-        st.commit_timer_armed = true;
-        self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
-                           ++st.commit_timer);
-      }
-      // Whoever waits for everything to be committed hears why not, rather
-      // than waiting for as long as the outage lasts.
-      if (st.batches.empty()) {
-        for (auto& rp : st.sync_waiters)
-          rp.deliver(err);
-        st.sync_waiters.clear();
-      }
-      return;
-    }
-    if (st.commit_failing)
-      log_line(log_level::info, "directory",
-               "derived state committed again up to seq " +
-                   std::to_string(st.checkpoint));
-    st.commit_failing = false;
-    // Commits skip the WAL: a kill -9 loses what the memtables hold, and
-    // the log from the last durable checkpoint on is replayed. Writing them
-    // out once per interval keeps that replay short; when the engine goes
-    // quiet first, the commit timer keeps coming back until it is done.
-    if (st.checkpoint != st.durable_checkpoint) {
-      auto now = std::chrono::steady_clock::now();
-      if (now - st.checkpoint_durable_at >= st.cfg.checkpoint_interval) {
-        st.durable_checkpoint = st.checkpoint;
-        st.checkpoint_durable_at = now;
-        st.cfg.db->flush_memtables();
-      } else if (!st.commit_timer_armed) {
-        st.commit_timer_armed = true;
-        self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
-                           ++st.commit_timer);
-      }
-    }
-    // An outbox that left changes on disk reads them back once committed.
-    if (segments)
-      for (auto& [id, handle] : st.cfg.shops)
-        self->send(handle, atom::pending_v, std::vector<view_change>{});
-    for (auto& [code, activity] : st.stop_after_commit) {
-      auto i = st.live.find(code);
-      // Still idle since it reported so?
-      if (i != st.live.end() && i->second.sent == activity) stop_product(i);
-    }
-    st.stop_after_commit.clear();
-    if (st.batches.empty()) {
-      for (auto& rp : st.sync_waiters)
-        rp.deliver(st.checkpoint);
-      st.sync_waiters.clear();
-    }
-  };
-  // Commits when enough waits, or arms the timer that commits soon.
-  auto schedule_commit = [self, flush] {
-    auto& st = self->state;
-    if (st.uncommitted.size() >= st.cfg.max_uncommitted ||
-        (st.all_applied() && !st.sync_waiters.empty())) {
-      flush();
-      return;
-    }
-    if (!st.commit_timer_armed) {
-      st.commit_timer_armed = true;
-      self->delayed_send(self, st.cfg.commit_interval, atom::tick_v,
-                         ++st.commit_timer);
-    }
-  };
-  // Hands a batch of events to their products as one dispatched batch.
-  auto dispatch = [self, product_for](std::vector<stock_event>& events,
-                                      bool replay) {
-    auto& st = self->state;
-    if (events.empty()) return;
-    auto id = st.next_batch++;
-    st.dispatched_seq = std::max(st.dispatched_seq, events.back().seq);
-    // Group by product, keeping log order within each product. Live
-    // entries are nodes: their addresses survive rehashing.
-    std::vector<directory_state::live_product*> touched;
-    for (auto& e : events) {
-      auto& p = product_for(e.product);
-      if (p.events.empty()) touched.push_back(&p);
-      p.events.push_back(std::move(e));
-    }
-    st.batches.push_back({id, st.dispatched_seq, touched.size()});
-    for (auto* p : touched) {
-      ++p->sent;
-      if (replay)
-        self->send(p->handle, atom::replay_v, st.cfg.conf, id,
-                   std::move(p->events));
-      else
-        self->send(p->handle, atom::apply_v, st.cfg.conf, id,
-                   std::move(p->events));
-      p->events.clear();
-    }
-  };
+  self->state.start(self, std::move(cfg));
   return {
       [=](atom::apply, std::vector<stock_event>& events) {
-        dispatch(events, false);
+        self->state.dispatch(events, false);
       },
       [=](atom::replay, std::vector<stock_event>& events) {
-        dispatch(events, true);
+        self->state.dispatch(events, true);
       },
       [=](atom::applied, uint64_t id, product_update& update) {
-        auto& st = self->state;
-        st.record(std::move(update));
-        for (auto& b : st.batches)
-          if (b.id == id) {
-            if (--b.outstanding == 0) {
-              notify();
-              schedule_commit();
-            }
-            return;
-          }
+        self->state.on_applied(id, std::move(update));
       },
-      [=](atom::tick, uint64_t generation) {
-        auto& st = self->state;
-        if (generation != st.commit_timer) return;
-        st.commit_timer_armed = false;
-        flush();
+      [=](atom::commit, uint64_t generation) {
+        self->state.on_commit_timer(generation);
       },
       [=](atom::idle, const std::string& code, uint64_t activity) {
-        auto& st = self->state;
-        auto i = st.live.find(code);
-        if (i == st.live.end() || i->second.sent != activity) return;
-        // Its last record must be on disk before a new actor may load it:
-        // an uncommitted one stops after the next commit, which is due
-        // within the commit interval (committing per idle product would
-        // mean one commit per product when a catalog goes quiet).
-        if (st.uncommitted.count(code) != 0) {
-          st.stop_after_commit.emplace_back(code, activity);
-          schedule_commit();
-          return;
-        }
-        stop_product(i);
+        self->state.on_idle(code, activity);
       },
-      [=](atom::get, const std::string& code) -> caf::result<product_record> {
-        auto& st = self->state;
-        if (auto i = st.live.find(code); i != st.live.end()) {
-          ++i->second.sent;
-          return self->delegate(i->second.handle, atom::get_v);
-        }
-        product_record rec;
-        auto found = st.cfg.db->load_product(code, rec);
-        if (!found) return found.error();
-        if (!*found)
-          return caf::make_error(ec::not_found, "product never seen: " + code);
-        return rec;
+      [=](atom::get, const std::string& code) {
+        return self->state.get(code);
       },
-      [=](atom::sync) -> caf::result<uint64_t> {
-        auto& st = self->state;
-        if (st.batches.empty() && st.uncommitted.empty() && st.window.empty() &&
-            st.checkpoint == st.dispatched_seq)
-          return st.checkpoint;
-        auto rp = self->make_response_promise<uint64_t>();
-        st.sync_waiters.push_back(rp);
-        if (st.all_applied()) flush();
-        return rp;
+      [=](atom::sync) {
+        return self->state.sync();
       },
       [=](atom::reload, config_ptr& conf, shop_map& shops) {
-        auto& st = self->state;
-        st.cfg.conf = std::move(conf);
-        st.cfg.shops = std::move(shops);
-        // Live products recompute at once, as one batch.
-        if (!st.live.empty()) {
-          auto id = st.next_batch++;
-          st.batches.push_back({id, st.dispatched_seq, st.live.size()});
-          for (auto& [code, p] : st.live) {
-            ++p.sent;
-            self->send(p.handle, atom::refresh_v, st.cfg.conf, id);
-          }
-        }
-        // Stored products recompute in the background, a chunk at a time.
-        st.refresh_after.clear();
-        if (!st.refreshing) {
-          st.refreshing = true;
-          self->send(self, atom::refresh_v);
-        }
+        self->state.reload(std::move(conf), std::move(shops));
       },
       [=](atom::refresh) {
-        auto& st = self->state;
-        std::vector<product_update> updates;
-        auto last = st.cfg.db->scan_products(
-            st.refresh_after, refresh_chunk,
-            [&](std::string_view code, product_record&& rec) {
-              std::string key{code};
-              // Live actors refresh themselves; uncommitted records are newer
-              // than what the scan sees and belong to live actors anyway.
-              if (st.live.count(key) != 0 || st.uncommitted.count(key) != 0)
-                return;
-              product_state tmp;
-              tmp.cfg.code = std::move(key);
-              tmp.record = std::move(rec);
-              auto update = tmp.refresh(*st.cfg.conf);
-              if (!update.changes.empty()) updates.push_back(std::move(update));
-            });
-        if (!last) {
-          log_line(log_level::error, "directory",
-                   "refresh after reload stopped: " + to_string(last.error()));
-          st.refreshing = false;
-          return;
-        }
-        for (auto& u : updates)
-          st.record(std::move(u));
-        if (!updates.empty()) {
-          notify();
-          flush();
-        }
-        if (*last == st.refresh_after) {
-          st.refreshing = false;
-          return;
-        }
-        st.refresh_after = *last;
-        self->send(self, atom::refresh_v);
+        self->state.refresh_next();
       },
       [=](atom::attach, shop_map& shops) {
-        auto& st = self->state;
-        st.cfg.shops = std::move(shops);
-        // Views the replay could not commit (a start on a store that cannot
-        // be written) are not in the segments the shops loaded: hand them
-        // over, or a product not changed again would never go out.
-        for (auto& [shop, changes] : st.window) {
-          auto i = st.cfg.shops.find(shop);
-          std::vector<view_change> pending;
-          if (i == st.cfg.shops.end() || !decode(changes.finish(), pending))
-            continue;
-          for (auto& c : pending)
-            c.segment = st.segment;
-          self->send(i->second, atom::pending_v, std::move(pending));
-        }
+        self->state.attach(std::move(shops));
       },
       [=](atom::count) {
         return static_cast<uint64_t>(self->state.live.size());
       },
       [=](atom::resync, const std::string& shop, const std::string& after,
-          uint64_t max) -> caf::result<resync_page> {
-        auto& st = self->state;
-        auto page = read_resync_page(*st.cfg.db, st.uncommitted, shop, after,
-                                     static_cast<size_t>(max));
-        if (!page) return page.error();
-        return std::move(*page);
+          uint64_t max) {
+        return self->state.resync(shop, after, max);
       },
       [=](atom::stop) {
-        auto& st = self->state;
-        for (auto& [code, p] : st.live)
-          self->send(p.handle, atom::stop_v);
-        st.live.clear();
-        flush();
-        self->quit();
+        self->state.stop();
       },
   };
 }

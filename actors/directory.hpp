@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <caf/actor_clock.hpp>
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
@@ -34,8 +35,11 @@ struct directory_config {
   std::chrono::milliseconds checkpoint_interval{std::chrono::seconds{60}};
 };
 
-/// State of the DIRECTORY actor.
+/// State of the DIRECTORY actor. The behaviour's handlers only dispatch to
+/// its methods.
 struct directory_state {
+  using pointer = directory_actor::stateful_pointer<directory_state>;
+
   /// A live product actor and how many messages it was sent.
   struct live_product {
     product_actor handle;
@@ -51,6 +55,7 @@ struct directory_state {
     size_t outstanding = 0;
   };
 
+  pointer self = nullptr;
   directory_config cfg;
   std::unordered_map<std::string, live_product> live;
   std::deque<batch> batches;
@@ -59,11 +64,10 @@ struct directory_state {
   uint64_t dispatched_seq = 0;
   /// The checkpoint last committed.
   uint64_t checkpoint = 0;
-  /// The checkpoint last made durable, and when (or when the directory
-  /// started).
+  /// The checkpoint last made durable, and when by the actor clock (or when
+  /// the directory started).
   uint64_t durable_checkpoint = 0;
-  std::chrono::steady_clock::time_point checkpoint_durable_at =
-      std::chrono::steady_clock::now();
+  caf::actor_clock::time_point checkpoint_durable_at;
   /// The outbox segment that the next commit writes; every change handed to
   /// a shop before that commit carries its id.
   uint64_t segment = 1;
@@ -90,6 +94,68 @@ struct directory_state {
   std::string refresh_after;
   bool refreshing = false;
   static inline const char* name = "directory";
+
+  // -- handlers --------------------------------------------------------------
+
+  /// Reads the checkpoint and the next outbox segment from the store.
+  void start(pointer ptr, directory_config config);
+
+  /// Hands a batch of accepted (or, with `replay`, replayed) events to their
+  /// products as one dispatched batch.
+  void dispatch(std::vector<stock_event>& events, bool replay);
+
+  /// A product's result for dispatched batch `id`.
+  void on_applied(uint64_t id, product_update&& update);
+
+  /// The commit timer set at generation `gen` fired.
+  void on_commit_timer(uint64_t gen);
+
+  /// Product `code` saw no message since its activity count `activity`.
+  void on_idle(const std::string& code, uint64_t activity);
+
+  /// Reads a product: from its live actor, else from the store.
+  caf::result<product_record> get(const std::string& code);
+
+  /// Answers with the checkpoint once everything dispatched is committed.
+  caf::result<uint64_t> sync();
+
+  /// Switches to a new config and shop set; recomputes every view.
+  void reload(config_ptr conf, shop_map shops);
+
+  /// Refreshes the next chunk of stored products after a reload.
+  void refresh_next();
+
+  /// Reads a resync page for `shop`.
+  caf::result<resync_page> resync(const std::string& shop,
+                                  const std::string& after, uint64_t max);
+
+  /// Stops every product actor, commits, and quits.
+  void stop();
+
+  /// Sets the shops that receive view changes, and hands them the views
+  /// not yet committed.
+  void attach(shop_map shops);
+
+  // -- steps -----------------------------------------------------------------
+
+  /// The live product actor of `code`, spawned on first use.
+  live_product& product_for(const std::string& code);
+
+  /// Hands the view changes of completed work to the shops.
+  void notify();
+
+  /// Stops the idle product actor at `i`, whose record is on disk.
+  void stop_product(std::unordered_map<std::string, live_product>::iterator i);
+
+  /// Commits derived state, stops the idle products that waited for it,
+  /// then answers sync waiters if all is applied.
+  void flush();
+
+  /// Commits when enough waits, or arms the timer that commits soon.
+  void schedule_commit();
+
+  /// Arms the commit timer unless it is armed.
+  void arm_commit();
 
   /// Records one product's result for the next commit and for its shops.
   void record(product_update&& update);

@@ -12,7 +12,7 @@
 #include "actors/retention.hpp"
 #include "actors/shop.hpp"
 #include "actors/shopify_shop.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 
@@ -110,12 +110,12 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   // A resync that was running continues now, not before the replay: its
   // pages must not be older than the views the replay hands the shops.
   for (auto& [id, handle] : e.shops_)
-    caf::anon_send(handle, atom::resync_v, uint64_t{0});
+    caf::anon_send(handle, atom::tend_v, uint64_t{0});
   return result;
 }
 
 shop_actor engine::spawn_shop(const shop_config& shop) {
-  shop_setup setup{shop.id, conf_, db_, directory_, opts_.resync};
+  shop_setup setup{shop.id, conf_, db_, directory_, opts_.resync, {}};
   if (!opts_.deliver) return sys_.spawn(shelfsync::shop, std::move(setup));
   switch (shop.channel) {
   case channel_kind::shopify:
@@ -244,7 +244,7 @@ void engine::reload(config_ptr conf) {
     } else {
       conf_ = conf; // spawn_shop reads it
       auto handle = spawn_shop(shop);
-      caf::anon_send(handle, atom::resync_v, uint64_t{0}); // see start()
+      caf::anon_send(handle, atom::tend_v, uint64_t{0}); // see start()
       next.emplace(shop.id, handle);
     }
   }

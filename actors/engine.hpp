@@ -104,7 +104,7 @@ class engine {
   directory_actor directory_;
   event_log_actor log_;
   /// Drops old log entries (node.log_retention); null when keeping all.
-  caf::actor retention_;
+  retention_actor retention_;
   shop_map shops_;
   bool closed_ = false;
 };

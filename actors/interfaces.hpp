@@ -11,7 +11,8 @@
 #include "actors/fwd.hpp"
 
 /// The catalogue of shelfsync's actors: every typed interface, in the order
-/// an event travels through them.
+/// an event travels through them (log, product, directory, shops), then
+/// each channel's shop and the detached worker that makes its calls.
 namespace shelfsync {
 
 /// The EVENT LOG: the single writer of the durable event log. Answers a batch
@@ -36,7 +37,7 @@ using product_actor = caf::typed_actor<
     // Reads the current stock and views.
     caf::replies_to<atom::get>::with<product_record>,
     // Idle check (timer self-send carrying the activity count it was set at).
-    caf::reacts_to<atom::tick, uint64_t>,
+    caf::reacts_to<atom::idle_check, uint64_t>,
     // Stops; sent by the directory once the product's state is on disk.
     caf::reacts_to<atom::stop>>;
 
@@ -52,9 +53,9 @@ using shop_actor = caf::typed_actor<
     // Starts a resync; replies with its progress (JSON text), or the error
     // conflict while one runs.
     caf::replies_to<atom::resync>::with<std::string>,
-    // Resync timer (self-send carrying its generation); generation 0 comes
-    // from the engine once the log is replayed, to continue a resync.
-    caf::reacts_to<atom::resync, uint64_t>,
+    // Resync tend timer (self-send carrying its generation); generation 0
+    // comes from the engine once the log is replayed, to continue a resync.
+    caf::reacts_to<atom::tend, uint64_t>,
     // Stops.
     caf::reacts_to<atom::stop>>;
 
@@ -76,7 +77,7 @@ using directory_actor = caf::typed_actor<
     // A product's result for dispatched batch N.
     caf::reacts_to<atom::applied, uint64_t, product_update>,
     // Commit timer (self-send carrying its generation).
-    caf::reacts_to<atom::tick, uint64_t>,
+    caf::reacts_to<atom::commit, uint64_t>,
     // A product saw no message since its activity count N.
     caf::reacts_to<atom::idle, std::string, uint64_t>,
     // Reads a product (error not_found if never seen).
@@ -100,5 +101,61 @@ using directory_actor = caf::typed_actor<
                     uint64_t>::with<resync_page>,
     // Stops every product actor and itself.
     caf::reacts_to<atom::stop>>;
+
+// -- Shopify -----------------------------------------------------------------
+
+/// The Shopify SHOP actor: a shop actor that delivers its outbox to one
+/// Shopify store, immediately, paced by the store's bucket.
+using shopify_shop_actor = shop_actor::extend<
+    // A pacing or backoff timer set at generation N fired.
+    caf::reacts_to<atom::pace, uint64_t>,
+    // The drift check's timer set at generation N fired.
+    caf::reacts_to<atom::drift, uint64_t>>;
+
+/// The SHOPIFY WORKER: owns one shop's blocking `shopify::client` on a
+/// detached thread, so that the cooperative shop actor never blocks. Answers
+/// one call at a time; the client paces itself by its bucket model and
+/// answers `throttled` without sending beyond `max_pacing_wait`.
+using shopify_worker_actor = caf::typed_actor<
+    // Looks up unmapped SKUs and reads the levels of known items.
+    caf::replies_to<atom::survey, shopify_survey>::with<shopify_survey_reply>,
+    // Sends one mutation.
+    caf::replies_to<atom::push, shopify_push>::with<shopify_push_reply>>;
+
+// -- Amazon ------------------------------------------------------------------
+
+/// An AMAZON SHOP: a shop_actor that sends its pending views in timed
+/// batches of JSON_LISTINGS_FEEDs through its AMAZON WORKER and follows
+/// each feed until its report says, per SKU, confirmed or failed.
+using amazon_shop_actor = shop_actor::extend<
+    // Batch timer (self-send carrying the generation it was set at).
+    caf::reacts_to<atom::batch, uint64_t>,
+    // Poll timer of the feed under a memo key (and its timer generation).
+    caf::reacts_to<atom::poll, std::string, uint64_t>>;
+
+/// The AMAZON WORKER: owns the blocking LWA and Feeds API clients of one
+/// Amazon shop and makes its SP-API calls, one at a time, on its own thread
+/// (spawned detached), so that the shop actor never blocks. It never retries
+/// by itself: every answer says what happened and the shop decides.
+using amazon_worker_actor = caf::typed_actor<
+    // Uploads one feed document and creates the feed; replies the feedId.
+    caf::replies_to<atom::submit, std::string>::with<amazon_submission>,
+    // Asks getFeed; once terminal, fetches and classifies the report.
+    caf::replies_to<atom::poll, std::string,
+                    amazon_feed_ptr>::with<amazon_feed_check>,
+    // Takes the shop's settings from a new config (endpoints, credentials).
+    caf::reacts_to<atom::reload, config_ptr>,
+    // Stops.
+    caf::reacts_to<atom::stop>>;
+
+// -- storage upkeep
+// ------------------------------------------------------------
+
+/// The RETENTION actor (detached): drops the log entries that
+/// `node.log_retention` lets go, never past the durable checkpoint, one
+/// chunk per message. Stopped with an exit message.
+using retention_actor = caf::typed_actor<
+    // Retention timer: drops the next chunk that is due (self-send).
+    caf::reacts_to<atom::retain>>;
 
 } // namespace shelfsync

@@ -63,7 +63,7 @@ product(product_actor::stateful_pointer<product_state> self,
              "cannot load: " + to_string(found.error()));
     self->quit(found.error());
   } else {
-    self->delayed_send(self, st.cfg.idle_after, atom::tick_v, st.activity);
+    self->delayed_send(self, st.cfg.idle_after, atom::idle_check_v, st.activity);
   }
   return {
       [=](atom::apply, const config_ptr& conf, uint64_t batch,
@@ -89,11 +89,11 @@ product(product_actor::stateful_pointer<product_state> self,
         ++self->state.activity;
         return self->state.record;
       },
-      [=](atom::tick, uint64_t seen) {
+      [=](atom::idle_check, uint64_t seen) {
         auto& st = self->state;
         if (seen == st.activity)
           self->send(st.cfg.directory, atom::idle_v, st.cfg.code, st.activity);
-        self->delayed_send(self, st.cfg.idle_after, atom::tick_v, st.activity);
+        self->delayed_send(self, st.cfg.idle_after, atom::idle_check_v, st.activity);
       },
       [=](atom::stop) {
         self->quit();

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/log.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 

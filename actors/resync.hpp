@@ -12,9 +12,9 @@
 #include <caf/expected.hpp>
 #include <nlohmann/json_fwd.hpp>
 
-#include "core/clock.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/outbox.hpp"
+#include "core/clock.hpp"
 #include "storage/store.hpp"
 
 /// A RESYNC pushes the current view of every product to one shop, even where
@@ -134,15 +134,15 @@ class resync_run {
   std::deque<mark> marks_;
 };
 
-/// Drives the resync of shop actor `self` (a state with `setup`, `box` and
-/// `resync`): reads the next page when the outbox has room, feeds it, calls
-/// `fed` (to send at once), and keeps the tend timer (a self-send of
-/// `atom::resync` with the run's generation) armed while the resync runs.
+/// Drives the resync of shop actor `self` (a state deriving from shop_base):
+/// reads the next page when the outbox has room, feeds it, calls `fed` (to send
+/// at once), and keeps the tend timer (a self-send of `atom::tend` with the
+/// run's generation) armed while the resync runs.
 template<class Self, class Fed>
 void drive_resync(Self* self, Fed fed) {
   auto& st = self->state;
   auto& run = *st.resync;
-  run.tend(*st.box, wall_ms());
+  run.tend(*st.box, st.now_ms());
   if (!run.running()) return;
   auto dir = st.setup.directory;
   if (dir && run.ask_page(*st.box)) {
@@ -151,7 +151,7 @@ void drive_resync(Self* self, Fed fed) {
         .then(
             [self, fed](resync_page& page) {
               auto& st = self->state;
-              st.resync->on_page(std::move(page), *st.box, wall_ms());
+              st.resync->on_page(std::move(page), *st.box, st.now_ms());
               fed();
               drive_resync(self, fed);
             },
@@ -161,7 +161,7 @@ void drive_resync(Self* self, Fed fed) {
   }
   if (!run.ticking) {
     run.ticking = true;
-    self->delayed_send(self, run.tend_interval(), atom::resync_v, ++run.timer);
+    self->delayed_send(self, run.tend_interval(), atom::tend_v, ++run.timer);
   }
 }
 
@@ -170,7 +170,7 @@ void drive_resync(Self* self, Fed fed) {
 template<class Self, class Fed>
 caf::result<std::string> start_resync(Self* self, Fed fed) {
   auto& st = self->state;
-  if (auto err = st.resync->start(wall_ms())) return err;
+  if (auto err = st.resync->start(st.now_ms())) return err;
   drive_resync(self, fed);
   return st.resync->progress_text();
 }

@@ -28,8 +28,8 @@ caf::expected<uint64_t> bytes_bound(const store& db, uint64_t snap,
   auto at_most = rest_after(durable);
   if (!at_most) return at_most.error();
   if (*at_most > bytes) return durable; // as much as may go
-  uint64_t lo = snap + 1; // dropping up to lo - 1 is not enough
-  uint64_t hi = durable;  // dropping up to hi is
+  uint64_t lo = snap + 1;               // dropping up to lo - 1 is not enough
+  uint64_t hi = durable;                // dropping up to hi is
   while (lo < hi) {
     auto mid = lo + (hi - lo) / 2;
     auto rest = rest_after(mid);
@@ -101,39 +101,43 @@ caf::expected<retention_step> retain_log(store& db,
   return result;
 }
 
-caf::actor spawn_retention(caf::actor_system& sys, std::shared_ptr<store> db,
-                           log_retention_config policy,
-                           std::chrono::milliseconds interval, size_t chunk) {
-  return sys.spawn<caf::detached>([db, policy, interval,
-                                   chunk](caf::event_based_actor* self) {
-    // Steps dropped since the last log line, to log one line per run.
-    auto run_dropped = std::make_shared<uint64_t>(0);
-    self->delayed_send(self, interval, atom::tick_v, uint64_t{0});
-    return caf::behavior{
-        [=](atom::tick, uint64_t) {
-          auto step = retain_log(*db, policy, wall_ms(), chunk);
-          if (!step) {
-            log_line(log_level::error, "retention",
-                     "cannot drop old log entries: " + to_string(step.error()));
-            self->delayed_send(self, interval, atom::tick_v, uint64_t{0});
-            return;
-          }
-          *run_dropped += step->dropped;
-          if (step->more) {
-            // One chunk per message: an exit gets in between.
-            self->send(self, atom::tick_v, uint64_t{0});
-            return;
-          }
-          if (*run_dropped != 0)
-            log_line(log_level::info, "retention",
-                     "dropped " + std::to_string(*run_dropped) +
-                         " log entries; the log now starts after seq " +
-                         std::to_string(step->snapshot_seq));
-          *run_dropped = 0;
-          self->delayed_send(self, interval, atom::tick_v, uint64_t{0});
-        },
-    };
-  });
+retention_actor spawn_retention(caf::actor_system& sys,
+                                std::shared_ptr<store> db,
+                                log_retention_config policy,
+                                std::chrono::milliseconds interval,
+                                size_t chunk) {
+  return sys.spawn<caf::detached>(
+      [db, policy, interval,
+       chunk](retention_actor::pointer self) -> retention_actor::behavior_type {
+        // Steps dropped since the last log line, to log one line per run.
+        auto run_dropped = std::make_shared<uint64_t>(0);
+        self->delayed_send(self, interval, atom::retain_v);
+        return {
+            [=](atom::retain) {
+              auto step = retain_log(*db, policy, wall_ms(), chunk);
+              if (!step) {
+                log_line(log_level::error, "retention",
+                         "cannot drop old log entries: " +
+                             to_string(step.error()));
+                self->delayed_send(self, interval, atom::retain_v);
+                return;
+              }
+              *run_dropped += step->dropped;
+              if (step->more) {
+                // One chunk per message: an exit gets in between.
+                self->send(self, atom::retain_v);
+                return;
+              }
+              if (*run_dropped != 0)
+                log_line(log_level::info, "retention",
+                         "dropped " + std::to_string(*run_dropped) +
+                             " log entries; the log now starts after seq " +
+                             std::to_string(step->snapshot_seq));
+              *run_dropped = 0;
+              self->delayed_send(self, interval, atom::retain_v);
+            },
+        };
+      });
 }
 
 } // namespace shelfsync

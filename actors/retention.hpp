@@ -8,6 +8,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/interfaces.hpp"
 #include "config/config.hpp"
 #include "storage/store.hpp"
 
@@ -34,9 +35,10 @@ caf::expected<retention_step> retain_log(store& db,
 /// Spawns the detached actor that runs `retain_log` every `interval`, one
 /// chunk of `chunk` entries per message until nothing more is due. Stop it
 /// with an exit message.
-caf::actor spawn_retention(caf::actor_system& sys, std::shared_ptr<store> db,
-                           log_retention_config policy,
-                           std::chrono::milliseconds interval,
-                           size_t chunk = 10000);
+retention_actor spawn_retention(caf::actor_system& sys,
+                                std::shared_ptr<store> db,
+                                log_retention_config policy,
+                                std::chrono::milliseconds interval,
+                                size_t chunk = 10000);
 
 } // namespace shelfsync

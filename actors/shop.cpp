@@ -4,8 +4,35 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/log.hpp"
+#include "core/clock.hpp"
 
 namespace shelfsync {
+
+void shop_base::open(
+    shop_setup s, const caf::actor_clock& clock,
+    const std::function<void()>& resume,
+    const std::function<void(const caf::error&, const char*)>& report) {
+  clock_ = &clock;
+  opened_ = clock.now();
+  opened_ms_ = wall_ms();
+  setup = std::move(s);
+  box = std::make_unique<outbox>(setup.id, setup.db);
+  if (resume) resume();
+  if (auto err = box->load()) report(err, "cannot load the outbox");
+  resync = std::make_unique<resync_run>(setup.id, setup.db, setup.resync);
+  if (auto err = resync->load()) report(err, "cannot load the resync");
+}
+
+const shop_config* shop_base::find_shop() const {
+  return setup.conf->find_shop(setup.id);
+}
+
+caf::actor_clock::time_point shop_base::now() const { return clock_->now(); }
+
+int64_t shop_base::now_ms() const {
+  using namespace std::chrono;
+  return opened_ms_ + duration_cast<milliseconds>(now() - opened_).count();
+}
 
 shop_status basic_status(const shop_config& shop, const outbox& box) {
   shop_status result;
@@ -28,17 +55,11 @@ void add_resync(shop_status& status, const resync_run& run) {
 
 shop_actor::behavior_type shop(shop_actor::stateful_pointer<shop_state> self,
                                shop_setup setup) {
-  auto& st = self->state;
-  st.setup = std::move(setup);
-  st.box = std::make_unique<outbox>(st.setup.id, st.setup.db);
-  if (auto err = st.box->load())
-    log_line(log_level::error, "shop " + st.setup.id,
-             "cannot load the outbox: " + to_string(err));
-  st.resync =
-      std::make_unique<resync_run>(st.setup.id, st.setup.db, st.setup.resync);
-  if (auto err = st.resync->load())
-    log_line(log_level::error, "shop " + st.setup.id,
-             "cannot load the resync: " + to_string(err));
+  self->state.open(std::move(setup), self->clock(), nullptr,
+                   [self](const caf::error& err, const char* what) {
+                     log_line(log_level::error, "shop " + self->state.setup.id,
+                              std::string{what} + ": " + to_string(err));
+                   });
   auto nothing = [] {};
   return {
       [=](atom::pending, std::vector<view_change>& changes) {
@@ -58,7 +79,7 @@ shop_actor::behavior_type shop(shop_actor::stateful_pointer<shop_state> self,
       [=](atom::resync) {
         return start_resync(self, nothing);
       },
-      [=](atom::resync, uint64_t gen) {
+      [=](atom::tend, uint64_t gen) {
         on_resync_tick(self, gen, nothing);
       },
       [=](atom::stop) {

@@ -8,9 +8,10 @@
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/clock.hpp"
 #include "actors/log.hpp"
-#include "actors/shopify_shop_detail.hpp"
+#include "actors/shopify_worker.hpp"
+#include "channels/shopify/client.hpp"
+#include "core/clock.hpp"
 
 namespace shelfsync {
 
@@ -34,57 +35,51 @@ double shopify_metrics::latency(double q) const {
   return sorted[i];
 }
 
-namespace shopify_shop_detail {
+// -- common ------------------------------------------------------------------
 
-/// Where a product's inventory item id is remembered in the channel memos.
-std::string memo_key(const std::string& product) { return "sku/" + product; }
+std::string shopify_shop_state::memo_key(const std::string& product) {
+  return "sku/" + product;
+}
 
-shopify::outcome kind_of(const shopify_call& c) {
+shopify::outcome shopify_shop_state::kind_of(const shopify_call& c) {
   return static_cast<shopify::outcome>(c.kind);
 }
 
-const shop_config* my_shop(self_ptr self) {
-  auto& st = self->state;
-  return st.setup.conf->find_shop(st.setup.id);
-}
-
-std::string component(self_ptr self) {
-  return "shopify " + self->state.setup.id;
+std::string shopify_shop_state::component() const {
+  return "shopify " + setup.id;
 }
 
 /// Logs a check of a storage write; the write is retried by the next round.
-void checked(self_ptr self, const caf::error& err) {
+void shopify_shop_state::checked(const caf::error& err) {
   if (err)
-    log_line(log_level::error, component(self),
+    log_line(log_level::error, component(),
              "cannot record a delivery: " + to_string(err));
 }
 
-void note_error(self_ptr self, const std::string& message) {
-  self->state.last_error = rfc3339(wall_ms()) + " " + message;
-  log_line(log_level::warning, component(self), message);
+void shopify_shop_state::note_error(const std::string& message) {
+  last_error = rfc3339(now_ms()) + " " + message;
+  log_line(log_level::warning, component(), message);
 }
 
 /// Ends a product's flight in the outbox.
-void finish(self_ptr self, const std::string& product, bool retry) {
-  self->state.box->finish(product, retry);
+void shopify_shop_state::finish(const std::string& product, bool retry) {
+  box->finish(product, retry);
 }
 
 // -- timers ------------------------------------------------------------------
 
-void arm(self_ptr self, std::chrono::milliseconds delay) {
-  auto& st = self->state;
-  auto gen = ++st.timer_gen;
-  st.timer_armed = true;
+void shopify_shop_state::arm(std::chrono::milliseconds delay) {
+  auto gen = ++timer_gen;
+  timer_armed = true;
   self->delayed_send(self, std::max(delay, std::chrono::milliseconds{1}),
-                     atom::tick_v, gen);
+                     atom::pace_v, gen);
 }
 
 // -- the worker --------------------------------------------------------------
 
 /// (Re)makes the worker when the shop's connection settings changed.
-void configure_client(self_ptr self) {
-  auto& st = self->state;
-  auto* shop = my_shop(self);
+void shopify_shop_state::configure_client() {
+  auto* shop = find_shop();
   if (shop == nullptr) return;
   auto& sc = shop->shopify;
   shopify::client_config cfg;
@@ -107,7 +102,7 @@ void configure_client(self_ptr self) {
     size_t mapped = 0;
     for (auto& w : shop->warehouses)
       mapped += w.enabled && !w.location.empty() ? 1 : 0;
-    cfg.reads.levels_first = st.reads.levels_first =
+    cfg.reads.levels_first = reads.levels_first =
         static_cast<int>(std::clamp<size_t>(mapped + 1, 2, 25));
     cfg.http.connect_timeout = std::chrono::seconds{5};
     cfg.http.request_timeout = std::chrono::seconds{10};
@@ -115,33 +110,34 @@ void configure_client(self_ptr self) {
     why = shopify::client::check(cfg);
   }
   if (!why.empty()) {
-    if (st.blocked != why) note_error(self, why);
-    st.blocked = why;
-    if (st.worker) self->send_exit(st.worker, caf::exit_reason::user_shutdown);
-    st.worker = nullptr;
-    st.client_identity.clear();
+    if (blocked != why) note_error(why);
+    blocked = why;
+    if (worker) self->send_exit(worker, caf::exit_reason::user_shutdown);
+    worker = nullptr;
+    client_identity.clear();
     return;
   }
-  st.blocked.clear();
+  blocked.clear();
   auto identity = cfg.shop_url + "\n" + cfg.version.to_string() + "\n" +
                   std::to_string(std::hash<std::string>{}(cfg.access_token)) +
                   "\n" + std::to_string(cfg.reads.levels_first);
-  if (st.worker && identity == st.client_identity) return;
-  if (st.worker) self->send_exit(st.worker, caf::exit_reason::user_shutdown);
-  st.client_identity = identity;
-  st.worker = spawn_shopify_worker(self->system(), std::move(cfg));
+  if (worker && identity == client_identity) return;
+  if (worker) self->send_exit(worker, caf::exit_reason::user_shutdown);
+  client_identity = identity;
+  if (setup.shopify_worker)
+    worker = setup.shopify_worker(self->system(), cfg);
+  else
+    worker = self->spawn<caf::detached>(shopify_worker, std::move(cfg));
 }
 
 /// Accounts a finished call and mirrors the bucket it reports.
-void account(self_ptr self, const shopify_call& c) {
-  auto& st = self->state;
-  auto& m = st.metrics;
+void shopify_shop_state::account(const shopify_call& c) {
+  auto& m = metrics;
   m.requests += static_cast<uint64_t>(c.requests);
   m.add_latency(static_cast<double>(c.latency_us) / 1000.0);
   if (c.budget.maximum > 0)
-    st.bucket.observe(
-        {c.budget.maximum, c.budget.available, c.budget.restore_rate},
-        clock::now());
+    bucket.observe(
+        {c.budget.maximum, c.budget.available, c.budget.restore_rate}, now());
   switch (kind_of(c)) {
   case shopify::outcome::ok:
     break;
@@ -154,50 +150,92 @@ void account(self_ptr self, const shopify_call& c) {
 }
 
 /// The delay before trying again after a failed call.
-std::chrono::milliseconds delay_after(self_ptr self, const shopify_call& c) {
+std::chrono::milliseconds
+shopify_shop_state::delay_after(const shopify_call& c) {
   std::optional<std::chrono::milliseconds> floor;
   if (c.retry_after_ms >= 0)
     floor = std::chrono::milliseconds{c.retry_after_ms};
   if (kind_of(c) == shopify::outcome::throttled)
     return floor.value_or(std::chrono::seconds{1});
-  return self->state.retry_delay.next(floor);
+  return retry_delay.next(floor);
 }
 
-void replace_worker(self_ptr self, const caf::error& err) {
-  auto& st = self->state;
-  st.busy = false;
-  note_error(self, "the Shopify worker failed: " + to_string(err));
-  st.worker = nullptr;
-  st.client_identity.clear();
-  configure_client(self);
-  arm(self, st.retry_delay.next());
+void shopify_shop_state::replace_worker(const caf::error& err) {
+  busy = false;
+  note_error("the Shopify worker failed: " + to_string(err));
+  worker = nullptr;
+  client_identity.clear();
+  configure_client();
+  arm(retry_delay.next());
 }
 
-void pump(self_ptr self) {
-  auto& st = self->state;
-  auto* shop = my_shop(self);
-  if (st.busy || st.timer_armed || shop == nullptr || !shop->stock_sync ||
-      !st.worker) {
+void shopify_shop_state::pump() {
+  auto* shop = find_shop();
+  if (busy || timer_armed || shop == nullptr || !shop->stock_sync || !worker) {
     return;
   }
-  if (!st.flights.empty())
-    send_push(self);
+  if (!flights.empty())
+    send_push();
   else
-    start_round(self);
+    start_round();
   // The drift check reads only when the round has nothing else to send.
-  if (!st.busy && !st.timer_armed && st.flights.empty()) drift_read(self);
+  if (!busy && !timer_armed && flights.empty()) drift_read();
 }
 
-namespace {
+// -- handlers ----------------------------------------------------------------
 
-std::string details(self_ptr self) {
-  auto& st = self->state;
-  auto& m = st.metrics;
-  auto now = clock::now();
+void shopify_shop_state::start(pointer ptr, shop_setup s) {
+  self = ptr;
+  open(std::move(s), self->clock(), nullptr,
+       [this](const caf::error& err, const char* what) {
+         log_line(log_level::error, component(),
+                  std::string{what} + ": " + to_string(err));
+       });
+  configure_client();
+  schedule_drift();
+  pump();
+}
+
+void shopify_shop_state::on_pending(std::vector<view_change>&& changes) {
+  box->enqueue(std::move(changes));
+  pump();
+}
+
+void shopify_shop_state::on_reload(config_ptr conf) {
+  if (!conf->find_shop(setup.id)) return; // the engine stops this shop
+  setup.conf = std::move(conf);
+  configure_client();
+  schedule_drift();
+  pump();
+}
+
+void shopify_shop_state::on_pace(uint64_t gen) {
+  if (gen != timer_gen) return;
+  timer_armed = false;
+  pump();
+}
+
+void shopify_shop_state::stop() {
+  if (worker) self->send_exit(worker, caf::exit_reason::user_shutdown);
+  self->quit();
+}
+
+shop_status shopify_shop_state::status() const {
+  auto out = basic_status(*find_shop(), *box);
+  out.last_success = last_success;
+  out.last_error = last_error;
+  out.details = details();
+  add_resync(out, *resync);
+  return out;
+}
+
+std::string shopify_shop_state::details() const {
+  auto& m = metrics;
+  auto now = this->now();
   nlohmann::json out;
-  out["budget"] = {{"maximum", st.bucket.maximum()},
-                   {"available", st.bucket.available(now)},
-                   {"restore_rate", st.bucket.restore_rate()}};
+  out["budget"] = {{"maximum", bucket.maximum()},
+                   {"available", bucket.available(now)},
+                   {"restore_rate", bucket.restore_rate()}};
   out["metrics"] = {{"requests", m.requests},
                     {"surveys", m.surveys},
                     {"pushes", m.pushes},
@@ -213,90 +251,53 @@ std::string details(self_ptr self) {
                     {"drift_checked", m.drift_checked},
                     {"drift_found", m.drift_found},
                     {"drift_corrected", m.drift_corrected},
-                    {"bucket_available", st.bucket.available(now)},
+                    {"bucket_available", bucket.available(now)},
                     {"latency_ms_p50", m.latency(0.5)},
                     {"latency_ms_p99", m.latency(0.99)}};
-  if (auto* shop = my_shop(self)) {
+  if (auto* shop = find_shop()) {
     auto& dc = shop->shopify.drift_check;
     out["drift_check"] = {{"enabled", dc.enabled},
                           {"interval_seconds", dc.interval_seconds},
                           {"budget_percent", dc.budget_percent},
-                          {"walking", st.drift.walking}};
+                          {"walking", drift.walking}};
   }
-  if (!st.blocked.empty()) out["blocked"] = st.blocked;
+  if (!blocked.empty()) out["blocked"] = blocked;
   return out.dump();
 }
 
-} // namespace
-
-} // namespace shopify_shop_detail
-
 // -- behaviour ---------------------------------------------------------------
-
-using namespace shopify_shop_detail;
 
 shopify_shop_actor::behavior_type
 shopify_shop(shopify_shop_actor::stateful_pointer<shopify_shop_state> self,
              shop_setup setup) {
-  auto& st = self->state;
-  st.setup = std::move(setup);
-  st.box = std::make_unique<outbox>(st.setup.id, st.setup.db);
-  if (auto err = st.box->load())
-    log_line(log_level::error, component(self),
-             "cannot load the outbox: " + to_string(err));
-  st.resync =
-      std::make_unique<resync_run>(st.setup.id, st.setup.db, st.setup.resync);
-  if (auto err = st.resync->load())
-    log_line(log_level::error, component(self),
-             "cannot load the resync: " + to_string(err));
-  configure_client(self);
-  schedule_drift(self);
-  pump(self);
+  self->state.start(self, std::move(setup));
   auto send_now = [self] {
-    pump(self);
+    self->state.pump();
   };
   return {
       [=](atom::pending, std::vector<view_change>& changes) {
-        auto& st = self->state;
-        st.box->enqueue(std::move(changes));
-        pump(self);
+        self->state.on_pending(std::move(changes));
       },
       [=](atom::reload, config_ptr& conf) {
-        if (!conf->find_shop(self->state.setup.id)) return;
-        self->state.setup.conf = std::move(conf);
-        configure_client(self);
-        schedule_drift(self);
-        pump(self);
+        self->state.on_reload(std::move(conf));
       },
       [=](atom::status) {
-        auto& st = self->state;
-        auto out = basic_status(*my_shop(self), *st.box);
-        out.last_success = st.last_success;
-        out.last_error = st.last_error;
-        out.details = details(self);
-        add_resync(out, *st.resync);
-        return out;
+        return self->state.status();
       },
       [=](atom::resync) {
         return start_resync(self, send_now);
       },
-      [=](atom::resync, uint64_t gen) {
+      [=](atom::tend, uint64_t gen) {
         on_resync_tick(self, gen, send_now);
       },
       [=](atom::stop) {
-        auto& st = self->state;
-        if (st.worker)
-          self->send_exit(st.worker, caf::exit_reason::user_shutdown);
-        self->quit();
+        self->state.stop();
       },
       [=](atom::drift, uint64_t gen) {
-        on_drift_timer(self, gen);
+        self->state.on_drift_timer(gen);
       },
-      [=](atom::tick, uint64_t gen) {
-        auto& st = self->state;
-        if (gen != st.timer_gen) return;
-        st.timer_armed = false;
-        pump(self);
+      [=](atom::pace, uint64_t gen) {
+        self->state.on_pace(gen);
       },
   };
 }

@@ -12,19 +12,15 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/shop.hpp"
-#include "actors/shopify_worker.hpp"
 #include "channels/shopify/backoff.hpp"
 #include "channels/shopify/bucket.hpp"
+#include "channels/shopify/wire.hpp"
 
 namespace shelfsync {
 
-/// The Shopify SHOP actor: a shop actor that delivers its outbox to one
-/// Shopify store, immediately, paced by the store's bucket.
-using shopify_shop_actor = shop_actor::extend<
-    // A pacing or backoff timer set at generation N fired.
-    caf::reacts_to<atom::tick, uint64_t>,
-    // The drift check's timer set at generation N fired.
-    caf::reacts_to<atom::drift, uint64_t>>;
+namespace shopify {
+enum class outcome;
+} // namespace shopify
 
 /// Counters shown under "metrics" in the shop's status details.
 struct shopify_metrics {
@@ -81,19 +77,22 @@ struct shopify_drift {
   std::string cursor;
   /// The products (and their inventory item ids) of the next read.
   std::vector<std::pair<std::string, std::string>> page;
-  /// When the current or last pass started.
-  std::chrono::steady_clock::time_point pass_started;
+  /// When the current or last pass started (by the actor clock).
+  caf::actor_clock::time_point pass_started;
   /// No read before this: the reads' average rate stays within the share.
-  std::chrono::steady_clock::time_point not_before;
+  caf::actor_clock::time_point not_before;
   /// Generation of the one live drift timer.
   uint64_t timer = 0;
 };
 
-/// State of a Shopify SHOP actor.
-struct shopify_shop_state {
-  shop_setup setup;
-  std::unique_ptr<outbox> box;
-  std::unique_ptr<resync_run> resync;
+/// State of a Shopify SHOP actor. The behaviour's handlers only dispatch to
+/// its methods, which live in shopify_shop.cpp (worker, timers, pump,
+/// status), shopify_survey.cpp (where the round's items stand),
+/// shopify_push.cpp (the mutations) and shopify_drift.cpp (the drift check).
+struct shopify_shop_state : shop_base {
+  using pointer = shopify_shop_actor::stateful_pointer<shopify_shop_state>;
+
+  pointer self = nullptr;
   /// The detached worker owning the client; invalid while `blocked`.
   shopify_worker_actor worker;
   /// What the worker's client was made from (the token only as a hash).
@@ -106,7 +105,7 @@ struct shopify_shop_state {
   std::vector<outbox::item> surveyed;
   /// Mutations still to send in this round, in order.
   std::deque<shopify_flight> flights;
-  /// Generation of the one live timer; older ticks are ignored.
+  /// Generation of the one live pacing timer; older ones are ignored.
   uint64_t timer_gen = 0;
   bool timer_armed = false;
   /// The read page sizes the worker's client uses.
@@ -121,6 +120,104 @@ struct shopify_shop_state {
   shopify_metrics metrics;
   shopify_drift drift;
   static inline const char* name = "shopify_shop";
+
+  // -- handlers --------------------------------------------------------------
+
+  /// Opens the outbox, makes the worker, arms the drift check, sends.
+  void start(pointer ptr, shop_setup s);
+
+  /// New views arrived from the directory.
+  void on_pending(std::vector<view_change>&& changes);
+
+  /// A new configuration.
+  void on_reload(config_ptr conf);
+
+  /// Status with the channel's details.
+  shop_status status() const;
+
+  /// The pacing timer set at generation `gen` fired.
+  void on_pace(uint64_t gen);
+
+  /// The drift timer set at generation `gen` fired.
+  void on_drift_timer(uint64_t gen);
+
+  /// Stops the worker and the shop.
+  void stop();
+
+  /// Sends whatever can go out now: the next push of the round, or a new
+  /// round, else a drift read. Called after every message that may have
+  /// made work possible.
+  void pump();
+
+ private:
+  // -- common (shopify_shop.cpp) ---------------------------------------------
+
+  /// Where a product's inventory item id is remembered in the channel memos.
+  static std::string memo_key(const std::string& product);
+  /// The outcome of a worker call.
+  static shopify::outcome kind_of(const shopify_call& c);
+  /// The component name in log lines.
+  std::string component() const;
+  /// Logs a failed storage write; the write is retried by the next round.
+  void checked(const caf::error& err);
+  /// Records `message` as the shop's last error and logs it.
+  void note_error(const std::string& message);
+  /// Ends a product's flight in the outbox.
+  void finish(const std::string& product, bool retry);
+  /// Arms the pacing or backoff timer; pump() waits for it.
+  void arm(std::chrono::milliseconds delay);
+  /// (Re)makes the worker when the shop's connection settings changed.
+  void configure_client();
+  /// Accounts a finished call and mirrors the bucket it reports.
+  void account(const shopify_call& c);
+  /// The delay before trying again after a failed call.
+  std::chrono::milliseconds delay_after(const shopify_call& c);
+  /// Forgets the worker after it failed mid-call and makes a new one.
+  void replace_worker(const caf::error& err);
+  /// The status details as JSON text.
+  std::string details() const;
+
+  // -- surveys (shopify_survey.cpp) ------------------------------------------
+
+  /// Starts a round: takes what fits in one mutation from the outbox and
+  /// asks the worker where those items stand.
+  void start_round();
+  /// Turns the survey's findings into flights.
+  void on_survey(shopify_survey_reply& r,
+                 const std::vector<std::string>& looked_up);
+
+  // -- pushes (shopify_push.cpp) ---------------------------------------------
+
+  /// Gives a flight a key from its content and records it as sent.
+  void seal(shopify_flight& f);
+  /// Sends the front flight of the round when the bucket allows.
+  void send_push();
+  /// Records the worker's answer to the front flight.
+  void on_push(shopify_push_reply& r);
+  /// Confirms the values `f` found already held (its setup is applied).
+  void confirm_held(const shopify_flight& f);
+  /// Ends the front flight: its products leave the round.
+  void land(bool retry);
+
+  // -- drift check (shopify_drift.cpp) ---------------------------------------
+
+  /// The drift check's settings; null once the shop left the config.
+  const drift_check_config* drift_config() const;
+  /// Arms the drift timer.
+  void arm_drift(std::chrono::milliseconds delay);
+  /// Arms the timer of the next pass, or stops the check when it is off.
+  void schedule_drift();
+  /// Sends the next read of the pass when the budget share allows; returns
+  /// whether a call went out.
+  bool drift_read();
+  /// Fills the page of the next read from the delivery records after the
+  /// cursor; returns false once the pass has visited every record.
+  bool fill_page(size_t max_items);
+  /// Compares one product's levels with its delivery record; corrects drift.
+  void compare(const std::string& product, const shopify_item& now,
+               const std::string& at);
+  /// Records a drift read's answer.
+  void on_drift_read(shopify_survey_reply& r);
 };
 
 /// The behaviour of a Shopify SHOP actor.

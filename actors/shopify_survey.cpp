@@ -1,68 +1,64 @@
-#include "actors/shopify_shop_detail.hpp"
+#include "actors/shopify_shop.hpp"
 
 #include <algorithm>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 
-#include "core/clock.hpp"
 #include "actors/shopify_round.hpp"
+#include "channels/shopify/client.hpp"
+#include "core/clock.hpp"
 
 /// The survey half of a Shopify round: taking products from the outbox,
 /// finding their items by SKU or reading their levels, and planning the
 /// mutations that make Shopify show the desired views.
-namespace shelfsync::shopify_shop_detail {
-
-namespace {
+namespace shelfsync {
 
 /// Turns the survey's findings into flights.
-void on_survey(self_ptr self, shopify_survey_reply& r,
-               const std::vector<std::string>& looked_up) {
-  auto& st = self->state;
-  st.busy = false;
-  account(self, r.status);
-  auto products = std::move(st.surveyed);
-  st.surveyed.clear();
+void shopify_shop_state::on_survey(shopify_survey_reply& r,
+                                   const std::vector<std::string>& looked_up) {
+  busy = false;
+  account(r.status);
+  auto products = std::move(surveyed);
+  surveyed.clear();
   if (kind_of(r.status) != shopify::outcome::ok) {
     // Nothing was changed: newer values may go out with the next attempt.
-    note_error(self, r.status.message);
-    auto at = rfc3339(wall_ms());
+    note_error(r.status.message);
+    auto at = rfc3339(now_ms());
     for (auto& it : products) {
       if (kind_of(r.status) == shopify::outcome::permanent)
         for (auto& [location, value] : it.send)
-          checked(self,
-                  st.box->failed(it.product, location, value, r.status.code,
-                                 r.status.message, at, false));
-      finish(self, it.product, true);
+          checked(box->failed(it.product, location, value, r.status.code,
+                              r.status.message, at, false));
+      finish(it.product, true);
     }
-    arm(self, delay_after(self, r.status));
+    arm(delay_after(r.status));
     return;
   }
-  st.retry_delay.reset();
+  retry_delay.reset();
   std::unordered_map<std::string, const shopify_item*> read;
   for (auto& x : r.items)
     read[x.id] = &x;
-  auto at = rfc3339(wall_ms());
+  auto at = rfc3339(now_ms());
   shopify_flight current;
   size_t setup_fields = 0;
   auto close = [&] {
     if (current.products.empty()) return;
-    seal(self, current);
-    st.flights.push_back(std::move(current));
+    seal(current);
+    flights.push_back(std::move(current));
     current = shopify_flight{};
     setup_fields = 0;
   };
   for (auto& it : products) {
     const shopify_item* now = nullptr;
-    auto known = st.items.find(it.product);
-    if (known != st.items.end()) {
+    auto known = items.find(it.product);
+    if (known != items.end()) {
       auto i = read.find(known->second);
       if (i != read.end() && !i->second->exists) {
         // Shopify no longer knows the item: look the SKU up again.
-        st.items.erase(known);
-        checked(self,
-                st.setup.db->erase_memo(st.setup.id, memo_key(it.product)));
-        finish(self, it.product, true);
+        items.erase(known);
+        checked(setup.db->erase_memo(setup.id, memo_key(it.product)));
+        finish(it.product, true);
         continue;
       }
       if (i != read.end()) now = i->second;
@@ -72,37 +68,37 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
         auto& m = r.found[static_cast<size_t>(pos - looked_up.begin())];
         auto status = static_cast<shopify::sku_status>(m.status);
         if (status == shopify::sku_status::found) {
-          st.items[it.product] = m.item.id;
-          checked(self, st.setup.db->put_memo(st.setup.id, memo_key(it.product),
-                                              m.item.id));
+          items[it.product] = m.item.id;
+          checked(
+              setup.db->put_memo(setup.id, memo_key(it.product), m.item.id));
           now = &m.item;
         } else {
           auto ambiguous = status == shopify::sku_status::ambiguous;
           auto code = ambiguous ? "AMBIGUOUS_SKU" : "SKU_NOT_FOUND";
           auto message =
               ambiguous ? m.error : "no inventory item has SKU " + it.product;
-          note_error(self, message);
+          note_error(message);
           for (auto& [location, value] : it.send) {
-            ++st.metrics.failed;
-            checked(self, st.box->failed(it.product, location, value, code,
-                                         message, at, true));
+            ++metrics.failed;
+            checked(box->failed(it.product, location, value, code, message, at,
+                                true));
           }
-          finish(self, it.product, false);
+          finish(it.product, false);
           continue;
         }
       }
     }
     if (now == nullptr) {
-      finish(self, it.product, true);
+      finish(it.product, true);
       continue;
     }
     auto plan = plan_product(it.desired, *now);
     if (plan.empty()) {
       for (auto& [location, value] : plan.holding) {
-        ++st.metrics.confirmed;
-        checked(self, st.box->confirmed(it.product, location, value));
+        ++metrics.confirmed;
+        checked(box->confirmed(it.product, location, value));
       }
-      finish(self, it.product, false);
+      finish(it.product, false);
       continue;
     }
     auto setup = (plan.track ? 1u : 0u) + plan.activate.size();
@@ -125,35 +121,31 @@ void on_survey(self_ptr self, shopify_survey_reply& r,
   close();
 }
 
-} // namespace
-
-void start_round(self_ptr self) {
-  auto& st = self->state;
+void shopify_shop_state::start_round() {
   size_t rows = 0;
   shopify_survey req;
   // What the round's lookups, reads and push ask for, with `extra` more.
   auto cost = [&](size_t extra_lookups, size_t extra_reads) {
-    return shopify::lookup_cost(req.lookup.size() + extra_lookups, st.reads) +
-           shopify::read_levels_cost(req.read.size() + extra_reads, st.reads) +
-           13.0;
+    return shopify::lookup_cost(req.lookup.size() + extra_lookups, reads) +
+           shopify::read_levels_cost(req.read.size() + extra_reads, reads) +
+           shopify::push_cost(0, 1);
   };
   bool full = false;
-  while (!full && rows < shopify::max_rows_per_push && st.box->waiting() > 0) {
-    auto taken = st.box->take(1);
+  while (!full && rows < shopify::max_rows_per_push && box->waiting() > 0) {
+    auto taken = box->take(1);
     for (auto& it : taken) {
-      auto known = st.items.find(it.product);
-      if (known == st.items.end()) {
+      auto known = items.find(it.product);
+      if (known == items.end()) {
         std::string id;
-        auto found =
-            st.setup.db->load_memo(st.setup.id, memo_key(it.product), id);
-        if (found && *found) known = st.items.emplace(it.product, id).first;
+        auto found = setup.db->load_memo(setup.id, memo_key(it.product), id);
+        if (found && *found) known = items.emplace(it.product, id).first;
       }
-      auto is_known = known != st.items.end();
+      auto is_known = known != items.end();
       // A round never asks more than the bucket holds when full: first-time
       // lookups cost much more than reads, so such rounds are smaller.
-      if (!st.surveyed.empty() &&
-          cost(is_known ? 0 : 1, is_known ? 1 : 0) > st.bucket.maximum()) {
-        st.box->finish(it.product, true);
+      if (!surveyed.empty() &&
+          cost(is_known ? 0 : 1, is_known ? 1 : 0) > bucket.maximum()) {
+        box->finish(it.product, true);
         full = true;
         break;
       }
@@ -162,44 +154,41 @@ void start_round(self_ptr self) {
       else
         req.lookup.push_back(it.product);
       rows += std::max<size_t>(it.desired.size(), 1);
-      st.surveyed.push_back(std::move(it));
+      surveyed.push_back(std::move(it));
     }
   }
-  if (st.surveyed.empty()) return;
+  if (surveyed.empty()) return;
   // Pace the whole round at once: wait until the bucket holds what the
   // lookups, reads and the push will ask for (at most a full bucket), so
   // that no request of the round meets an empty bucket halfway. Meanwhile
   // the products wait in the outbox, where newer values replace them.
-  auto need = std::min(cost(0, 0), st.bucket.maximum());
-  auto now = clock::now();
-  if (!st.bucket.can_afford(need, now)) {
+  auto need = std::min(cost(0, 0), bucket.maximum());
+  auto now = this->now();
+  if (!bucket.can_afford(need, now)) {
     // Back to the front of the queue, in their order.
-    for (auto i = st.surveyed.rbegin(); i != st.surveyed.rend(); ++i)
-      st.box->finish(i->product, true);
-    st.surveyed.clear();
-    arm(self, std::chrono::duration_cast<std::chrono::milliseconds>(
-                  st.bucket.wait_for(need, now)) +
-                  std::chrono::milliseconds{1});
+    for (auto i = surveyed.rbegin(); i != surveyed.rend(); ++i)
+      box->finish(i->product, true);
+    surveyed.clear();
+    arm(std::chrono::duration_cast<std::chrono::milliseconds>(
+            bucket.wait_for(need, now)) +
+        std::chrono::milliseconds{1});
     return;
   }
-  st.busy = true;
-  ++st.metrics.surveys;
+  busy = true;
+  ++metrics.surveys;
   auto looked_up = req.lookup;
-  self->request(st.worker, caf::infinite, atom::survey_v, std::move(req))
+  self->request(worker, caf::infinite, atom::survey_v, std::move(req))
       .then(
           [=](shopify_survey_reply& r) {
-            on_survey(self, r, looked_up);
-            pump(self);
+            on_survey(r, looked_up);
+            pump();
           },
           [=](caf::error& err) {
-            auto& st = self->state;
-            for (auto& it : st.surveyed)
-              finish(self, it.product, true);
-            st.surveyed.clear();
-            replace_worker(self, err);
+            for (auto& it : surveyed)
+              finish(it.product, true);
+            surveyed.clear();
+            replace_worker(err);
           });
 }
 
-/// Sends whatever can go out now: the next push of the round, or a new
-
-} // namespace shelfsync::shopify_shop_detail
+} // namespace shelfsync

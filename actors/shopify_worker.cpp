@@ -1,26 +1,13 @@
 #include "actors/shopify_worker.hpp"
 
 #include <chrono>
-#include <memory>
 #include <stdexcept>
-#include <string>
 
 #include <caf/all.hpp>
-
-#include "channels/shopify/client.hpp"
 
 namespace shelfsync {
 
 namespace {
-
-/// State of a SHOPIFY WORKER.
-struct shopify_worker_state {
-  /// Null when the client config was refused (see `refusal`).
-  std::unique_ptr<shopify::client> client;
-  /// Why no client could be made; never contains the token.
-  std::string refusal;
-  static inline const char* name = "shopify_worker";
-};
 
 using clock = std::chrono::steady_clock;
 
@@ -72,8 +59,8 @@ flatten(const std::vector<std::pair<size_t, shopify::user_error>>& xs) {
   return out;
 }
 
-/// Converts a push message into the client's push request (deterministic,
-/// so that a resent push carries exactly the same document).
+} // namespace
+
 shopify::push_request to_push_request(const shopify_push& p) {
   shopify::push_request out;
   out.idempotency_key = p.key;
@@ -86,7 +73,6 @@ shopify::push_request to_push_request(const shopify_push& p) {
   return out;
 }
 
-/// The behaviour of a SHOPIFY WORKER; spawn it `detached`.
 shopify_worker_actor::behavior_type shopify_worker(
     shopify_worker_actor::stateful_pointer<shopify_worker_state> self,
     shopify::client_config cfg) {
@@ -173,13 +159,6 @@ shopify_worker_actor::behavior_type shopify_worker(
         return out;
       },
   };
-}
-
-} // namespace
-
-shopify_worker_actor spawn_shopify_worker(caf::actor_system& sys,
-                                          shopify::client_config cfg) {
-  return sys.spawn<caf::detached>(shopify_worker, std::move(cfg));
 }
 
 } // namespace shelfsync

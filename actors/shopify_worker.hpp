@@ -1,31 +1,29 @@
 #pragma once
 
-#include <caf/fwd.hpp>
-#include <caf/replies_to.hpp>
-#include <caf/typed_actor.hpp>
+#include <memory>
+#include <string>
 
-#include "actors/fwd.hpp"
+#include "actors/interfaces.hpp"
+#include "channels/shopify/client.hpp"
 
 namespace shelfsync {
 
-namespace shopify {
-struct client_config;
-} // namespace shopify
+/// State of a SHOPIFY WORKER.
+struct shopify_worker_state {
+  /// Null when the client config was refused (see `refusal`).
+  std::unique_ptr<shopify::client> client;
+  /// Why no client could be made; never contains the token.
+  std::string refusal;
+  static inline const char* name = "shopify_worker";
+};
 
-/// The SHOPIFY WORKER: owns one shop's blocking `shopify::client` on a
-/// detached thread, so that the cooperative shop actor never blocks. Answers
-/// one call at a time; the client paces itself by its bucket model and
-/// answers `throttled` without sending beyond `max_pacing_wait`.
-using shopify_worker_actor = caf::typed_actor<
-    // Looks up unmapped SKUs and reads the levels of known items.
-    caf::replies_to<atom::survey, shopify_survey>::with<shopify_survey_reply>,
-    // Sends one mutation.
-    caf::replies_to<atom::push, shopify_push>::with<shopify_push_reply>>;
+/// The behaviour of a SHOPIFY WORKER; spawn it `detached`.
+shopify_worker_actor::behavior_type shopify_worker(
+    shopify_worker_actor::stateful_pointer<shopify_worker_state> self,
+    shopify::client_config cfg);
 
-/// Spawns a SHOPIFY WORKER, detached, with a client made from `cfg`. A
-/// config the client refuses yields a worker that answers every call with
-/// the permanent error CONFIG and the reason (never the token).
-shopify_worker_actor spawn_shopify_worker(caf::actor_system& sys,
-                                          shopify::client_config cfg);
+/// Converts a push message into the client's push request (deterministic,
+/// so that a resent push carries exactly the same document).
+shopify::push_request to_push_request(const shopify_push& p);
 
 } // namespace shelfsync

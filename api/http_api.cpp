@@ -9,7 +9,7 @@
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
 #include "config/json_syntax.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 

@@ -10,7 +10,7 @@
 #include "api/explanation.hpp"
 #include "api/product_history.hpp"
 #include "api/state_replay.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync::commands {
 

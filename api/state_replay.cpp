@@ -6,7 +6,7 @@
 #include <unordered_set>
 
 #include "actors/product.hpp"
-#include "storage/error.hpp"
+#include "core/error.hpp"
 
 namespace shelfsync {
 

@@ -17,7 +17,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 
-#include "storage/error.hpp"
+#include "core/error.hpp"
 #include "storage/keys.hpp"
 
 namespace shelfsync {

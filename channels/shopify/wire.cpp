@@ -442,12 +442,16 @@ double read_levels_cost(size_t items, const read_options& opts) {
   return static_cast<double>(items) * (1 + 2 + 2.0 * opts.levels_first);
 }
 
-double push_cost(const push_request& p) {
+double push_cost(size_t setup_fields, size_t rows) {
   // A mutation field costs 10; the selections add 1 (inventoryItem,
   // inventoryLevel) or 3 (group, item, location).
-  double cost = 11.0 * static_cast<double>(p.track.size() + p.activate.size());
-  if (!p.quantities.empty()) cost += 13;
+  double cost = 11.0 * static_cast<double>(setup_fields);
+  if (rows > 0) cost += 13;
   return cost;
+}
+
+double push_cost(const push_request& p) {
+  return push_cost(p.track.size() + p.activate.size(), p.quantities.size());
 }
 
 } // namespace shelfsync::shopify

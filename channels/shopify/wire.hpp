@@ -270,6 +270,10 @@ push_outcome parse_push(const graphql_answer& a, const push_request& p);
 double lookup_cost(size_t skus, const read_options& opts = {});
 /// requestedQueryCost of read_levels_request() for `items` ids.
 double read_levels_cost(size_t items, const read_options& opts = {});
+/// requestedQueryCost of push_request_document() for a push carrying
+/// `setup_fields` tracking switches and activations, and `rows` quantities.
+/// The one place the cost of a push is computed.
+double push_cost(size_t setup_fields, size_t rows);
 /// requestedQueryCost of push_request_document().
 double push_cost(const push_request& p);
 

@@ -1,6 +1,9 @@
 // The Amazon shop actor inside the real engine, against the real Amazon
 // simulator over loopback HTTP: batching, feeds followed to their reports,
-// per-SKU outcomes in the delivery records, faults, and restarts.
+// per-SKU outcomes in the delivery records, faults, and restarts. The
+// shop's timing logic (batch interval, getFeed schedule, backoff after a
+// throttle, resubmission, no retry of a refusal) is tested on the
+// deterministic scheduler with a scripted worker: amazon_rounds_test.cpp.
 #include "tests/actors/amazon_fixture.hpp"
 
 // -- quantities ---------------------------------------------------------------
@@ -36,40 +39,6 @@ TEST_F(amazon_shop_test, sends_the_sum_over_enabled_warehouses) {
   EXPECT_EQ(s.pending, 0u);
   EXPECT_FALSE(s.last_success.empty());
   EXPECT_TRUE(s.last_error.empty()) << s.last_error;
-}
-
-TEST_F(amazon_shop_test, many_changes_in_one_interval_make_one_feed) {
-  // One long interval, however slow the machine.
-  start(make_config(false, /*interval=*/60));
-  std::vector<stock_event> batch;
-  std::map<std::string, int64_t> latest;
-  for (int round = 0; round < 4; ++round)
-    for (int i = 0; i < 50; ++i) {
-      auto sku = "SKU-" + std::to_string(i);
-      batch.push_back(on_hand(sku, "WH-A", round * 100 + i));
-      latest[sku] = round * 100 + i;
-    }
-  // Four separate batches within the interval, the last with the final
-  // values.
-  for (size_t from = 0; from < batch.size(); from += 50)
-    ingest({batch.begin() + from, batch.begin() + from + 50});
-  // The interval ends.
-  eng->reload(make_config(false, /*interval=*/1));
-  ASSERT_TRUE(eventually([&] {
-    for (auto& [sku, qty] : latest)
-      if (!confirmed(sku, qty)) return false;
-    return true;
-  }));
-  auto feeds = sim->feeds();
-  ASSERT_EQ(feeds.size(), 1u);
-  auto content = content_of(feeds[0]);
-  EXPECT_EQ(content.skus.size(), 50u);
-  EXPECT_EQ(
-      std::set<std::string>(content.skus.begin(), content.skus.end()).size(),
-      50u);
-  EXPECT_EQ(content.quantities, latest);
-  for (auto& [sku, qty] : latest)
-    EXPECT_EQ(listed(sku), qty) << sku;
 }
 
 TEST_F(amazon_shop_test, an_unchanged_value_sends_nothing) {
@@ -139,9 +108,8 @@ TEST_F(amazon_shop_test, report_errors_are_recorded_per_sku) {
   auto feeds = sim->feeds();
   ASSERT_EQ(feeds.size(), 2u);
   EXPECT_EQ(content_of(feeds[1]).skus, std::vector<std::string>{"FLAKY"});
-  // The permanent failure is not retried while its value stays the same.
-  std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(sim->feeds().size(), 2u);
+  // The permanent failure is not retried while its value stays the same
+  // (over minutes: amazon_rounds_test.cpp).
   EXPECT_EQ(status().pending, 0u);
   auto m = metrics();
   EXPECT_EQ(m["failed"], 2);
@@ -185,42 +153,7 @@ TEST_F(amazon_shop_test, a_fatal_feed_is_resubmitted) {
   EXPECT_EQ(listed("P1"), 5);
 }
 
-TEST_F(amazon_shop_test, a_cancelled_feed_is_resubmitted) {
-  amazon::sim_faults faults;
-  faults.next_feed = amazon::processing_status::cancelled;
-  sim->set_faults(faults);
-  start(make_config());
-  ingest({on_hand("P1", "WH-A", 5)});
-  ASSERT_TRUE(eventually([&] {
-    return confirmed("P1", 5);
-  }));
-  auto feeds = sim->feeds();
-  ASSERT_EQ(feeds.size(), 2u);
-  EXPECT_EQ(feeds[0].status, amazon::processing_status::cancelled);
-}
-
 // -- faults -------------------------------------------------------------------
-
-TEST_F(amazon_shop_test, throttling_backs_off_and_succeeds) {
-  amazon::sim_faults faults;
-  faults.path_prefix = "/feeds/";
-  faults.throttle_next = 2;
-  sim->set_faults(faults);
-  start(make_config());
-  ingest({on_hand("P1", "WH-A", 5)});
-  ASSERT_TRUE(eventually(
-      [&] {
-        return confirmed("P1", 5);
-      },
-      30s));
-  EXPECT_EQ(listed("P1"), 5);
-  size_t throttled = 0;
-  for (auto& r : sim->requests())
-    throttled += r.status == 429;
-  EXPECT_EQ(throttled, 2u);
-  EXPECT_EQ(sim->feeds().size(), 1u);
-  EXPECT_GE(metrics()["throttled"], 1);
-}
 
 TEST_F(amazon_shop_test, server_errors_and_dropped_connections_delay_only) {
   amazon::sim_faults faults;

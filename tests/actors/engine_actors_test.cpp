@@ -60,7 +60,7 @@ struct actors_test : ::testing::Test {
     std::filesystem::remove_all(dir);
     db = std::shared_ptr<store>{std::move(*store::open(dir, durability::wal))};
     for (auto& s : conf->shops)
-      shops.emplace(s.id, sys.spawn(shop, shop_setup{s.id, conf, db, {}, {}}));
+      shops.emplace(s.id, sys.spawn(shop, shop_setup{s.id, conf, db, {}, {}, {}}));
     dir_actor =
         sys.spawn(directory, directory_config{db, conf, shops, idle, 1});
     sched.run();

@@ -1,6 +1,9 @@
 // The real engine with its Shopify shop actor against the real Shopify
 // simulator over loopback HTTP. Every wait polls the simulator (or the
 // engine's store) with a bound, and every test asserts what Shopify holds.
+// The shop's logic (coalescing, pacing after a throttle, retries, no retry
+// after a refusal, stock sync off) is tested on the deterministic scheduler
+// with a scripted worker: shopify_rounds_test.cpp.
 #include "tests/actors/shopify_fixture.hpp"
 
 using shopify_fixture::token;
@@ -92,45 +95,6 @@ TEST_F(shopify_shop_test, several_items_with_the_sku_is_an_error_state) {
             std::string::npos);
 }
 
-TEST_F(shopify_shop_test, the_mapping_is_looked_up_once_and_remembered) {
-  sim.add_item("eu", "P-5", true, {{loc_a, 0}, {loc_b, 0}});
-  start();
-  ingest({set("e1", "P-5", "WH-A", 1)});
-  ASSERT_TRUE(eventually([&] {
-    return level("P-5", loc_a) == 1;
-  }));
-  ingest({set("e2", "P-5", "WH-A", 2)});
-  ASSERT_TRUE(eventually([&] {
-    return level("P-5", loc_a) == 2;
-  }));
-  eng.reset();
-  start();
-  ingest({set("e3", "P-5", "WH-A", 3)});
-  ASSERT_TRUE(eventually([&] {
-    return level("P-5", loc_a) == 3;
-  }));
-  EXPECT_EQ(requests_named("ShelfsyncLookupSkus"), 1u);
-}
-
-// -- rule 10 -----------------------------------------------------------------
-
-TEST_F(shopify_shop_test, an_unchanged_value_sends_nothing) {
-  sim.add_item("eu", "P-6", true, {{loc_a, 0}, {loc_b, 0}});
-  start();
-  ingest({set("e1", "P-6", "WH-A", 5)});
-  ASSERT_TRUE(eventually([&] {
-    return confirmed("P-6", loc_a, 5);
-  }));
-  auto before = requests();
-  ingest({set("e2", "P-6", "WH-A", 5), set("e3", "P-6", "WH-C", 40)});
-  ASSERT_TRUE(eng->sync());
-  std::this_thread::sleep_for(300ms);
-  EXPECT_EQ(requests(), before);
-  EXPECT_EQ(status().pending, 0u);
-}
-
-// -- faults ------------------------------------------------------------------
-
 TEST_F(shopify_shop_test, a_dropped_answer_is_retried_with_the_same_key) {
   sim.add_item("eu", "P-7", true, {{loc_a, 0}, {loc_b, 0}});
   auto f = sim.faults("eu");
@@ -157,72 +121,6 @@ TEST_F(shopify_shop_test, a_dropped_answer_is_retried_with_the_same_key) {
   EXPECT_EQ(lv->history, (std::vector<int64_t>{0, 11})); // applied once
   EXPECT_EQ(lv->writes, 2u); // the seed, then one push
 }
-
-TEST_F(shopify_shop_test, server_errors_are_retried_until_delivered) {
-  sim.add_item("eu", "P-8", true, {{loc_a, 0}, {loc_b, 0}});
-  auto f = sim.faults("eu");
-  f.fail_next = 3;
-  f.fail_status = 503;
-  sim.set_faults("eu", f);
-  start();
-  ingest({set("e1", "P-8", "WH-A", 4)});
-  ASSERT_TRUE(eventually([&] {
-    return confirmed("P-8", loc_a, 4);
-  }));
-  EXPECT_EQ(level("P-8", loc_a), 4);
-  size_t failed = 0;
-  for (auto& r : sim.requests("eu"))
-    failed += r.answer == "server_error" ? 1 : 0;
-  EXPECT_EQ(failed, 3u);
-  auto s = status();
-  EXPECT_FALSE(s.last_success.empty());
-  EXPECT_NE(s.last_error.find("503"), std::string::npos);
-}
-
-TEST_F(shopify_shop_test, sustained_throttling_converges_to_the_last_values) {
-  std::vector<std::string> skus;
-  for (int i = 0; i < 5; ++i) {
-    skus.push_back("T-" + std::to_string(i));
-    sim.add_item("eu", skus.back(), true, {{loc_a, 0}, {loc_b, 0}});
-  }
-  start();
-  auto f = sim.faults("eu");
-  f.throttle_all = true;
-  f.throttle_with_429 = false;
-  sim.set_faults("eu", f);
-  int n = 0;
-  for (int round = 1; round <= 4; ++round) {
-    std::vector<stock_event> batch;
-    for (auto& sku : skus) {
-      batch.push_back(set("t" + std::to_string(n++), sku, "WH-A", round));
-      batch.push_back(set("t" + std::to_string(n++), sku, "WH-B", 10 * round));
-    }
-    ingest(batch);
-    if (round == 2) {
-      f.throttle_with_429 = true; // and now the 429 flavour
-      sim.set_faults("eu", f);
-    }
-    std::this_thread::sleep_for(300ms);
-  }
-  f.throttle_all = false;
-  sim.set_faults("eu", f);
-  ASSERT_TRUE(eventually([&] {
-    for (auto& sku : skus)
-      if (level(sku, loc_a) != 4 || level(sku, loc_b) != 40) return false;
-    return true;
-  }));
-  size_t throttled = 0;
-  for (auto& r : sim.requests("eu"))
-    throttled += r.answer == "throttled" ? 1 : 0;
-  EXPECT_GT(throttled, 0u);
-  // No older value overwrote a newer one at the end.
-  for (auto& sku : skus)
-    EXPECT_EQ(item(sku)->stocked_at(loc_a)->history.back(), 4);
-  auto details = nlohmann::json::parse(status().details);
-  EXPECT_GT(details["metrics"]["throttled"].get<double>(), 0);
-}
-
-// -- restart -----------------------------------------------------------------
 
 TEST_F(shopify_shop_test, sets_pending_at_a_crash_are_delivered_after_restart) {
   for (auto sku : {"R-1", "R-2", "R-3"})
@@ -278,28 +176,6 @@ TEST_F(shopify_shop_test, values_already_held_wait_for_tracking_to_be_on) {
 
 // -- configuration -----------------------------------------------------------
 
-TEST_F(shopify_shop_test, stock_sync_off_stops_every_request_until_on) {
-  sim.add_item("eu", "S-1", true, {{loc_a, 0}, {loc_b, 0}});
-  start();
-  ingest({set("e1", "S-1", "WH-A", 1)});
-  ASSERT_TRUE(eventually([&] {
-    return confirmed("S-1", loc_a, 1);
-  }));
-  eng->reload(make_config(false));
-  ASSERT_TRUE(eng->sync());
-  sim.clear_requests("eu");
-  ingest({set("e2", "S-1", "WH-A", 2), set("e3", "S-1", "WH-B", 3)});
-  ASSERT_TRUE(eng->sync());
-  std::this_thread::sleep_for(500ms);
-  EXPECT_EQ(requests(), 0u);
-  EXPECT_EQ(level("S-1", loc_a), 1);
-  EXPECT_FALSE(status().stock_sync);
-  eng->reload(make_config(true));
-  ASSERT_TRUE(eventually([&] {
-    return level("S-1", loc_a) == 2 && level("S-1", loc_b) == 3;
-  }));
-}
-
 TEST_F(shopify_shop_test, a_missing_token_is_an_error_state_not_a_crash) {
   sim.add_item("eu", "M-1", true, {{loc_a, 0}});
   ::unsetenv(token_env);
@@ -321,7 +197,7 @@ TEST_F(shopify_shop_test, a_missing_token_is_an_error_state_not_a_crash) {
   }));
 }
 
-TEST_F(shopify_shop_test, refused_items_fail_for_good_without_retrying) {
+TEST_F(shopify_shop_test, refused_items_fail_for_good) {
   sim.add_item("eu", "N-1", true, {{loc_a, 0}}, /*non_mutable=*/true);
   start();
   ingest({set("e1", "N-1", "WH-A", 5), set("e2", "NOPE", "WH-A", 1)});
@@ -337,9 +213,6 @@ TEST_F(shopify_shop_test, refused_items_fail_for_good_without_retrying) {
   ASSERT_TRUE(eventually([&] {
     return status().pending == 0;
   }));
-  auto before = requests();
-  std::this_thread::sleep_for(1500ms);
-  EXPECT_EQ(requests(), before);
 }
 
 TEST_F(shopify_shop_test, status_shows_budget_and_numeric_metrics) {

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <rocksdb/db.h>
 
-#include "storage/error.hpp"
+#include "core/error.hpp"
 #include "tests/tmpfs_mount.hpp"
 
 using namespace shelfsync;

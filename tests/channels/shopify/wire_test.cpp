@@ -222,6 +222,8 @@ TEST(wire_cost, estimates_match_shopifys_recorded_costs) {
   only_set.quantities = {{"I", "L", 1}};
   EXPECT_EQ(push_cost(only_set), 13);
   EXPECT_EQ(push_cost(sample_push(5)), 13 + 11 + 11);
+  EXPECT_EQ(push_cost(2, 3), 13 + 11 + 11); // what the shop paces by
+  EXPECT_EQ(push_cost(1, 0), 11);
   EXPECT_EQ(read_levels_cost(2, {10, 2}), 46);
 }
 

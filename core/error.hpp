@@ -7,8 +7,9 @@
 
 namespace shelfsync {
 
-/// The one error enum of shelfsync. Handlers return `caf::result<T>`, helpers
-/// `caf::expected<T>` or `caf::error` carrying one of these codes.
+/// The one error enum of shelfsync, for every part of it (storage translates
+/// RocksDB's statuses to it at its boundary). Handlers return `caf::result<T>`,
+/// helpers `caf::expected<T>` or `caf::error` carrying one of these codes.
 enum class ec : uint8_t {
   none = 0,
   /// RocksDB reported a failure; the context carries its message.
@@ -28,7 +29,27 @@ enum class ec : uint8_t {
 };
 
 /// Returns a stable name for `x`.
-const char* to_string(ec x);
+inline const char* to_string(ec x) {
+  switch (x) {
+  case ec::none:
+    return "none";
+  case ec::storage_failure:
+    return "storage_failure";
+  case ec::corrupt_record:
+    return "corrupt_record";
+  case ec::invalid_input:
+    return "invalid_input";
+  case ec::invalid_config:
+    return "invalid_config";
+  case ec::not_found:
+    return "not_found";
+  case ec::shutting_down:
+    return "shutting_down";
+  case ec::conflict:
+    return "conflict";
+  }
+  return "unknown";
+}
 
 } // namespace shelfsync
 
