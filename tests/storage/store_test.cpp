@@ -320,6 +320,7 @@ TEST_F(store_test, sequence_numbers_go_on_after_the_whole_log_is_dropped) {
   auto r = s->append({make_event("c", "p1", 3)});
   ASSERT_TRUE(r);
   EXPECT_EQ(r->last_seq, 3u);
+}
 
 // -- storage failures ----------------------------------------------------------
 
