@@ -97,7 +97,9 @@ TEST(slots, removing_a_node_changes_only_its_preferred_slots) {
   auto fewer = nodes(3);
   for (uint32_t s = 0; s < 256; ++s) {
     auto before = preferred_owner(s, live);
-    if (*before != "n4") EXPECT_EQ(preferred_owner(s, fewer), before);
+    if (*before != "n4") {
+      EXPECT_EQ(preferred_owner(s, fewer), before);
+    }
   }
 }
 
@@ -137,7 +139,9 @@ TEST(slots, a_leaving_node_moves_only_its_own_slots) {
       for (uint32_t s = 0; s < slots; ++s) {
         ASSERT_TRUE(after[s]);
         EXPECT_NE(*after[s], gone);
-        if (*before[s] != gone) EXPECT_EQ(after[s], before[s]) << s;
+        if (*before[s] != gone) {
+          EXPECT_EQ(after[s], before[s]) << s;
+        }
       }
       EXPECT_EQ(moves(before, after), counts(before)[gone]);
     }
@@ -156,7 +160,9 @@ TEST(slots, a_joining_node_takes_only_its_fair_share) {
       // Every move is a slot going to the new node: no shuffling among the
       // others.
       for (uint32_t s = 0; s < slots; ++s)
-        if (after[s] != before[s]) EXPECT_EQ(*after[s], "new") << s;
+        if (after[s] != before[s]) {
+          EXPECT_EQ(*after[s], "new") << s;
+        }
       EXPECT_EQ(moves(before, after), c["new"]);
     }
 }
