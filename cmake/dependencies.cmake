@@ -30,3 +30,7 @@ find_package(GTest CONFIG REQUIRED)
 find_package(benchmark CONFIG QUIET)
 find_path(VALIJSON_INCLUDE_DIR valijson/validator.hpp REQUIRED)
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
+
+# The NATS C client (clustered mode, cluster/); Debian ships a pkg-config file.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(NATS REQUIRED IMPORTED_TARGET libnats)

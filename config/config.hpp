@@ -32,6 +32,25 @@ struct log_retention_config {
   bool enabled() const { return days != 0 || bytes != 0; }
 };
 
+/// Settings of clustered mode (PRODUCT.md §7), from `node.cluster`. Absent
+/// means single-node mode on the embedded RocksDB, the default.
+struct cluster_config {
+  /// This node's id, unique in the cluster: `[a-z0-9][a-z0-9-]{0,62}` (it
+  /// appears in lease values and NATS subjects).
+  std::string node_id;
+  /// NATS server URLs, `nats://host:port` or `tls://host:port`, at least one,
+  /// each listed once, without credentials.
+  std::vector<std::string> nats;
+  /// Name of the environment variable holding the NATS token; empty when the
+  /// servers need none.
+  std::string token_env;
+  /// Number of slots products and shops are hashed into (1 to 4096). Fixed
+  /// when the cluster is first created.
+  uint32_t slots = 16;
+  /// JetStream replicas of every stream and bucket: 1, 3 or 5.
+  uint32_t replicas = 3;
+};
+
 /// Settings of this engine process.
 struct node_config {
   /// Where RocksDB keeps its files.
@@ -65,6 +84,8 @@ struct node_config {
   uint32_t shutdown_seconds = 10;
   /// From `node.log_retention`; absent = keep the whole log.
   log_retention_config log_retention;
+  /// Set when `node.cluster` is given: this node is one of a cluster.
+  std::optional<cluster_config> cluster;
 };
 
 /// Settings of the HTTP API.

@@ -112,6 +112,20 @@ void read_node(const json& value, const std::string& path, node_config& out,
           node.member("log_retention", presence::optional, "an object"))
     read_log_retention(*retention, node.path_of("log_retention"),
                        out.log_retention, problems);
+  if (auto* cluster = node.member("cluster", presence::optional, "an object")) {
+    cluster_config parsed;
+    auto before = problems.size();
+    read_cluster(*cluster, node.path_of("cluster"), parsed, problems);
+    if (problems.size() == before) out.cluster = std::move(parsed);
+    // JetStream 2.9 syncs its files on its own schedule (every 60 s): an
+    // acknowledged batch survives process kills, not a power loss.
+    if (out.durability == durability::fsync)
+      node.report(node.path_of("durability"),
+                  "must not be \"fsync\" in cluster mode (node.cluster is "
+                  "set): NATS JetStream 2.9 syncs to disk on its own "
+                  "schedule, so an acknowledged batch survives process kills "
+                  "but not a power loss; use \"wal\"");
+  }
   node.finish();
 }
 

@@ -7,6 +7,14 @@
 
 namespace shelfsync::detail {
 
+/// Reads `node.cluster` (the object `value` at `path`) into `out`.
+void read_cluster(const json& value, const std::string& path,
+                  cluster_config& out, std::vector<config_problem>& problems);
+
+/// Returns whether `id` is a valid cluster node id:
+/// `[a-z0-9][a-z0-9-]{0,62}`.
+bool is_node_id(const std::string& id);
+
 /// Reads the sections `node` and `api` of the document `doc` into `out`,
 /// appending every problem found.
 void read_node_and_api(object_reader& doc, config& out,

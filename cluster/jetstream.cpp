@@ -1,0 +1,352 @@
+#include "cluster/jetstream.hpp"
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <set>
+
+#include "cluster/nats_status.hpp"
+
+namespace shelfsync::cluster {
+
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+constexpr const char* msg_id_header = "Nats-Msg-Id";
+constexpr const char* expected_subject_seq_header =
+    "Nats-Expected-Last-Subject-Sequence";
+
+/// Owns a natsMsg.
+struct msg_ptr {
+  natsMsg* p = nullptr;
+  ~msg_ptr() { natsMsg_Destroy(p); }
+};
+
+/// Owns a jsPubAck.
+struct ack_ptr {
+  jsPubAck* p = nullptr;
+  ~ack_ptr() { jsPubAck_Destroy(p); }
+};
+
+publish_ack to_ack(const jsPubAck& pa) {
+  return publish_ack{pa.Stream != nullptr ? pa.Stream : "", pa.Sequence,
+                     pa.Duplicate};
+}
+
+int64_t millis(milliseconds d) { return static_cast<int64_t>(d.count()); }
+
+/// What one batch collects from the acknowledgement callbacks, which run on
+/// a cnats thread.
+struct batch_state {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, size_t> index_of;
+  std::vector<std::optional<publish_ack>> acks;
+  std::vector<std::optional<error>> errors;
+  /// Callbacks run so far; each takes one message out of cnats' pending
+  /// list.
+  size_t handled = 0;
+};
+
+void on_batch_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
+                  void* closure) {
+  auto* state = static_cast<batch_state*>(closure);
+  const char* id = nullptr;
+  natsMsgHeader_Get(msg, msg_id_header, &id);
+  {
+    std::lock_guard<std::mutex> guard{state->mutex};
+    auto i = id != nullptr ? state->index_of.find(id) : state->index_of.end();
+    if (i != state->index_of.end()) {
+      if (pa != nullptr)
+        state->acks[i->second] = to_ack(*pa);
+      else
+        state->errors[i->second] = detail::from_nats(
+            std::string{"publishing to "} + natsMsg_GetSubject(msg),
+            pae != nullptr ? pae->Err : NATS_ERR,
+            pae != nullptr ? pae->ErrCode : jsErrCode{},
+            pae != nullptr && pae->ErrText != nullptr ? pae->ErrText : "");
+    }
+    ++state->handled;
+  }
+  state->changed.notify_all();
+  natsMsg_Destroy(msg);
+}
+
+} // namespace
+
+// -- connecting ---------------------------------------------------------------
+
+outcome<std::unique_ptr<jetstream>>
+jetstream::connect(const connect_options& options) {
+  if (options.urls.empty())
+    return error{errc::invalid, "connecting to NATS: no server URL given"};
+  natsOptions* opts = nullptr;
+  natsStatus s = natsOptions_Create(&opts);
+  std::vector<const char*> urls;
+  for (auto& url : options.urls)
+    urls.push_back(url.c_str());
+  if (s == NATS_OK)
+    s = natsOptions_SetServers(opts, urls.data(),
+                               static_cast<int>(urls.size()));
+  if (s == NATS_OK && !options.token.empty())
+    s = natsOptions_SetToken(opts, options.token.c_str());
+  if (s == NATS_OK && !options.name.empty())
+    s = natsOptions_SetName(opts, options.name.c_str());
+  if (s == NATS_OK) s = natsOptions_SetTimeout(opts, millis(options.timeout));
+  // Keep trying the servers for as long as the connection object lives: a
+  // node outlives any one NATS server.
+  if (s == NATS_OK) s = natsOptions_SetMaxReconnect(opts, -1);
+  if (s == NATS_OK) s = natsOptions_SetReconnectWait(opts, 250);
+  if (s != NATS_OK) {
+    auto e = detail::from_nats("setting NATS connection options", s);
+    natsOptions_Destroy(opts);
+    return e;
+  }
+  natsConnection* nc = nullptr;
+  s = natsConnection_Connect(&nc, opts);
+  natsOptions_Destroy(opts);
+  if (s != NATS_OK) {
+    std::string list;
+    for (auto& url : options.urls)
+      list += (list.empty() ? "" : ", ") + url;
+    return detail::from_nats("connecting to NATS (" + list + ")", s);
+  }
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = millis(options.timeout);
+  jsCtx* js = nullptr;
+  s = natsConnection_JetStream(&js, nc, &jo);
+  if (s != NATS_OK) {
+    auto e = detail::from_nats("opening a JetStream context", s);
+    natsConnection_Destroy(nc);
+    return e;
+  }
+  return std::unique_ptr<jetstream>{new jetstream(nc, js, options.timeout)};
+}
+
+jetstream::~jetstream() {
+  jsCtx_Destroy(js_);
+  natsConnection_Close(nc_);
+  natsConnection_Destroy(nc_);
+}
+
+// -- streams ------------------------------------------------------------------
+
+status jetstream::ensure_stream(const stream_spec& spec) {
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = spec.name.c_str();
+  std::vector<const char*> subjects;
+  for (auto& subject : spec.subjects)
+    subjects.push_back(subject.c_str());
+  cfg.Subjects = subjects.data();
+  cfg.SubjectsLen = static_cast<int>(subjects.size());
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = spec.replicas;
+  if (spec.max_msgs_per_subject > 0)
+    cfg.MaxMsgsPerSubject = spec.max_msgs_per_subject;
+  if (spec.duplicate_window.count() > 0)
+    cfg.Duplicates = millis(spec.duplicate_window) * 1000000;
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr{};
+  natsStatus s = js_AddStream(&info, js_, &cfg, nullptr, &jerr);
+  jsStreamInfo_Destroy(info);
+  if (s == NATS_OK) return done{};
+  auto e = detail::from_nats("creating stream " + spec.name, s, jerr);
+  if (jerr == JSStreamNameExistErr)
+    e = error{errc::invalid,
+              "stream " + spec.name +
+                  " already exists with another configuration (subjects, "
+                  "replicas or limits); it is never changed silently: " +
+                  e.message};
+  return e;
+}
+
+status jetstream::delete_stream(const std::string& name) {
+  jsErrCode jerr{};
+  natsStatus s = js_DeleteStream(js_, name.c_str(), nullptr, &jerr);
+  if (s != NATS_OK)
+    return detail::from_nats("deleting stream " + name, s, jerr);
+  return done{};
+}
+
+// -- single writes and reads
+// ----------------------------------------------------
+
+outcome<publish_ack>
+jetstream::publish_cas(const std::string& subject, const std::string& data,
+                       uint64_t expected_last_subject_seq) {
+  auto what = "publishing to " + subject + " expecting its last sequence " +
+              std::to_string(expected_last_subject_seq);
+  msg_ptr msg;
+  natsStatus s = natsMsg_Create(&msg.p, subject.c_str(), nullptr, data.data(),
+                                static_cast<int>(data.size()));
+  // Set here rather than through jsPubOptions, which leaves out 0 ("the
+  // subject has no message yet").
+  if (s == NATS_OK)
+    s = natsMsgHeader_Set(msg.p, expected_subject_seq_header,
+                          std::to_string(expected_last_subject_seq).c_str());
+  if (s != NATS_OK) return detail::from_nats(what, s);
+  ack_ptr ack;
+  jsErrCode jerr{};
+  s = js_PublishMsg(&ack.p, js_, msg.p, nullptr, &jerr);
+  if (s != NATS_OK) return detail::from_nats(what, s, jerr);
+  return to_ack(*ack.p);
+}
+
+outcome<stored_message> jetstream::last_msg(const std::string& stream,
+                                            const std::string& subject) {
+  msg_ptr msg;
+  jsErrCode jerr{};
+  natsStatus s = js_GetLastMsg(&msg.p, js_, stream.c_str(), subject.c_str(),
+                               nullptr, &jerr);
+  if (s != NATS_OK)
+    return detail::from_nats("reading the last message of " + subject +
+                                 " in stream " + stream,
+                             s, jerr);
+  const char* data = natsMsg_GetData(msg.p);
+  return stored_message{
+      natsMsg_GetSubject(msg.p), natsMsg_GetSequence(msg.p),
+      std::string(data != nullptr ? data : "",
+                  static_cast<size_t>(natsMsg_GetDataLength(msg.p)))};
+}
+
+// -- batches ------------------------------------------------------------------
+
+outcome<std::vector<publish_ack>>
+jetstream::publish_batch(const std::vector<outgoing_message>& messages,
+                         std::chrono::milliseconds timeout) {
+  if (messages.empty()) return std::vector<publish_ack>{};
+  auto deadline = steady_clock::now() + timeout;
+  auto left = [&] {
+    auto d = std::chrono::duration_cast<milliseconds>(deadline -
+                                                      steady_clock::now());
+    return std::max<int64_t>(1, millis(d));
+  };
+
+  // On the heap: see the wait for the callbacks below.
+  auto owned = std::make_unique<batch_state>();
+  auto& state = *owned;
+  state.acks.resize(messages.size());
+  state.errors.resize(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto& id = messages[i].msg_id;
+    if (id.empty() || !state.index_of.emplace(id, i).second)
+      return error{
+          errc::invalid,
+          "publishing a batch: message " + std::to_string(i) +
+              (id.empty() ? " has no msg-id" : " repeats the msg-id " + id)};
+  }
+
+  // A context of its own, so that its callbacks and pending list hold only
+  // this batch's messages.
+  jsOptions jo;
+  jsOptions_Init(&jo);
+  jo.Wait = millis(timeout_);
+  jo.PublishAsync.MaxPending = static_cast<int64_t>(messages.size());
+  jo.PublishAsync.AckHandler = on_batch_ack;
+  jo.PublishAsync.AckHandlerClosure = owned.get();
+  jsCtx* js = nullptr;
+  natsStatus s = natsConnection_JetStream(&js, nc_, &jo);
+  if (s != NATS_OK)
+    return detail::from_nats("opening a JetStream context for a batch", s);
+
+  size_t submitted = 0;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto& m = messages[i];
+    auto what = "publishing to " + m.subject;
+    msg_ptr msg;
+    s = natsMsg_Create(&msg.p, m.subject.c_str(), nullptr, m.data.data(),
+                       static_cast<int>(m.data.size()));
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(msg.p, msg_id_header, m.msg_id.c_str());
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    // Makes cnats report a message unacknowledged by then to the callback.
+    po.MaxWait = left();
+    if (s == NATS_OK) s = js_PublishMsgAsync(js, &msg.p, &po);
+    if (s == NATS_OK) {
+      ++submitted;
+    } else {
+      // The library gave the message back (msg.p is still set).
+      std::lock_guard<std::mutex> guard{state.mutex};
+      state.errors[i] = detail::from_nats(what, s);
+    }
+  }
+
+  jsPubOptions po;
+  jsPubOptions_Init(&po);
+  po.MaxWait = left();
+  js_PublishAsyncComplete(js, &po);
+  // Whatever is still pending gets no callback any more: it failed.
+  natsMsgList pending{};
+  size_t still_pending = 0;
+  if (js_PublishAsyncGetPendingList(&pending, js) == NATS_OK) {
+    std::lock_guard<std::mutex> guard{state.mutex};
+    for (int k = 0; k < pending.Count; ++k) {
+      ++still_pending;
+      const char* id = nullptr;
+      natsMsgHeader_Get(pending.Msgs[k], msg_id_header, &id);
+      auto i = id != nullptr ? state.index_of.find(id) : state.index_of.end();
+      if (i != state.index_of.end() && !state.acks[i->second])
+        state.errors[i->second] = error{
+            errc::timeout, "publishing to " + messages[i->second].subject +
+                               ": no acknowledgement within " +
+                               std::to_string(timeout.count()) + " ms"};
+    }
+    natsMsgList_Destroy(&pending);
+  }
+  {
+    // A callback may still be running on a cnats thread: `state` must
+    // outlive it. Each submitted message either got its callback or was in
+    // the pending list; should that ever not add up, the state is left
+    // allocated rather than freed under a late callback.
+    std::unique_lock<std::mutex> lock{state.mutex};
+    bool settled =
+        state.changed.wait_for(lock, timeout_ + milliseconds{5000}, [&] {
+          return state.handled + still_pending >= submitted;
+        });
+    if (!settled) {
+      auto missing = submitted - still_pending - state.handled;
+      lock.unlock();
+      owned.release();
+      return error{errc::failure,
+                   "publishing a batch: acknowledgements of " +
+                       std::to_string(missing) +
+                       " messages never came back nor timed out"};
+    }
+  }
+  jsCtx_Destroy(js);
+
+  std::vector<publish_ack> acks;
+  size_t failed = 0;
+  std::string first;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (state.acks[i]) {
+      acks.push_back(*state.acks[i]);
+      continue;
+    }
+    if (!state.errors[i])
+      state.errors[i] =
+          error{errc::timeout, "publishing to " + messages[i].subject +
+                                   ": no acknowledgement"};
+    if (failed++ == 0) first = state.errors[i]->message;
+  }
+  if (failed == 0) return acks;
+  // The first failure's kind stands for the batch: a caller retries the
+  // whole batch with the same msg-ids either way.
+  errc code = errc::failure;
+  for (auto& e : state.errors)
+    if (e) {
+      code = e->code;
+      break;
+    }
+  return error{
+      code, std::to_string(failed) + " of " + std::to_string(messages.size()) +
+                " messages of the batch were not stored; first: " + first};
+}
+
+} // namespace shelfsync::cluster
