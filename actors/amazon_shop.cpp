@@ -78,7 +78,7 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
                  " feeds submitted before the restart");
   for (auto& [key, f] : flights)
     arm_poll(f, milliseconds{0});
-  arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
+  arm_batch(shop().amazon.batch_interval);
 }
 
 void amazon_shop_state::resume_feeds() {
@@ -137,16 +137,16 @@ const shop_config& amazon_shop_state::shop() const {
 }
 
 std::chrono::milliseconds amazon_shop_state::feed_poll() const {
-  return std::chrono::seconds{shop().amazon.feed_poll_seconds};
+  return shop().amazon.feed_poll;
 }
 
 void amazon_shop_state::on_reload(config_ptr conf) {
   if (!conf->find_shop(setup.id)) return; // the engine stops this shop
-  auto old_interval = shop().amazon.batch_interval_seconds;
+  auto old_interval = shop().amazon.batch_interval;
   setup.conf = std::move(conf);
   self->send(worker, atom::reload_v, setup.conf);
-  if (shop().amazon.batch_interval_seconds != old_interval)
-    arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
+  if (shop().amazon.batch_interval != old_interval)
+    arm_batch(shop().amazon.batch_interval);
 }
 
 void amazon_shop_state::on_pending(std::vector<view_change>&& changes) {
@@ -167,7 +167,7 @@ void amazon_shop_state::arm_batch(milliseconds delay) {
 
 void amazon_shop_state::on_batch(uint64_t generation) {
   if (generation != batch_timer) return;
-  arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
+  arm_batch(shop().amazon.batch_interval);
   round = 0;
   submit_more();
 }

@@ -166,9 +166,8 @@ void shopify_shop_state::schedule_drift() {
     return;
   }
   if (d.walking) return;
-  auto next = d.pass_started + std::chrono::seconds{cfg->interval_seconds};
-  if (d.pass_started == time_point{})
-    next = now() + std::chrono::seconds{cfg->interval_seconds};
+  auto next = d.pass_started + cfg->interval;
+  if (d.pass_started == time_point{}) next = now() + cfg->interval;
   arm_drift(until(next, now()));
 }
 

@@ -256,10 +256,12 @@ std::string shopify_shop_state::details() const {
                     {"latency_ms_p99", m.latency(0.99)}};
   if (auto* shop = find_shop()) {
     auto& dc = shop->shopify.drift_check;
-    out["drift_check"] = {{"enabled", dc.enabled},
-                          {"interval_seconds", dc.interval_seconds},
-                          {"budget_percent", dc.budget_percent},
-                          {"walking", drift.walking}};
+    out["drift_check"] = {
+        {"enabled", dc.enabled},
+        {"interval_seconds",
+         std::chrono::duration_cast<std::chrono::seconds>(dc.interval).count()},
+        {"budget_percent", dc.budget_percent},
+        {"walking", drift.walking}};
   }
   if (!blocked.empty()) out["blocked"] = blocked;
   return out.dump();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -130,8 +131,9 @@ enum class channel_kind { shopify, amazon };
 struct drift_check_config {
   /// Off by default: it spends API budget.
   bool enabled = false;
-  /// One pass over every driven product starts this often.
-  uint32_t interval_seconds = 3600;
+  /// One pass over every driven product starts this often (the file gives
+  /// whole seconds, `interval_seconds`).
+  std::chrono::milliseconds interval = std::chrono::hours{1};
   /// The share of the bucket (its size and its restore rate) the reads may
   /// use, in percent.
   uint32_t budget_percent = 10;
@@ -164,10 +166,12 @@ struct amazon_config {
   std::string client_id_env;
   std::string client_secret_env;
   std::string refresh_token_env;
-  /// How often pending changes go out as a feed (1 to 86400).
-  uint32_t batch_interval_seconds = 60;
-  /// First getFeed delay after a submission (1 to 3600).
-  uint32_t feed_poll_seconds = 15;
+  /// How often pending changes go out as a feed (the file gives whole
+  /// seconds, `batch_interval_seconds`: 1 to 86400).
+  std::chrono::milliseconds batch_interval = std::chrono::minutes{1};
+  /// First getFeed delay after a submission (the file gives whole seconds,
+  /// `feed_poll_seconds`: 1 to 3600).
+  std::chrono::milliseconds feed_poll = std::chrono::seconds{15};
   /// The listings product type sent in feeds (non-empty).
   std::string product_type = "PRODUCT";
 };

@@ -50,7 +50,7 @@ void read_drift_check(const json& value, const std::string& path,
   object_reader r{value, path, problems};
   if (auto on = r.boolean("enabled", presence::optional)) out.enabled = *on;
   if (auto s = r.integer("interval_seconds", presence::optional, 1, 604800))
-    out.interval_seconds = static_cast<uint32_t>(*s);
+    out.interval = std::chrono::seconds{*s};
   if (auto p = r.integer("budget_percent", presence::optional, 1, 50))
     out.budget_percent = static_cast<uint32_t>(*p);
   if (auto n = r.integer("page_size", presence::optional, 1, 250))
@@ -116,9 +116,9 @@ void read_amazon(const json& value, const std::string& path, amazon_config& out,
     out.refresh_token_env = *name;
   if (auto s =
           r.integer("batch_interval_seconds", presence::optional, 1, 86400))
-    out.batch_interval_seconds = static_cast<uint32_t>(*s);
+    out.batch_interval = std::chrono::seconds{*s};
   if (auto s = r.integer("feed_poll_seconds", presence::optional, 1, 3600))
-    out.feed_poll_seconds = static_cast<uint32_t>(*s);
+    out.feed_poll = std::chrono::seconds{*s};
   if (auto type = r.text("product_type", presence::optional))
     out.product_type = *type;
   r.finish();

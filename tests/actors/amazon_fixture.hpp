@@ -23,8 +23,8 @@
 
 using namespace shelfsync;
 using namespace std::chrono_literals;
-using shelfsync::tests::eventually;
 using nlohmann::json;
+using shelfsync::tests::eventually;
 
 namespace amazon_fixture {
 
@@ -99,7 +99,8 @@ class amazon_shop_test : public ::testing::Test {
   }
 
   /// The engine's config: WH-A always enabled for the shop, WH-B as asked.
-  config_ptr make_config(bool wh_b = false, uint32_t interval = 1,
+  config_ptr make_config(bool wh_b = false,
+                         std::chrono::milliseconds interval = 100ms,
                          bool sync = true) {
     auto s = tests::make_shop(shop_id, channel_kind::amazon,
                               {{"WH-A", true, ""}, {"WH-B", wh_b, ""}});
@@ -111,8 +112,8 @@ class amazon_shop_test : public ::testing::Test {
     s.amazon.client_id_env = "SHOP_TEST_ID";
     s.amazon.client_secret_env = "SHOP_TEST_SECRET";
     s.amazon.refresh_token_env = "SHOP_TEST_REFRESH";
-    s.amazon.batch_interval_seconds = interval;
-    s.amazon.feed_poll_seconds = 1;
+    s.amazon.batch_interval = interval;
+    s.amazon.feed_poll = 100ms;
     return tests::make_config(dir, {"WH-A", "WH-B"}, {s});
   }
 

@@ -5,7 +5,7 @@
 
 TEST_F(amazon_shop_test, a_resync_sends_every_sku_again_in_feeds) {
   opts.resync = {/*page=*/4, /*watermark=*/10, 20ms};
-  start(make_config(false, /*interval=*/1));
+  start(make_config(false, /*interval=*/100ms));
   constexpr int n = 30;
   std::vector<stock_event> batch;
   for (int i = 0; i < n; ++i)

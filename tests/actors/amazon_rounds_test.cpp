@@ -140,8 +140,8 @@ class scripted_amazon_test : public ::testing::Test {
     us.warehouses = {{"WH-A", true, ""}};
     us.amazon.seller_id = "SELLER";
     us.amazon.marketplace_ids = {"ATVPDKIKX0DER"};
-    us.amazon.batch_interval_seconds = 60;
-    us.amazon.feed_poll_seconds = 15;
+    us.amazon.batch_interval = 60s;
+    us.amazon.feed_poll = 15s;
     c->shops = {us};
     conf = c;
     auto sc = s;

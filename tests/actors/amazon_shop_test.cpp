@@ -50,34 +50,34 @@ TEST_F(amazon_shop_test, an_unchanged_value_sends_nothing) {
   ASSERT_EQ(sim->feeds().size(), 1u);
   // Hold the batches, change the value and change it back: the view that
   // reaches the shop equals the confirmed one.
-  eng->reload(make_config(false, /*interval=*/60));
+  eng->reload(make_config(false, /*interval=*/60s));
   ingest({on_hand("P1", "WH-A", 6)});
   ingest({on_hand("P1", "WH-A", 5)});
   // The same value again, and a change in a warehouse the shop ignores.
   ingest({on_hand("P1", "WH-A", 5), on_hand("P1", "WH-B", 9)});
-  eng->reload(make_config(false, /*interval=*/1));
+  eng->reload(make_config(false, /*interval=*/100ms));
   ASSERT_TRUE(eventually([&] {
     return status().pending == 0;
   }));
-  std::this_thread::sleep_for(1500ms);
+  std::this_thread::sleep_for(500ms);
   EXPECT_EQ(sim->feeds().size(), 1u);
   EXPECT_EQ(status().pending, 0u);
   EXPECT_TRUE(confirmed("P1", 5));
 }
 
 TEST_F(amazon_shop_test, stock_sync_off_sends_nothing_and_keeps_pending) {
-  start(make_config(false, /*interval=*/60));
+  start(make_config(false, /*interval=*/60s));
   ingest({on_hand("P1", "WH-A", 3), on_hand("P2", "WH-A", 4)});
   ASSERT_TRUE(eventually([&] {
     return status().pending == 2;
   }));
-  eng->reload(make_config(false, /*interval=*/1, /*sync=*/false));
-  std::this_thread::sleep_for(1500ms);
+  eng->reload(make_config(false, /*interval=*/100ms, /*sync=*/false));
+  std::this_thread::sleep_for(500ms);
   EXPECT_TRUE(sim->feeds().empty());
   auto s = status();
   EXPECT_FALSE(s.stock_sync);
   EXPECT_EQ(s.pending, 2u);
-  eng->reload(make_config(false, /*interval=*/1, /*sync=*/true));
+  eng->reload(make_config(false, /*interval=*/100ms, /*sync=*/true));
   ASSERT_TRUE(eventually([&] {
     return confirmed("P1", 3) && confirmed("P2", 4);
   }));
@@ -289,7 +289,7 @@ TEST_F(amazon_shop_test,
   EXPECT_EQ(listed("P1"), 9);
   // The 5 must go out although it equals the confirmed value, or Amazon
   // keeps the 9 of the feed the engine never heard of.
-  start(make_config(false, /*interval=*/2));
+  start(make_config(false, /*interval=*/2s));
   EXPECT_TRUE(eventually([&] {
     return delivered("P1").error_code == "SubmissionUnanswered";
   }));
@@ -301,7 +301,7 @@ TEST_F(amazon_shop_test,
 }
 
 TEST_F(amazon_shop_test, a_restart_keeps_what_was_never_sent) {
-  start(make_config(false, /*interval=*/60));
+  start(make_config(false, /*interval=*/60s));
   ingest({on_hand("P1", "WH-A", 5)});
   eng.reset();
   EXPECT_TRUE(sim->feeds().empty());
@@ -315,7 +315,7 @@ TEST_F(amazon_shop_test, a_restart_keeps_what_was_never_sent) {
 // -- storage failures ---------------------------------------------------------
 
 TEST_F(amazon_shop_test, no_feed_goes_out_while_its_submission_cannot_be_recorded) {
-  start(make_config(false, /*interval=*/60));
+  start(make_config(false, /*interval=*/60s));
   ingest({on_hand("P1", "WH-A", 3)});
   ASSERT_TRUE(eventually([&] {
     return status().pending == 1;
@@ -323,8 +323,8 @@ TEST_F(amazon_shop_test, no_feed_goes_out_while_its_submission_cannot_be_recorde
   // The submission memo cannot be written: the feed must not go, or a
   // restart that lost createFeed's answer would forget a feed Amazon holds.
   eng->db().inject_write_failure("injected: the disk is full");
-  eng->reload(make_config(false, /*interval=*/1));
-  std::this_thread::sleep_for(2500ms);
+  eng->reload(make_config(false, /*interval=*/100ms));
+  std::this_thread::sleep_for(500ms);
   EXPECT_TRUE(sim->feeds().empty());
   auto s = status();
   EXPECT_EQ(s.pending, 1u);

@@ -220,7 +220,7 @@ class scripted_shopify_test : public ::testing::Test {
     eu.shopify.access_token_env = token_env;
     eu.warehouses = {{"WH-A", true, loc_a}, {"WH-B", true, loc_b}};
     eu.shopify.drift_check.enabled = drift_seconds > 0;
-    eu.shopify.drift_check.interval_seconds = drift_seconds;
+    eu.shopify.drift_check.interval = std::chrono::seconds{drift_seconds};
     eu.shopify.drift_check.budget_percent = drift_percent;
     eu.shopify.drift_check.page_size = drift_page;
     c->shops = {eu};

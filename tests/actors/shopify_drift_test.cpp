@@ -13,7 +13,7 @@ class shopify_drift_test : public shopify_shop_test {
     auto c = std::make_shared<config>(*make_config());
     auto& dc = c->shops[0].shopify.drift_check;
     dc.enabled = true;
-    dc.interval_seconds = 1;
+    dc.interval = std::chrono::milliseconds{300};
     dc.budget_percent = percent;
     dc.page_size = page;
     return c;

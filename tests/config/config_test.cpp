@@ -107,7 +107,7 @@ TEST(config, example_file_loads) {
   EXPECT_EQ(us->channel, channel_kind::amazon);
   EXPECT_EQ(us->amazon.endpoint, "http://127.0.0.1:9100");
   EXPECT_EQ(us->amazon.lwa_endpoint, "http://127.0.0.1:9100/auth/o2/token");
-  EXPECT_EQ(us->amazon.batch_interval_seconds, 5u);
+  EXPECT_EQ(us->amazon.batch_interval, std::chrono::seconds{5});
   ASSERT_EQ(us->warehouses.size(), 3u);
   EXPECT_TRUE(us->warehouses[1].enabled);
   EXPECT_FALSE(us->warehouses[2].enabled);
@@ -134,7 +134,7 @@ TEST(config, spec_example_loads_with_defaults) {
   EXPECT_EQ(us.amazon.marketplace_ids,
             std::vector<std::string>{"ATVPDKIKX0DER"});
   EXPECT_EQ(us.amazon.refresh_token_env, "AMZ_REFRESH_TOKEN");
-  EXPECT_EQ(us.amazon.feed_poll_seconds, 15u);
+  EXPECT_EQ(us.amazon.feed_poll, std::chrono::seconds{15});
   EXPECT_EQ(us.amazon.product_type, "PRODUCT");
   EXPECT_EQ(us.warehouses[1].location, "");
 }
@@ -154,7 +154,7 @@ TEST(config, optional_fields_take_their_defaults) {
   EXPECT_EQ(r.value->api.token_env, "SHELFSYNC_API_TOKEN");
   EXPECT_TRUE(r.value->shops[0].stock_sync);
   EXPECT_EQ(r.value->shops[0].shopify.api_version, "2026-10");
-  EXPECT_EQ(r.value->shops[1].amazon.batch_interval_seconds, 60u);
+  EXPECT_EQ(r.value->shops[1].amazon.batch_interval, std::chrono::seconds{60});
 }
 
 TEST(config, non_default_values_are_read) {
@@ -184,7 +184,7 @@ TEST(config, non_default_values_are_read) {
   EXPECT_FALSE(c.shops[0].stock_sync);
   EXPECT_EQ(c.shops[0].rules.percent, 100);
   EXPECT_EQ(c.shops[0].rules.max, 0);
-  EXPECT_EQ(c.shops[1].amazon.feed_poll_seconds, 3600u);
+  EXPECT_EQ(c.shops[1].amazon.feed_poll, std::chrono::seconds{3600});
   EXPECT_EQ(c.shops[1].amazon.product_type, "SHOES");
 }
 
@@ -796,7 +796,7 @@ TEST(config, drift_check_is_off_by_default_and_read_when_given) {
   ASSERT_TRUE(r.value) << all(r);
   auto& off = r.value->shops[0].shopify.drift_check;
   EXPECT_FALSE(off.enabled);
-  EXPECT_EQ(off.interval_seconds, 3600u);
+  EXPECT_EQ(off.interval, std::chrono::seconds{3600});
   EXPECT_EQ(off.budget_percent, 10u);
   EXPECT_EQ(off.page_size, 50u);
   auto doc = base();
@@ -808,7 +808,7 @@ TEST(config, drift_check_is_off_by_default_and_read_when_given) {
   ASSERT_TRUE(r.value) << all(r);
   auto& on = r.value->shops[0].shopify.drift_check;
   EXPECT_TRUE(on.enabled);
-  EXPECT_EQ(on.interval_seconds, 600u);
+  EXPECT_EQ(on.interval, std::chrono::seconds{600});
   EXPECT_EQ(on.budget_percent, 5u);
   EXPECT_EQ(on.page_size, 20u);
 }

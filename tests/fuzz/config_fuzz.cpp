@@ -119,8 +119,9 @@ void check_config(const std::string& text, const config& c) {
                 !a.client_id_env.empty() && !a.client_secret_env.empty() &&
                 !a.refresh_token_env.empty() && !a.product_type.empty(),
             text, "Amazon shop missing a required setting");
-      check(a.batch_interval_seconds >= 1 && a.feed_poll_seconds >= 1, text,
-            "Amazon interval 0");
+      check(a.batch_interval >= std::chrono::seconds{1} &&
+                a.feed_poll >= std::chrono::seconds{1},
+            text, "Amazon interval 0");
     }
   }
 }
