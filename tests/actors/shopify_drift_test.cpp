@@ -31,7 +31,7 @@ TEST_F(shopify_drift_test, a_manual_edit_is_found_and_set_again) {
   auto id = item(code(3))->id;
   sim.set_available("eu", id, loc_a, 500);
   ASSERT_EQ(level(code(3), loc_a), 500);
-  // Within the interval (1 s) and a pass (three paced reads).
+  // Within the interval (0.3 s) and a pass (three paced reads).
   ASSERT_TRUE(eventually(
       [&] {
         return level(code(3), loc_a) == 4;
