@@ -32,8 +32,16 @@ int preview(const std::string& config_path, size_t top, bool as_json) {
     return 1;
   }
   auto& next = *loaded.value;
-  for (auto& w : preview_warnings(next))
-    std::cerr << config_path << ": warning: " << w << '\n';
+  // Credentials do not change the numbers: the variables this shell lacks
+  // (serve's environment may well have them) are one line, not an error.
+  if (auto unset = unset_variables(next); !unset.empty()) {
+    std::string names;
+    for (auto& u : unset)
+      names += (names.empty() ? "" : ", ") + u.name;
+    std::cerr << config_path << ": warning: not set here: " << names
+              << " (the preview does not need them; check-config says what "
+                 "serve would do without them)\n";
+  }
   // The store of the new config's data dir holds, in each product record,
   // what every shop is told under the config it last ran with: no need for
   // the old config file.
