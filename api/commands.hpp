@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -29,6 +30,11 @@ int product_log(const std::string& config_path, const std::string& code);
 /// Prints how each number a shop holds for a product was derived.
 int explain(const std::string& config_path, const std::string& code,
             const std::string& shop_id);
+
+/// Prints what every shop would be told differently under the config at
+/// `config_path`, read from the stopped store of its data dir: nothing is
+/// sent, nothing stored. `top` largest changes per shop; JSON when `as_json`.
+int preview(const std::string& config_path, size_t top, bool as_json);
 
 /// Runs the local Shopify and Amazon simulators on one port until SIGTERM.
 int sim(const std::string& host, uint16_t port);

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
+#include "api/config_preview.hpp"
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
 #include "config/json_syntax.hpp"
@@ -189,6 +190,12 @@ http_api::http_api(engine& eng, metrics& counters, std::string token,
     : engine_(eng), metrics_(counters), token_(std::move(token)),
       reload_(std::move(reload)) {}
 
+http_api::~http_api() {
+  preview_cancel_ = true;
+  std::lock_guard<std::mutex> guard{preview_mutex_};
+  if (preview_thread_.joinable()) preview_thread_.join();
+}
+
 void http_api::set_token(std::string token) {
   std::lock_guard<std::mutex> guard{token_mutex_};
   token_ = std::move(token);
@@ -276,6 +283,11 @@ void http_api::handle(http::request&& req, http::responder r) {
     if (method != http::verb::get) return bad_method();
     get_shops(path.size() > 10 ? std::string{path.substr(10)} : "", req,
               std::move(r));
+    return;
+  }
+  if (path == "/v1/config/preview") {
+    if (method != http::verb::post) return bad_method();
+    post_preview(std::move(req), std::move(r));
     return;
   }
   if (path == "/v1/config/reload") {
@@ -448,6 +460,74 @@ void http_api::post_resync(const std::string& id, const http::request& req,
             : "cannot start the resync: " + to_string(err);
     r.send(json_answer(code, json{{"error", message}}, keep_alive));
   });
+}
+
+void http_api::post_preview(http::request&& req, http::responder r) {
+  std::string_view target{req.target().data(), req.target().size()};
+  size_t top = 10;
+  std::string given;
+  if (query_parameter(target, "top", given)) {
+    auto bad = given.empty() || given.size() > 4 ||
+               given.find_first_not_of("0123456789") != std::string::npos;
+    if (!bad) top = std::stoul(given);
+    if (bad || top > 1000) {
+      r.send(error_answer(http::status::bad_request,
+                          "query parameter top must be a number from 0 to "
+                          "1000 (largest changes listed per shop)",
+                          req));
+      return;
+    }
+  }
+  // The same checks, with the same JSON paths, as check-config and reload.
+  auto next = parse_config(req.body(), "request body");
+  if (!next) {
+    json list = json::array();
+    for (auto& p : next.problems)
+      list.push_back(json{{"path", p.path}, {"message", p.message}});
+    r.send(json_answer(http::status::unprocessable_entity,
+                       json{{"error", "the new config is invalid; nothing "
+                                      "was previewed"},
+                            {"problems", list}},
+                       req));
+    return;
+  }
+  std::lock_guard<std::mutex> guard{preview_mutex_};
+  if (preview_running_) {
+    r.send(error_answer(http::status::conflict,
+                        "a config preview is running; ask again once it "
+                        "has answered",
+                        req));
+    return;
+  }
+  if (preview_thread_.joinable()) preview_thread_.join(); // finished
+  preview_running_ = true;
+  auto keep_alive = req.keep_alive();
+  auto conf = next.value;
+  preview_thread_ = std::thread{[this, conf, top, r, keep_alive] {
+    preview_options opts;
+    opts.top = top;
+    opts.cancel = &preview_cancel_;
+    auto report = preview_config(engine_.db(), *conf, opts);
+    if (report) {
+      auto body = preview_json(*report);
+      json warnings = json::array();
+      for (auto& w : preview_warnings(*conf))
+        warnings.push_back(w);
+      if (conf->node.data_dir != engine_.current_config()->node.data_dir)
+        warnings.push_back("node.data_dir differs from the running "
+                           "server's; node settings take effect only after a "
+                           "restart, and the preview read the running "
+                           "server's store");
+      body["warnings"] = std::move(warnings);
+      r.send(json_answer(http::status::ok, body, keep_alive, 2));
+    } else {
+      r.send(json_answer(http::status::internal_server_error,
+                         json{{"error", "the preview failed: " +
+                                            error_message(report.error())}},
+                         keep_alive));
+    }
+    preview_running_ = false;
+  }};
 }
 
 void http_api::get_metrics(const http::request& req, http::responder r) {

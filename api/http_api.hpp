@@ -1,9 +1,11 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/engine.hpp"
@@ -24,6 +26,9 @@ class http_api {
   http_api(engine& eng, metrics& counters, std::string token,
            reload_function reload);
 
+  /// Cancels a config preview in progress and waits for it.
+  ~http_api();
+
   /// Handles one request (the http::server's handler).
   void handle(http::request&& req, http::responder r);
 
@@ -39,6 +44,7 @@ class http_api {
                        const http::request& req, http::responder r);
   void get_shops(const std::string& id, const http::request& req,
                  http::responder r);
+  void post_preview(http::request&& req, http::responder r);
   void get_metrics(const http::request& req, http::responder r);
   void post_resync(const std::string& id, const http::request& req,
                    http::responder r);
@@ -49,6 +55,12 @@ class http_api {
   std::mutex token_mutex_;
   std::string token_;
   reload_function reload_;
+  /// The config preview in progress, on its own thread (it reads every
+  /// product record; handlers must not block): one at a time.
+  std::mutex preview_mutex_;
+  std::thread preview_thread_;
+  std::atomic<bool> preview_running_{false};
+  std::atomic<bool> preview_cancel_{false};
 };
 
 /// Decodes %XX escapes of a URL path segment; false on a bad escape.

@@ -61,6 +61,25 @@ int main(int argc, char** argv) {
   explain->add_option("--product", product, "product code")->required();
   explain->add_option("--shop", shop, "shop id")->required();
 
+  size_t top = 10;
+  bool as_json = false;
+  auto* preview = app.add_subcommand(
+      "preview", "what a new config would change: per shop, the numbers "
+                 "that go up or down, the largest changes, the locations "
+                 "zeroed or activated; nothing is sent or stored (server "
+                 "stopped; the API: POST /v1/config/preview)");
+  preview->add_option("--config", config, "the new configuration file")
+      ->required();
+  preview->add_option("--top", top, "largest changes listed per shop")
+      ->capture_default_str();
+  preview->add_flag("--json", as_json, "print the report as JSON");
+  preview->footer(
+      "Reads the store of the new config's node.data_dir: each product "
+      "record holds what every shop is told under the config the server "
+      "last ran with, so the old config file is not needed. The new config "
+      "gets the same checks as check-config.\n"
+      "Exit codes: 0 report printed, 1 config or storage error, 2 usage.");
+
   uint16_t port = 9100;
   std::string host = "127.0.0.1";
   auto* sim = app.add_subcommand(
@@ -83,6 +102,7 @@ int main(int argc, char** argv) {
   if (*replay) return shelfsync::commands::replay(config, from, to);
   if (*log) return shelfsync::commands::product_log(config, product);
   if (*explain) return shelfsync::commands::explain(config, product, shop);
+  if (*preview) return shelfsync::commands::preview(config, top, as_json);
   if (*sim) return shelfsync::commands::sim(host, port);
   return 2;
 }

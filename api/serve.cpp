@@ -149,12 +149,12 @@ int serve(const std::string& config_path) {
   // Channel requests in flight finish as the shop workers stop; what they
   // did not confirm stays in the outbox and goes out after the restart.
   server.stop();
+  api.reset(); // ends a config preview still reading the store
   auto committed = (*eng)->sync();
   // Committed derived state skips the WAL: only once the store has written
   // it out is there nothing to replay.
   auto closed = (*eng)->close();
   eng->reset();
-  api.reset();
   if (!committed) {
     log_line(log_level::error, "serve",
              "stopped, but derived state could not be committed (the log "
