@@ -1,6 +1,7 @@
 #include "api/http_api.hpp"
 
 #include <chrono>
+#include <optional>
 
 #include <boost/beast/core/string.hpp>
 #include <nlohmann/json.hpp>
@@ -9,6 +10,8 @@
 #include "api/config_preview.hpp"
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
+#include "api/listings.hpp"
+#include "api/status_page.hpp"
 #include "config/json_syntax.hpp"
 #include "core/error.hpp"
 
@@ -165,6 +168,72 @@ bool query_parameter(std::string_view target, std::string_view name,
   return false;
 }
 
+/// The value of query parameter `name` of `target`, percent-decoded, in
+/// `out`; false when absent. A bad escape is a 400 naming the parameter,
+/// left in `bad`.
+bool query_value(std::string_view target, std::string_view name,
+                 std::string& out, std::optional<http::response>& bad,
+                 const http::request& req) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return false;
+  auto query = target.substr(q + 1);
+  while (!query.empty()) {
+    auto pair = query.substr(0, query.find('&'));
+    query.remove_prefix(std::min(query.size(), pair.size() + 1));
+    if (pair.substr(0, pair.find('=')) != name) continue;
+    if (pair.size() == name.size()) return out.clear(), true;
+    if (!percent_decode(pair.substr(name.size() + 1), out)) {
+      bad = json_answer(http::status::bad_request,
+                        json{{"error", "query parameter " + std::string{name} +
+                                           ": a bad %-escape"},
+                             {"parameter", name}},
+                        req);
+      return false;
+    }
+    return true;
+  }
+  return false;
+}
+
+/// A 422 saying what is wrong with query parameter `name`.
+http::response parameter_answer(std::string_view name,
+                                const std::string& message,
+                                const http::request& req) {
+  return json_answer(
+      http::status::unprocessable_entity,
+      json{{"error", "query parameter " + std::string{name} + ": " + message},
+           {"parameter", name}},
+      req);
+}
+
+/// Reads the `limit` of a listing into `limit`; false with the answer in
+/// `bad` when it is not an integer from 1 to listings::max_limit.
+bool limit_parameter(std::string_view target, size_t& limit,
+                     std::optional<http::response>& bad,
+                     const http::request& req) {
+  limit = listings::default_limit;
+  std::string text;
+  if (!query_value(target, "limit", text, bad, req)) return !bad;
+  auto range = "must be an integer from 1 to " +
+               std::to_string(listings::max_limit) + ", got \"" +
+               shorten(text) + "\"";
+  if (text.empty() || text.size() > 4 ||
+      text.find_first_not_of("0123456789") != std::string::npos) {
+    bad = parameter_answer("limit", range, req);
+    return false;
+  }
+  limit = std::stoul(text);
+  if (limit < 1 || limit > listings::max_limit) {
+    bad = parameter_answer("limit", range, req);
+    return false;
+  }
+  return true;
+}
+
+/// Cursors and prefixes are product codes, at most 128 characters (bytes
+/// here: a longer one cannot match anything stored).
+constexpr size_t max_code_bytes = 4 * 128;
+
 } // namespace
 
 bool percent_decode(std::string_view in, std::string& out) {
@@ -224,6 +293,11 @@ void http_api::handle(http::request&& req, http::responder r) {
     r.send(json_answer(http::status::ok, json{{"status", "ready"}}, req));
     return;
   }
+  if (method == http::verb::get) // the status page, no token needed
+    if (auto file = status_page_file(path, req.keep_alive())) {
+      r.send(std::move(*file));
+      return;
+    }
   if (path == "/metrics" && method == http::verb::get) {
     get_metrics(req, std::move(r));
     return;
@@ -252,6 +326,11 @@ void http_api::handle(http::request&& req, http::responder r) {
     post_events(std::move(req), std::move(r));
     return;
   }
+  if (path == "/v1/products") {
+    if (method != http::verb::get) return bad_method();
+    get_product_list(target, req, std::move(r));
+    return;
+  }
   constexpr std::string_view products = "/v1/products/";
   if (path.substr(0, products.size()) == products) {
     if (method != http::verb::get) return bad_method();
@@ -277,6 +356,16 @@ void http_api::handle(http::request&& req, http::responder r) {
     if (method != http::verb::post) return bad_method();
     post_resync(std::string{path.substr(10, path.size() - 10 - resync.size())},
                 req, std::move(r));
+    return;
+  }
+  constexpr std::string_view deliveries = "/deliveries";
+  if (path.substr(0, 10) == "/v1/shops/" &&
+      path.size() > 10 + deliveries.size() &&
+      path.substr(path.size() - deliveries.size()) == deliveries) {
+    if (method != http::verb::get) return bad_method();
+    get_deliveries(
+        std::string{path.substr(10, path.size() - 10 - deliveries.size())},
+        target, req, std::move(r));
     return;
   }
   if (path == "/v1/shops" || path.substr(0, 10) == "/v1/shops/") {
@@ -528,6 +617,88 @@ void http_api::post_preview(http::request&& req, http::responder r) {
     }
     preview_running_ = false;
   }};
+}
+
+void http_api::get_deliveries(const std::string& id, std::string_view target,
+                              const http::request& req, http::responder r) {
+  auto conf = engine_.current_config();
+  auto* shop = conf->find_shop(id);
+  if (shop == nullptr) {
+    r.send(error_answer(http::status::not_found,
+                        "no shop \"" + shorten(id) + "\" in the config", req));
+    return;
+  }
+  std::optional<http::response> bad;
+  std::string state_text;
+  std::string cursor;
+  size_t limit = 0;
+  constexpr auto states = "one of failed, pending, in_flight";
+  bool has_state = query_value(target, "state", state_text, bad, req);
+  if (!bad && !has_state)
+    bad = json_answer(
+        http::status::bad_request,
+        json{{"error", std::string{"missing query parameter state: "} + states},
+             {"parameter", "state"}},
+        req);
+  delivery_state state = delivery_state::pending;
+  if (!bad) {
+    if (state_text == "failed")
+      state = delivery_state::failed;
+    else if (state_text == "in_flight")
+      state = delivery_state::in_flight;
+    else if (state_text != "pending")
+      bad = parameter_answer("state",
+                             std::string{"must be "} + states + ", got \"" +
+                                 shorten(state_text) + "\"",
+                             req);
+  }
+  if (!bad && query_value(target, "cursor", cursor, bad, req) &&
+      cursor.size() > max_code_bytes)
+    bad =
+        parameter_answer("cursor", "longer than any cursor of this list", req);
+  if (!bad) limit_parameter(target, limit, bad, req);
+  if (bad) {
+    r.send(std::move(*bad));
+    return;
+  }
+  auto page = listings::deliveries(engine_.db(), *shop, state, cursor, limit);
+  if (!page) {
+    if (page.error() == ec::invalid_input)
+      r.send(parameter_answer("cursor", error_message(page.error()), req));
+    else
+      r.send(error_answer(
+          http::status::internal_server_error,
+          "cannot list deliveries: " + error_message(page.error()), req));
+    return;
+  }
+  r.send(json_answer(http::status::ok, *page, req));
+}
+
+void http_api::get_product_list(std::string_view target,
+                                const http::request& req, http::responder r) {
+  std::optional<http::response> bad;
+  std::string prefix;
+  std::string cursor;
+  size_t limit = 0;
+  if (query_value(target, "prefix", prefix, bad, req) &&
+      prefix.size() > max_code_bytes)
+    bad = parameter_answer("prefix", "longer than any product code (128)", req);
+  if (!bad && query_value(target, "cursor", cursor, bad, req) &&
+      cursor.size() > max_code_bytes)
+    bad = parameter_answer("cursor", "longer than any product code (128)", req);
+  if (!bad) limit_parameter(target, limit, bad, req);
+  if (bad) {
+    r.send(std::move(*bad));
+    return;
+  }
+  auto page = listings::products(engine_.db(), prefix, cursor, limit);
+  if (!page) {
+    r.send(error_answer(http::status::internal_server_error,
+                        "cannot list products: " + error_message(page.error()),
+                        req));
+    return;
+  }
+  r.send(json_answer(http::status::ok, *page, req));
 }
 
 void http_api::get_metrics(const http::request& req, http::responder r) {

@@ -46,6 +46,10 @@ class http_api {
                  http::responder r);
   void post_preview(http::request&& req, http::responder r);
   void get_metrics(const http::request& req, http::responder r);
+  void get_deliveries(const std::string& id, std::string_view target,
+                      const http::request& req, http::responder r);
+  void get_product_list(std::string_view target, const http::request& req,
+                        http::responder r);
   void post_resync(const std::string& id, const http::request& req,
                    http::responder r);
 

@@ -18,6 +18,9 @@ constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
 constexpr char memo = 'C';     ///< C shop NUL key -> channel-defined bytes
 constexpr char by_product = 'X'; ///< X code NUL seq(8) -> "" (log index)
 constexpr char snapshot = 'S';   ///< S code -> product_record at snapshot_seq
+/// F shop NUL state code -> "" (the delivery records with a location failed
+/// (state 'f') or in flight ('i'), written with the record)
+constexpr char flagged = 'F';
 constexpr std::string_view checkpoint = "Mcheckpoint";
 constexpr std::string_view next_segment = "Mnext_segment";
 /// The seq up to which retention dropped the log; `S` records hold the
@@ -26,6 +29,9 @@ constexpr std::string_view snapshot_seq = "Msnapshot_seq";
 /// The first seq with a `X` entry (stores older than the index lack them
 /// below it). Absent = no entry at all.
 constexpr std::string_view indexed_from = "Mindexed_from";
+/// Present once every delivery record has its `F` entries (a store from
+/// before that index gets them at its first start).
+constexpr std::string_view flagged_built = "Mflagged_built";
 
 inline std::string make(char kind, std::string_view a) {
   std::string k;
@@ -53,6 +59,16 @@ inline std::string product_log_key(std::string_view code, uint64_t seq) {
   auto k = make(by_product, code);
   k.push_back('\0');
   codec::append_big_endian(k, seq);
+  return k;
+}
+
+/// The `F` entry listing product `code` of `shop` under `state` ('f', 'i').
+inline std::string flagged_key(std::string_view shop, char state,
+                               std::string_view code) {
+  auto k = make(flagged, shop);
+  k.push_back('\0');
+  k.push_back(state);
+  k.append(code);
   return k;
 }
 

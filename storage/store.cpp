@@ -315,6 +315,10 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
   // the index existed keeps a scan for the part below. A store that started
   // read-only writes its marker at a later start: until then it scans.
   if (!result->read_only_start_) {
+    // Without it the lists of failed and in-flight deliveries miss records
+    // older than this version; the next start tries again.
+    if (auto err = result->build_flagged_index())
+      static_cast<void>(err);
     auto indexed = result->read_seq(keys::indexed_from);
     if (!indexed) return indexed.error();
     if (*indexed == 0) {
@@ -790,6 +794,33 @@ caf::expected<std::string> store::scan_products(
   return last;
 }
 
+caf::expected<bool> store::scan_products_with_prefix(
+    std::string_view prefix, std::string_view after, size_t max,
+    const std::function<void(std::string_view, product_record&&)>& visit)
+    const {
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  auto first = keys::make(keys::product, prefix);
+  // A cursor before the prefix's range starts at the range.
+  auto start = after > prefix ? keys::make(keys::product, after) : first;
+  it->Seek(slice(start));
+  if (after > prefix && it->Valid() && it->key() == slice(start)) it->Next();
+  size_t n = 0;
+  for (; it->Valid() && it->key().starts_with(slice(first)); it->Next()) {
+    if (n == max) return true;
+    std::string_view code{it->key().data() + 1, it->key().size() - 1};
+    product_record rec;
+    if (!decode({it->value().data(), it->value().size()}, rec))
+      return caf::make_error(ec::corrupt_record, "undecodable product record",
+                             std::string{code});
+    ++n;
+    visit(code, std::move(rec));
+  }
+  if (!it->status().ok()) return to_error(it->status(), "cannot scan products");
+  return false;
+}
+
 caf::expected<std::string> store::scan_product_bytes(
     std::string_view after, size_t max,
     const std::function<void(std::string_view, std::string_view)>& visit)
@@ -937,15 +968,132 @@ rocksdb::WriteOptions store::durable_writes() const {
   return opts;
 }
 
+namespace {
+
+/// The states the `F` index lists, with their key letters.
+constexpr std::pair<delivery_state, char> flagged_states[] = {
+    {delivery_state::failed, 'f'}, {delivery_state::in_flight, 'i'}};
+
+/// Whether a location of `x` is in `state`.
+bool has_state(const delivery_record& x, delivery_state state) {
+  for (auto& [location, d] : x)
+    if (d.state == state) return true;
+  return false;
+}
+
+} // namespace
+
 caf::error store::put_delivery(std::string_view shop, std::string_view product,
                                const delivery_record& x) {
   if (auto err = before_write()) return err;
   std::shared_lock<std::shared_mutex> guard{db_mtx_};
+  auto key = keys::make(keys::delivery, shop, product);
+  // The entries the record had: one shop actor writes a shop's records, so
+  // nothing changes it between this read and the write below.
+  std::string old_value;
+  auto st = db_->Get(rocksdb::ReadOptions{}, key, &old_value);
+  if (!st.ok() && !st.IsNotFound())
+    return to_error(st, "cannot read a delivery record");
+  delivery_record old;
+  bool known = st.ok() && decode(old_value, old);
+  rocksdb::WriteBatch batch;
   std::string value;
   encode(x, value);
-  auto st = db_->Put(durable_writes(),
-                     keys::make(keys::delivery, shop, product), value);
+  batch.Put(key, value);
+  for (auto [state, letter] : flagged_states) {
+    bool now = has_state(x, state);
+    // An undecodable old record may have had any entry: drop both.
+    bool before = st.ok() && (!known || has_state(old, state));
+    if (now && !before)
+      batch.Put(keys::flagged_key(shop, letter, product), "");
+    else if (!now && before)
+      batch.Delete(keys::flagged_key(shop, letter, product));
+  }
+  st = db_->Write(durable_writes(), &batch);
   if (!st.ok()) return write_failed(st, "cannot write a delivery record");
+  return caf::none;
+}
+
+caf::expected<bool> store::scan_flagged_deliveries(
+    std::string_view shop, delivery_state state, std::string_view after,
+    size_t max,
+    const std::function<void(std::string_view, delivery_record&&)>& visit)
+    const {
+  char letter = 0;
+  for (auto [s, l] : flagged_states)
+    if (s == state) letter = l;
+  if (letter == 0) return false;
+  std::shared_lock<std::shared_mutex> guard{db_mtx_};
+  auto prefix = keys::flagged_key(shop, letter, "");
+  auto start = keys::flagged_key(shop, letter, after);
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  it->Seek(slice(start));
+  if (!after.empty() && it->Valid() && it->key() == slice(start)) it->Next();
+  size_t n = 0;
+  for (; it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    if (n == max) return true;
+    std::string_view code{it->key().data() + prefix.size(),
+                          it->key().size() - prefix.size()};
+    std::string value;
+    auto st = db_->Get(rocksdb::ReadOptions{},
+                       keys::make(keys::delivery, shop, code), &value);
+    if (st.IsNotFound()) continue; // cannot happen: written together
+    if (!st.ok()) return to_error(st, "cannot read a delivery record");
+    delivery_record rec;
+    if (!decode(value, rec))
+      return caf::make_error(ec::corrupt_record, "undecodable delivery record",
+                             std::string{code});
+    ++n;
+    visit(code, std::move(rec));
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the index of deliveries");
+  return false;
+}
+
+caf::error store::build_flagged_index() {
+  std::string done;
+  auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::flagged_built), &done);
+  if (st.ok()) return caf::none;
+  if (!st.IsNotFound())
+    return to_error(st, "cannot read the index marker of deliveries");
+  // Once, on a store from before the index: a pass over the delivery
+  // records, written in batches (a kill midway redoes it; puts are
+  // idempotent), then the marker.
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  rocksdb::WriteBatch batch;
+  auto write = [&] {
+    auto w = db_->Write(rocksdb::WriteOptions{}, &batch);
+    batch.Clear();
+    return w;
+  };
+  std::string prefix(1, keys::delivery);
+  for (it->Seek(slice(prefix)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    std::string_view key{it->key().data() + 1, it->key().size() - 1};
+    auto nul = key.find('\0');
+    delivery_record rec;
+    if (nul == std::string_view::npos ||
+        !decode({it->value().data(), it->value().size()}, rec))
+      continue;
+    for (auto [state, letter] : flagged_states)
+      if (has_state(rec, state))
+        batch.Put(keys::flagged_key(key.substr(0, nul), letter,
+                                    key.substr(nul + 1)),
+                  "");
+    if (batch.Count() >= 10'000)
+      if (auto w = write(); !w.ok())
+        return write_failed(w, "cannot write the index of deliveries");
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read delivery records");
+  batch.Put(slice(keys::flagged_built), "");
+  rocksdb::WriteOptions sync_write;
+  sync_write.sync = true;
+  if (auto w = db_->Write(sync_write, &batch); !w.ok())
+    return write_failed(w, "cannot write the index of deliveries");
   return caf::none;
 }
 

@@ -209,6 +209,14 @@ class store {
                 const std::function<void(std::string_view, product_record&&)>&
                     visit) const;
 
+  /// Visits the product records whose code starts with `prefix`, in code
+  /// order after `after` (empty = from the first), at most `max`: one seek
+  /// and a range read. Returns whether more follow.
+  caf::expected<bool> scan_products_with_prefix(
+      std::string_view prefix, std::string_view after, size_t max,
+      const std::function<void(std::string_view, product_record&&)>& visit)
+      const;
+
   /// Like `scan_products`, but hands out each record as stored, undecoded,
   /// so that a caller can report a record that does not decode.
   caf::expected<std::string> scan_product_bytes(
@@ -259,9 +267,21 @@ class store {
       const std::function<void(std::string_view, delivery_record&&)>& visit)
       const;
 
-  /// Stores the delivery record of `shop` and `product` durably.
+  /// Stores the delivery record of `shop` and `product` durably, with its
+  /// entries in the index of failed and in-flight records, in one write.
   caf::error put_delivery(std::string_view shop, std::string_view product,
                           const delivery_record& x);
+
+  /// Visits, in product order after `after` (empty = from the start), the
+  /// delivery records of `shop` with a location in `state` (failed or
+  /// in_flight; any other state lists nothing), at most `max`: a seek in
+  /// the index written with the records, no scan. Returns whether more
+  /// follow.
+  caf::expected<bool> scan_flagged_deliveries(
+      std::string_view shop, delivery_state state, std::string_view after,
+      size_t max,
+      const std::function<void(std::string_view, delivery_record&&)>& visit)
+      const;
 
   // -- channel memory
   // ----------------------------------------------------------
@@ -294,6 +314,10 @@ class store {
   /// Reads the stored sequence number under `key` (0 when absent); the
   /// caller holds db_mtx_ (or is opening the store).
   caf::expected<uint64_t> read_seq(std::string_view key) const;
+
+  /// Writes the `F` entries of every delivery record, once, in a store
+  /// written before that index existed.
+  caf::error build_flagged_index();
 
   /// Sets last_seq_ from the log and the snapshot seq.
   caf::error load_last_seq();

@@ -50,7 +50,14 @@ child_process::~child_process() {
 
 void child_process::start(const std::vector<std::string>& args,
                           const std::string& out, const std::string& err) {
-  auto bin = shelfsync_binary();
+  start_program(shelfsync_binary(), args, out, err);
+}
+
+void child_process::start_program(const std::string& program,
+                                  const std::vector<std::string>& args,
+                                  const std::string& out,
+                                  const std::string& err) {
+  auto bin = program;
   std::vector<char*> argv;
   argv.push_back(bin.data());
   auto copy = args;

@@ -36,6 +36,11 @@ class child_process {
   void start(const std::vector<std::string>& args, const std::string& out,
              const std::string& err);
 
+  /// Starts another program (`program` is its path) the same way.
+  void start_program(const std::string& program,
+                     const std::vector<std::string>& args,
+                     const std::string& out, const std::string& err);
+
   /// Sends `sig`, waits for the exit and returns the exit code (128 + the
   /// signal when a signal ended it).
   int stop(int sig);

@@ -482,3 +482,113 @@ TEST_F(store_test, read_only_open_names_a_read_only_file_system) {
   EXPECT_EQ(text.find("in use"), std::string::npos) << text;
   EXPECT_TRUE(back);
 }
+
+namespace {
+
+/// The products `scan_flagged_deliveries` lists for `shop` in `state`.
+std::vector<std::string> flagged(const store& s, const std::string& shop,
+                                 delivery_state state, size_t max = 100) {
+  std::vector<std::string> out;
+  auto more = s.scan_flagged_deliveries(
+      shop, state, "", max, [&](std::string_view code, delivery_record&&) {
+        out.emplace_back(code);
+      });
+  EXPECT_TRUE(more);
+  return out;
+}
+
+delivery in_state(delivery_state state) {
+  delivery d;
+  d.state = state;
+  return d;
+}
+
+} // namespace
+
+TEST_F(store_test, delivery_records_carry_their_index_entries) {
+  auto s = open();
+  auto failed = in_state(delivery_state::failed);
+  auto flying = in_state(delivery_state::in_flight);
+  auto done = in_state(delivery_state::confirmed);
+  ASSERT_FALSE(s->put_delivery("eu", "b", {{"L1", failed}, {"L2", flying}}));
+  ASSERT_FALSE(s->put_delivery("eu", "a", {{"L1", failed}}));
+  ASSERT_FALSE(s->put_delivery("us", "c", {{"", failed}}));
+  EXPECT_EQ(flagged(*s, "eu", delivery_state::failed),
+            (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(flagged(*s, "eu", delivery_state::in_flight),
+            (std::vector<std::string>{"b"}));
+  EXPECT_EQ(flagged(*s, "us", delivery_state::failed),
+            (std::vector<std::string>{"c"}));
+  EXPECT_TRUE(flagged(*s, "eu", delivery_state::pending).empty());
+  // Paging: `max` entries and whether more follow, then on after a cursor.
+  std::vector<std::string> seen;
+  auto visit = [&](std::string_view code, delivery_record&&) {
+    seen.emplace_back(code);
+  };
+  auto more =
+      s->scan_flagged_deliveries("eu", delivery_state::failed, "", 1, visit);
+  ASSERT_TRUE(more);
+  EXPECT_TRUE(*more);
+  more =
+      s->scan_flagged_deliveries("eu", delivery_state::failed, "a", 1, visit);
+  ASSERT_TRUE(more);
+  EXPECT_FALSE(*more);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+  // A new state moves the record in the index.
+  ASSERT_FALSE(s->put_delivery("eu", "b", {{"L1", done}, {"L2", failed}}));
+  ASSERT_FALSE(s->put_delivery("eu", "a", {{"L1", done}}));
+  EXPECT_EQ(flagged(*s, "eu", delivery_state::failed),
+            (std::vector<std::string>{"b"}));
+  EXPECT_TRUE(flagged(*s, "eu", delivery_state::in_flight).empty());
+}
+
+TEST_F(store_test, a_store_from_before_the_delivery_index_gets_it_at_start) {
+  {
+    auto s = open();
+    ASSERT_FALSE(
+        s->put_delivery("eu", "a", {{"L1", in_state(delivery_state::failed)}}));
+    ASSERT_FALSE(s->put_delivery(
+        "eu", "b", {{"L1", in_state(delivery_state::in_flight)}}));
+  }
+  {
+    // Make it look like a store an older shelfsync wrote.
+    rocksdb::DB* raw = nullptr;
+    ASSERT_TRUE(rocksdb::DB::Open(rocksdb::Options{}, dir, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db{raw};
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions{}, "Mflagged_built").ok());
+    ASSERT_TRUE(db->DeleteRange(rocksdb::WriteOptions{},
+                                db->DefaultColumnFamily(), "F", "G")
+                    .ok());
+  }
+  auto s = open();
+  EXPECT_EQ(flagged(*s, "eu", delivery_state::failed),
+            (std::vector<std::string>{"a"}));
+  EXPECT_EQ(flagged(*s, "eu", delivery_state::in_flight),
+            (std::vector<std::string>{"b"}));
+}
+
+TEST_F(store_test, products_by_prefix_seek_to_the_prefix_and_the_cursor) {
+  auto s = open();
+  state_batch batch;
+  for (auto* code : {"a", "b-1", "b-2", "b-3", "bz", "c"})
+    batch.put_product(code, product_record{});
+  ASSERT_FALSE(s->commit(batch, 0));
+  auto list = [&](const std::string& prefix, const std::string& after,
+                  size_t max, bool more) {
+    std::vector<std::string> out;
+    auto r = s->scan_products_with_prefix(
+        prefix, after, max, [&](std::string_view code, product_record&&) {
+          out.emplace_back(code);
+        });
+    EXPECT_TRUE(r);
+    EXPECT_EQ(*r, more) << prefix << " after " << after;
+    return out;
+  };
+  EXPECT_EQ(list("b-", "", 2, true), (std::vector<std::string>{"b-1", "b-2"}));
+  EXPECT_EQ(list("b-", "b-2", 2, false), (std::vector<std::string>{"b-3"}));
+  // A cursor before the prefix's range starts at the range.
+  EXPECT_EQ(list("b-", "a", 10, false),
+            (std::vector<std::string>{"b-1", "b-2", "b-3"}));
+  EXPECT_EQ(list("", "bz", 10, false), (std::vector<std::string>{"c"}));
+  EXPECT_TRUE(list("d", "", 10, false).empty());
+}
