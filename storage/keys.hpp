@@ -16,8 +16,14 @@ constexpr char product = 'P';  ///< P code -> product_record
 constexpr char outbox = 'O';   ///< O shop NUL code -> view_change
 constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
 constexpr char memo = 'C';     ///< C shop NUL key -> channel-defined bytes
+/// N shop NUL id(8, big-endian) -> how many changes outbox segment `id`
+/// holds (8 bytes, big-endian): a restart counts what stays on disk
+/// without reading the segments.
+constexpr char segment_count = 'N';
 constexpr std::string_view checkpoint = "Mcheckpoint";
 constexpr std::string_view next_segment = "Mnext_segment";
+/// Present once every outbox segment has its count key (see segment_count).
+constexpr std::string_view segment_counts = "Msegment_counts";
 
 inline std::string make(char kind, std::string_view a) {
   std::string k;
@@ -42,6 +48,13 @@ inline std::string log_key(uint64_t seq) {
 
 inline std::string segment_key(std::string_view shop, uint64_t id) {
   auto k = make(outbox, shop);
+  k.push_back('\0');
+  codec::append_big_endian(k, id);
+  return k;
+}
+
+inline std::string segment_count_key(std::string_view shop, uint64_t id) {
+  auto k = make(segment_count, shop);
   k.push_back('\0');
   codec::append_big_endian(k, id);
   return k;

@@ -158,6 +158,13 @@ bool decode(std::string_view in, std::vector<view_change>& x) {
   return r.ok() && r.done();
 }
 
+bool decode_segment_size(std::string_view in, uint64_t& n) {
+  codec::reader r{in};
+  if (r.u64() != format_v1) return false;
+  n = r.u64();
+  return r.ok();
+}
+
 // Delivery records gained the drift check's note in format 2.
 constexpr uint64_t format_v2 = 2;
 

@@ -172,6 +172,10 @@ bool decode(std::string_view in, product_record& x);
 bool decode(std::string_view in, std::vector<view_change>& x);
 bool decode(std::string_view in, delivery_record& x);
 
+/// Reads how many changes an encoded outbox segment holds, from its header
+/// alone; returns false when `in` does not start like a segment.
+bool decode_segment_size(std::string_view in, uint64_t& n);
+
 } // namespace shelfsync
 
 namespace shelfsync {

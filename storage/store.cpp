@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include <rocksdb/cache.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
@@ -31,6 +32,13 @@ rocksdb::WriteOptions derived_writes() {
   return opts;
 }
 
+/// One block cache for every store of the process (data, index and filter
+/// blocks; half of it kept for index and filter blocks).
+std::shared_ptr<rocksdb::Cache> block_cache() {
+  static const auto cache = rocksdb::NewLRUCache(128 << 20, -1, false, 0.5);
+  return cache;
+}
+
 rocksdb::Options make_options() {
   rocksdb::Options opts;
   opts.create_if_missing = true;
@@ -43,9 +51,21 @@ rocksdb::Options make_options() {
   opts.memtable_prefix_bloom_size_ratio = 0.05;
   // The log writer and the directory write concurrently.
   opts.enable_pipelined_write = true;
+  // Memory must not grow with the catalog. Index and filter blocks live in
+  // the block cache with data blocks (partitioned, so that only the parts in
+  // use are held; the top levels and level 0 stay pinned), and the number of
+  // open table files is capped.
+  opts.max_open_files = 1000;
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  table.block_cache = rocksdb::NewLRUCache(64 << 20);
+  table.block_cache = block_cache();
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.pin_top_level_index_and_filter = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  table.partition_filters = true;
+  table.optimize_filters_for_memory = true;
   opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   return opts;
 }
@@ -77,13 +97,22 @@ void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
   std::string value;
   encode(changes, value);
   batch_->Put(keys::segment_key(shop, id), value);
+  put_segment_count(shop, id, changes.size());
   ++writes_;
 }
 
 void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
                                      const segment_builder& changes) {
   batch_->Put(keys::segment_key(shop, id), changes.finish());
+  put_segment_count(shop, id, changes.size());
   ++writes_;
+}
+
+void state_batch::put_segment_count(std::string_view shop, uint64_t id,
+                                    uint64_t n) {
+  std::string value;
+  codec::append_big_endian(value, n);
+  batch_->Put(keys::segment_count_key(shop, id), value);
 }
 
 void state_batch::set_next_segment(uint64_t id) {
@@ -129,6 +158,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
     result->last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
   if (!it->status().ok())
     return to_error(it->status(), "cannot read the event log");
+  if (auto err = result->count_old_segments()) return err;
   return result;
 }
 
@@ -341,6 +371,19 @@ void store::flush_memtables() {
   static_cast<void>(db_->Flush(opts));
 }
 
+storage_memory store::memory() const {
+  storage_memory result;
+  auto get = [&](const std::string& property, uint64_t& out) {
+    static_cast<void>(db_->GetIntProperty(property, &out));
+  };
+  get(rocksdb::DB::Properties::kCurSizeAllMemTables, result.memtables);
+  get(rocksdb::DB::Properties::kEstimateTableReadersMem, result.table_readers);
+  get(rocksdb::DB::Properties::kBlockCacheUsage, result.block_cache);
+  get(rocksdb::DB::Properties::kBlockCachePinnedUsage,
+      result.block_cache_pinned);
+  return result;
+}
+
 caf::expected<uint64_t> store::next_segment() const {
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{}, slice(keys::next_segment), &value);
@@ -352,8 +395,67 @@ caf::expected<uint64_t> store::next_segment() const {
 }
 
 caf::error store::erase_outbox_segment(std::string_view shop, uint64_t id) {
-  auto st = db_->Delete(durable_writes(), keys::segment_key(shop, id));
+  rocksdb::WriteBatch wb;
+  wb.Delete(keys::segment_key(shop, id));
+  wb.Delete(keys::segment_count_key(shop, id));
+  auto st = db_->Write(durable_writes(), &wb);
   if (!st.ok()) return to_error(st, "cannot erase an outbox segment");
+  return caf::none;
+}
+
+caf::error store::for_each_segment_count(
+    std::string_view shop, uint64_t from,
+    const std::function<bool(uint64_t id, uint64_t count)>& visit) const {
+  auto prefix = keys::make(keys::segment_count, shop);
+  prefix.push_back('\0');
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  for (it->Seek(slice(keys::segment_count_key(shop, from)));
+       it->Valid() && it->key().starts_with(slice(prefix)); it->Next()) {
+    if (it->key().size() != prefix.size() + 8) continue;
+    if (it->value().size() != 8)
+      return caf::make_error(ec::corrupt_record,
+                             "undecodable outbox segment count");
+    auto id = codec::read_big_endian({it->key().data() + prefix.size(), 8});
+    if (!visit(id, codec::read_big_endian({it->value().data(), 8})))
+      return caf::none;
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read outbox segment counts");
+  return caf::none;
+}
+
+caf::error store::count_old_segments() {
+  std::string value;
+  auto st =
+      db_->Get(rocksdb::ReadOptions{}, slice(keys::segment_counts), &value);
+  if (st.ok()) return caf::none;
+  if (!st.IsNotFound())
+    return to_error(st, "cannot read the outbox segment count marker");
+  // A store written before segments had count keys: count each segment
+  // once (a fresh store has none), then never again.
+  rocksdb::WriteBatch wb;
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
+  std::string outbox_prefix(1, keys::outbox);
+  for (it->Seek(slice(outbox_prefix));
+       it->Valid() && it->key().starts_with(slice(outbox_prefix)); it->Next()) {
+    auto key = it->key();
+    if (key.size() < 10 || key[key.size() - 9] != '\0') continue;
+    std::string_view shop{key.data() + 1, key.size() - 10};
+    auto id = codec::read_big_endian({key.data() + key.size() - 8, 8});
+    uint64_t n = 0;
+    if (!decode_segment_size({it->value().data(), it->value().size()}, n))
+      return caf::make_error(ec::corrupt_record, "undecodable outbox segment");
+    std::string count;
+    codec::append_big_endian(count, n);
+    wb.Put(keys::segment_count_key(shop, id), count);
+  }
+  if (!it->status().ok())
+    return to_error(it->status(), "cannot read the outboxes");
+  wb.Put(slice(keys::segment_counts), rocksdb::Slice{});
+  st = db_->Write(durable_writes(), &wb);
+  if (!st.ok()) return to_error(st, "cannot write outbox segment counts");
   return caf::none;
 }
 

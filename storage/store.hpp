@@ -32,6 +32,16 @@ struct append_result {
   uint64_t last_seq = 0;
 };
 
+/// Where RocksDB's memory goes, in bytes.
+struct storage_memory {
+  uint64_t memtables = 0;
+  /// Index and filter blocks held outside the block cache.
+  uint64_t table_readers = 0;
+  uint64_t block_cache = 0;
+  /// Part of the block cache that cannot be evicted.
+  uint64_t block_cache_pinned = 0;
+};
+
 /// Derived-state writes collected for one atomic commit.
 class state_batch {
  public:
@@ -62,6 +72,7 @@ class state_batch {
 
  private:
   friend class store;
+  void put_segment_count(std::string_view shop, uint64_t id, uint64_t n);
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   size_t writes_ = 0;
 };
@@ -144,6 +155,9 @@ class store {
   /// the memtables' memory goes back once written.
   void flush_memtables();
 
+  /// Returns where RocksDB's memory goes now.
+  storage_memory memory() const;
+
   /// Returns the next free outbox segment id.
   caf::expected<uint64_t> next_segment() const;
 
@@ -162,6 +176,13 @@ class store {
   caf::error for_each_outbox(
       std::string_view shop, uint64_t from,
       const std::function<bool(view_change&&, size_t index)>& visit) const;
+
+  /// Visits the outbox segments of `shop` from segment `from` on, in order,
+  /// with how many changes each holds, until `visit` returns false; reads
+  /// small count records, not the segments.
+  caf::error for_each_segment_count(
+      std::string_view shop, uint64_t from,
+      const std::function<bool(uint64_t id, uint64_t count)>& visit) const;
 
   // -- channel outcomes
   // --------------------------------------------------------
@@ -208,6 +229,10 @@ class store {
   store(std::unique_ptr<rocksdb::DB> db, durability mode);
 
   rocksdb::WriteOptions durable_writes() const;
+
+  /// Gives every outbox segment of a store written before segments had
+  /// count keys its count key, once.
+  caf::error count_old_segments();
 
   std::unique_ptr<rocksdb::DB> db_;
   /// The lock held by a read-only store (a writable one holds it inside db_).
