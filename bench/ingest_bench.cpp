@@ -50,6 +50,8 @@ struct options {
   size_t memory_products = 1'000'000;
   /// Interleaved rounds of (a), (b), (c).
   size_t rounds = 3;
+  /// The phases to run, for a profiler ("abc" = all; ratios need a).
+  std::string phases = "abc";
   std::string dir = "/tmp/shelfsync-bench";
   /// Run the memory phase alone, in a fresh process, for clean figures.
   bool memory_only = false;
@@ -435,6 +437,8 @@ int main(int argc, char** argv) {
       o.products = std::stoul(argv[i + 1]);
     else if (flag == "--memory-products")
       o.memory_products = std::stoul(argv[i + 1]);
+    else if (flag == "--phases")
+      o.phases = argv[i + 1];
     else if (flag == "--rounds")
       o.rounds = std::max<size_t>(1, std::stoul(argv[i + 1]));
     else if (flag == "--dir")
@@ -472,17 +476,28 @@ int main(int argc, char** argv) {
     return dir;
   };
   std::vector<double> a, b, c, ba, ca;
+  auto runs = [&](char phase) {
+    return o.phases.find(phase) != std::string::npos;
+  };
   for (size_t r = 1; r <= o.rounds; ++r) {
-    a.push_back(report(r, "(a) raw RocksDB, WriteBatch of 1000:  ",
-                       raw_rocksdb(events, fresh("a"))));
-    b.push_back(report(r, "(b) in-process ingest to outbox:      ",
-                       in_process(events, fresh("b"))));
-    c.push_back(report(r, "(c) HTTP ingest, batches of 1000:     ",
-                       over_http(events, fresh("c"))));
+    if (runs('a'))
+      a.push_back(report(r, "(a) raw RocksDB, WriteBatch of 1000:  ",
+                         raw_rocksdb(events, fresh("a"))));
+    if (runs('b'))
+      b.push_back(report(r, "(b) in-process ingest to outbox:      ",
+                         in_process(events, fresh("b"))));
+    if (runs('c'))
+      c.push_back(report(r, "(c) HTTP ingest, batches of 1000:     ",
+                         over_http(events, fresh("c"))));
+    if (o.phases != "abc") continue;
     ba.push_back(b.back() / a.back());
     ca.push_back(c.back() / a.back());
     std::printf("round %zu b/a = %.2f   c/a = %.2f\n", r, ba.back(), ca.back());
     std::fflush(stdout);
+  }
+  if (o.phases != "abc") {
+    std::filesystem::remove_all(o.dir);
+    return 0;
   }
   std::printf("median events/s: (a) %.0f  (b) %.0f  (c) %.0f\n", median(a),
               median(b), median(c));

@@ -161,6 +161,11 @@ class segment_builder {
 
   std::string finish() const;
 
+  /// The stored form in two parts, so that it can be written without
+  /// joining them: `header()` then `body()`.
+  std::string header() const;
+  const std::string& body() const { return body_; }
+
  private:
   size_t count_ = 0;
   std::string body_;

@@ -79,6 +79,11 @@ state_batch::~state_batch() = default;
 state_batch::state_batch(state_batch&&) noexcept = default;
 state_batch& state_batch::operator=(state_batch&&) noexcept = default;
 
+void state_batch::clear() {
+  batch_->Clear();
+  writes_ = 0;
+}
+
 void state_batch::put_product(std::string_view code, const product_record& x) {
   std::string value;
   encode(x, value);
@@ -103,7 +108,12 @@ void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
 
 void state_batch::put_outbox_segment(std::string_view shop, uint64_t id,
                                      const segment_builder& changes) {
-  batch_->Put(keys::segment_key(shop, id), changes.finish());
+  auto key = keys::segment_key(shop, id);
+  auto head = changes.header();
+  rocksdb::Slice key_part = slice(key);
+  rocksdb::Slice value_parts[] = {slice(head), slice(changes.body())};
+  batch_->Put(rocksdb::SliceParts{&key_part, 1},
+              rocksdb::SliceParts{value_parts, 2});
   put_segment_count(shop, id, changes.size());
   ++writes_;
 }

@@ -67,6 +67,9 @@ class state_batch {
   /// Records the next free outbox segment id.
   void set_next_segment(uint64_t id);
 
+  /// Drops every write, keeping the memory for the next batch.
+  void clear();
+
   /// Returns how many writes the batch holds.
   size_t size() const { return writes_; }
 
