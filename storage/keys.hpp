@@ -18,6 +18,10 @@ constexpr char delivery = 'D'; ///< D shop NUL code -> delivery_record
 constexpr char memo = 'C';     ///< C shop NUL key -> channel-defined bytes
 constexpr char by_product = 'X'; ///< X code NUL seq(8) -> "" (log index)
 constexpr char snapshot = 'S';   ///< S code -> product_record at snapshot_seq
+/// N shop NUL id(8, big-endian) -> how many changes outbox segment `id`
+/// holds (8 bytes, big-endian): a restart counts what stays on disk
+/// without reading the segments.
+constexpr char segment_count = 'N';
 constexpr std::string_view checkpoint = "Mcheckpoint";
 constexpr std::string_view next_segment = "Mnext_segment";
 /// The seq up to which retention dropped the log; `S` records hold the
@@ -26,6 +30,8 @@ constexpr std::string_view snapshot_seq = "Msnapshot_seq";
 /// The first seq with a `X` entry (stores older than the index lack them
 /// below it). Absent = no entry at all.
 constexpr std::string_view indexed_from = "Mindexed_from";
+/// Present once every outbox segment has its count key (see segment_count).
+constexpr std::string_view segment_counts = "Msegment_counts";
 
 inline std::string make(char kind, std::string_view a) {
   std::string k;
@@ -58,6 +64,13 @@ inline std::string product_log_key(std::string_view code, uint64_t seq) {
 
 inline std::string segment_key(std::string_view shop, uint64_t id) {
   auto k = make(outbox, shop);
+  k.push_back('\0');
+  codec::append_big_endian(k, id);
+  return k;
+}
+
+inline std::string segment_count_key(std::string_view shop, uint64_t id) {
+  auto k = make(segment_count, shop);
   k.push_back('\0');
   codec::append_big_endian(k, id);
   return k;
