@@ -430,6 +430,8 @@ double median(std::vector<double> x) {
 } // namespace
 
 int main(int argc, char** argv) {
+  // As the shelfsync binary does, for every phase alike.
+  keep_freed_memory();
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
