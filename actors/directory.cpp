@@ -49,7 +49,7 @@ caf::error directory_state::commit() {
   auto new_checkpoint = completed_checkpoint();
   if (uncommitted.empty() && window.empty() && new_checkpoint == checkpoint)
     return caf::none;
-  state_batch writes;
+  writes.clear();
   // Records go in key order: the memtable inserts a sorted run much faster
   // than scattered keys. Nothing is moved out: a failed commit keeps
   // everything for the next one.
@@ -68,6 +68,7 @@ caf::error directory_state::commit() {
   auto advance = new_checkpoint > checkpoint ? new_checkpoint : 0;
   if (auto err = cfg.db->commit(writes, advance)) {
     // Nothing is lost: the log holds every event; the next commit retries.
+    writes.clear();
     return err;
   }
   uncommitted.clear();
@@ -278,6 +279,7 @@ void directory_state::stop_product(
     stops_since_release = 0;
     stops_since_trim = 0;
     cfg.db->flush_memtables();
+    writes = state_batch{};
     malloc_trim(0);
   } else if (++stops_since_trim >= cfg.trim_after_stops) {
     stops_since_trim = 0;

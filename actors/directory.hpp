@@ -73,6 +73,10 @@ struct directory_state {
   uint64_t segment = 1;
   /// Product records changed since the last commit, encoded (latest wins).
   std::unordered_map<std::string, std::string> uncommitted;
+  /// The writes of a commit. Kept from one commit to the next, so that its
+  /// buffer (tens of MB for a large commit) is not grown again each time;
+  /// released when the engine goes quiet.
+  state_batch writes;
   /// Per shop, the view changes since the last commit, encoded: the
   /// outbox segment that the next commit writes.
   std::map<std::string, segment_builder> window;

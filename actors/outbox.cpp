@@ -8,10 +8,23 @@ outbox::outbox(std::string shop, std::shared_ptr<store> db, size_t capacity)
     : shop_(std::move(shop)), db_(std::move(db)), capacity_(capacity) {}
 
 caf::error outbox::load() {
-  return db_->for_each_outbox(shop_, 0, [&](view_change&& c, size_t index) {
+  // Segments are read until memory is full; of the rest only their counts
+  // are read, so that a start costs the window, not the backlog.
+  auto err = db_->for_each_outbox(shop_, 0, [&](view_change&& c, size_t index) {
     offer(std::move(c), index);
-    return true;
+    return !spilling_;
   });
+  if (err || !spilling_) return err;
+  // offer() counted the change at spill_index_ already.
+  return db_->for_each_segment_count(
+      shop_, spill_segment_, [&](uint64_t id, uint64_t n) {
+        arrived(id);
+        if (id == spill_segment_)
+          spilled_ += n > spill_index_ + 1 ? n - spill_index_ - 1 : 0;
+        else
+          spilled_ += n;
+        return true;
+      });
 }
 
 bool outbox::full(const std::string& product) const {

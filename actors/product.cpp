@@ -41,9 +41,9 @@ void product_state::recompute(const config& conf, product_update& out,
       continue;
     }
     if (!restate && i != record.views.end() && i->second == *view) continue;
-    record.views[shop.id] = *view;
     out.changes.emplace(shop.id,
                         view_change{cfg.code, record.applied_seq, *view});
+    record.views[shop.id] = std::move(*view);
   }
   // Views of shops that left the config go with them.
   for (auto i = record.views.begin(); i != record.views.end();)

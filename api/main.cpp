@@ -2,9 +2,11 @@
 
 #include <CLI/CLI.hpp>
 
+#include "actors/engine.hpp"
 #include "api/commands.hpp"
 
 int main(int argc, char** argv) {
+  shelfsync::keep_freed_memory();
   CLI::App app{"shelfsync: durable stock events in, sellable quantities out "
                "to Shopify and Amazon"};
   app.require_subcommand(1);

@@ -3,17 +3,24 @@
 //       event) in WriteBatches of 1000 — the baseline,
 //   (b) shelfsync's in-process ingest path until the views are in the outbox,
 //   (c) ingest over HTTP on loopback with batches of 1000,
-// then the ratios b/a and c/a, and the resident memory of 1,000,000 distinct
-// products at peak and once idle product actors have stopped.
+// in interleaved rounds (a, b, c, a, b, c, ...), each round's ratios b/a and
+// c/a and their medians, so that one noisy phase cannot decide them; then
+// the resident memory of N distinct products at peak and once idle product
+// actors have stopped, and how long the engine takes to be ready again on
+// that store. The last two lines are
+//   restart: products=N ready_s=X
+//   memory: products=N settled_mb=M
 #include <malloc.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -23,6 +30,7 @@
 #include <rocksdb/write_batch.h>
 
 #include "actors/engine.hpp"
+#include "actors/outbox.hpp"
 #include "api/http_api.hpp"
 #include "net/client.hpp"
 #include "net/server.hpp"
@@ -41,6 +49,10 @@ struct options {
   size_t events = 1'000'000;
   size_t products = 100'000;
   size_t memory_products = 1'000'000;
+  /// Interleaved rounds of (a), (b), (c).
+  size_t rounds = 3;
+  /// The phases to run, for a profiler ("abc" = all; ratios need a).
+  std::string phases = "abc";
   std::string dir = "/tmp/shelfsync-bench";
   /// Run the memory phase alone, in a fresh process, for clean figures.
   bool memory_only = false;
@@ -63,31 +75,38 @@ engine_options outbox_only() {
   return opts;
 }
 
-/// A realistic stream: mostly deltas, some absolute counts and reservations,
-/// spread over `products` codes in two warehouses.
+/// One event of a realistic stream: mostly deltas, some absolute counts
+/// and reservations, spread over `products` codes in two warehouses.
+stock_event random_event(std::mt19937_64& rng, size_t i, size_t products,
+                         const std::string& prefix) {
+  stock_event e;
+  e.id = prefix + std::to_string(i);
+  e.product = "SKU-" + std::to_string(rng() % products);
+  e.warehouse = (rng() % 2) ? "WH-A" : "WH-B";
+  switch (rng() % 10) {
+  case 0:
+    e.fields = stock_event::has_on_hand;
+    e.on_hand = static_cast<int64_t>(rng() % 500);
+    break;
+  case 1:
+    e.fields = stock_event::has_reserved;
+    e.reserved = static_cast<int64_t>(rng() % 5);
+    break;
+  default:
+    e.fields = stock_event::has_delta;
+    e.delta = static_cast<int64_t>(rng() % 7) - 3;
+  }
+  return e;
+}
+
+/// `n` events of the realistic stream.
 std::vector<stock_event> make_events(size_t n, size_t products,
                                      const std::string& prefix) {
   std::mt19937_64 rng{42};
-  std::vector<stock_event> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    auto& e = out[i];
-    e.id = prefix + std::to_string(i);
-    e.product = "SKU-" + std::to_string(rng() % products);
-    e.warehouse = (rng() % 2) ? "WH-A" : "WH-B";
-    switch (rng() % 10) {
-    case 0:
-      e.fields = stock_event::has_on_hand;
-      e.on_hand = static_cast<int64_t>(rng() % 500);
-      break;
-    case 1:
-      e.fields = stock_event::has_reserved;
-      e.reserved = static_cast<int64_t>(rng() % 5);
-      break;
-    default:
-      e.fields = stock_event::has_delta;
-      e.delta = static_cast<int64_t>(rng() % 7) - 3;
-    }
-  }
+  std::vector<stock_event> out;
+  out.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    out.push_back(random_event(rng, i, products, prefix));
   return out;
 }
 
@@ -296,22 +315,26 @@ uint64_t live_products(engine& eng) {
   return *n;
 }
 
-void memory(const options& o, const std::string& dir) {
+/// Runs the memory phase and returns the settled RSS in MB.
+double memory(const options& o, const std::string& dir) {
   auto conf = make_config(dir, 2);
   for (auto& shop : conf->shops)
     shop.stock_sync = o.memory_stock_sync;
   auto eng = std::move(*engine::start(conf, outbox_only()));
   auto base = status_mb("VmRSS");
-  auto events = make_events(o.memory_products, o.memory_products, "mem-");
-  // One event per distinct product.
-  for (size_t i = 0; i < events.size(); ++i)
-    events[i].product = "SKU-" + std::to_string(i);
+  // One event per distinct product, made batch by batch: at ten million
+  // products, the whole stream up front would weigh more than the engine.
+  std::mt19937_64 rng{42};
   window w{4};
   auto started = clock_type::now();
-  for (size_t from = 0; from < events.size(); from += batch_size) {
-    std::vector<stock_event> batch(
-        events.begin() + from,
-        events.begin() + std::min(events.size(), from + batch_size));
+  for (size_t from = 0; from < o.memory_products; from += batch_size) {
+    std::vector<stock_event> batch;
+    auto to = std::min(o.memory_products, from + batch_size);
+    batch.reserve(to - from);
+    for (size_t i = from; i < to; ++i) {
+      batch.push_back(random_event(rng, i, o.memory_products, "mem-"));
+      batch.back().product = "SKU-" + std::to_string(i);
+    }
     w.acquire();
     eng->ingest(std::move(batch), [&](caf::expected<ingest_result>) {
       w.release();
@@ -320,8 +343,6 @@ void memory(const options& o, const std::string& dir) {
   w.drain();
   eng->sync();
   auto secs = seconds_since(started);
-  events.clear();
-  events.shrink_to_fit();
   auto live_peak = live_products(*eng);
   auto peak = status_mb("VmHWM");
   // Wait for idle product actors to stop.
@@ -341,14 +362,76 @@ void memory(const options& o, const std::string& dir) {
               o.memory_products, secs,
               static_cast<unsigned long long>(live_peak),
               static_cast<unsigned long long>(live_products(*eng)));
+  auto rocks = eng->db().memory();
+  auto mb = [](uint64_t bytes) {
+    return static_cast<double>(bytes) / (1024.0 * 1024.0);
+  };
   std::printf("memory: RSS before %.0f MB, peak %.0f MB, settled %.0f MB "
-              "(target <= 300 MB settled)\n",
+              "(target <= 1024 MB settled)\n",
               base, peak, settled);
+  auto heap = mallinfo2();
+  std::printf("memory: malloc holds %.0f MB in use, %.0f MB free in its "
+              "arenas, %.0f MB mapped directly\n",
+              mb(heap.uordblks), mb(heap.fordblks), mb(heap.hblkhd));
+  std::printf("memory: of it RocksDB memtables %.0f MB, table readers %.0f MB, "
+              "block cache %.0f MB (pinned %.0f MB)\n",
+              mb(rocks.memtables), mb(rocks.table_readers),
+              mb(rocks.block_cache), mb(rocks.block_cache_pinned));
+  std::promise<std::vector<shop_status>> shops;
+  eng->shops([&](std::vector<shop_status> s) {
+    shops.set_value(std::move(s));
+  });
+  for (auto& s : shops.get_future().get())
+    std::printf("memory: shop %s owes %llu products (in memory at most %zu)\n",
+                s.shop.c_str(), static_cast<unsigned long long>(s.pending),
+                outbox::default_capacity);
+  std::fflush(stdout);
+  eng.reset();
+  return settled;
+}
+
+/// Opens the engine again on the store the memory phase left, and returns
+/// the seconds until it is ready: started, and every shop answered (so its
+/// outbox is loaded).
+double restart(const options& o, const std::string& dir) {
+  auto conf = make_config(dir, 2);
+  for (auto& shop : conf->shops)
+    shop.stock_sync = o.memory_stock_sync;
+  auto started = clock_type::now();
+  auto eng = engine::start(conf, outbox_only());
+  if (!eng) {
+    std::fprintf(stderr, "restart failed: %s\n",
+                 to_string(eng.error()).c_str());
+    std::exit(1);
+  }
+  std::promise<void> ready;
+  (*eng)->shops([&](std::vector<shop_status>) {
+    ready.set_value();
+  });
+  ready.get_future().wait();
+  return seconds_since(started);
+}
+
+/// Prints the last two lines: the restart, then the settled memory.
+void memory_and_restart(const options& o, const std::string& dir) {
+  auto settled = memory(o, dir);
+  auto ready = restart(o, dir);
+  std::printf("restart: products=%zu ready_s=%.2f\n", o.memory_products, ready);
+  std::printf("memory: products=%zu settled_mb=%.0f\n", o.memory_products,
+              settled);
+}
+
+double median(std::vector<double> x) {
+  std::sort(x.begin(), x.end());
+  auto n = x.size();
+  return n % 2 == 1 ? x[n / 2] : (x[n / 2 - 1] + x[n / 2]) / 2;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
+  // As the shelfsync binary does, for every phase alike.
+  keep_freed_memory();
   options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
@@ -358,6 +441,10 @@ int main(int argc, char** argv) {
       o.products = std::stoul(argv[i + 1]);
     else if (flag == "--memory-products")
       o.memory_products = std::stoul(argv[i + 1]);
+    else if (flag == "--phases")
+      o.phases = argv[i + 1];
+    else if (flag == "--rounds")
+      o.rounds = std::max<size_t>(1, std::stoul(argv[i + 1]));
     else if (flag == "--dir")
       o.dir = argv[i + 1];
     else if (flag == "--memory-only")
@@ -368,33 +455,61 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(o.dir);
   std::filesystem::create_directories(o.dir);
   if (o.memory_only) {
-    memory(o, o.dir + "/m");
+    memory_and_restart(o, o.dir + "/m");
     std::filesystem::remove_all(o.dir);
     return 0;
   }
   auto events = make_events(o.events, o.products, "bench-");
   std::printf("data: %zu events over %zu products, 2 warehouses, 2 shops "
-              "(Shopify 2 locations, Amazon sum)\n",
-              o.events, o.products);
+              "(Shopify 2 locations, Amazon sum); %zu interleaved rounds\n",
+              o.events, o.products, o.rounds);
   auto cpu = cpu_seconds();
   // Prints a phase's rate and the CPU time it used per event.
-  auto report = [&](const char* what, double secs) {
+  auto report = [&](size_t round, const char* what, double secs) {
     auto now = cpu_seconds();
-    std::printf("%s %10.0f events/s  (%.1f us CPU per event)\n", what,
-                o.events / secs, (now - cpu) * 1e6 / o.events);
+    std::printf("round %zu %s %10.0f events/s  (%.1f us CPU per event)\n",
+                round, what, o.events / secs, (now - cpu) * 1e6 / o.events);
+    std::fflush(stdout);
     cpu = now;
     return o.events / secs;
   };
-  auto ra = report("(a) raw RocksDB, WriteBatch of 1000:  ",
-                   raw_rocksdb(events, o.dir + "/a"));
-  auto rb = report("(b) in-process ingest to outbox:      ",
-                   in_process(events, o.dir + "/b"));
-  auto rc = report("(c) HTTP ingest, batches of 1000:     ",
-                   over_http(events, o.dir + "/c"));
-  std::printf("b/a = %.2f (target >= 0.6)   c/a = %.2f (target >= 0.4)\n",
-              rb / ra, rc / ra);
+  // Each phase writes a fresh store, removed afterwards (disk stays small).
+  auto fresh = [&](const char* name) {
+    auto dir = o.dir + "/" + name;
+    std::filesystem::remove_all(dir);
+    return dir;
+  };
+  std::vector<double> a, b, c, ba, ca;
+  auto runs = [&](char phase) {
+    return o.phases.find(phase) != std::string::npos;
+  };
+  for (size_t r = 1; r <= o.rounds; ++r) {
+    if (runs('a'))
+      a.push_back(report(r, "(a) raw RocksDB, WriteBatch of 1000:  ",
+                         raw_rocksdb(events, fresh("a"))));
+    if (runs('b'))
+      b.push_back(report(r, "(b) in-process ingest to outbox:      ",
+                         in_process(events, fresh("b"))));
+    if (runs('c'))
+      c.push_back(report(r, "(c) HTTP ingest, batches of 1000:     ",
+                         over_http(events, fresh("c"))));
+    if (o.phases != "abc") continue;
+    ba.push_back(b.back() / a.back());
+    ca.push_back(c.back() / a.back());
+    std::printf("round %zu b/a = %.2f   c/a = %.2f\n", r, ba.back(), ca.back());
+    std::fflush(stdout);
+  }
+  if (o.phases != "abc") {
+    std::filesystem::remove_all(o.dir);
+    return 0;
+  }
+  std::printf("median events/s: (a) %.0f  (b) %.0f  (c) %.0f\n", median(a),
+              median(b), median(c));
+  std::printf("median of rounds: b/a = %.2f (target >= 0.6)   c/a = %.2f "
+              "(target >= 0.6)\n",
+              median(ba), median(ca));
   std::fflush(stdout);
-  if (o.memory_products > 0) memory(o, o.dir + "/m");
+  if (o.memory_products > 0) memory_and_restart(o, fresh("m"));
   std::filesystem::remove_all(o.dir);
   return 0;
 }

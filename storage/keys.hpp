@@ -21,6 +21,10 @@ constexpr char snapshot = 'S';   ///< S code -> product_record at snapshot_seq
 /// F shop NUL state code -> "" (the delivery records with a location failed
 /// (state 'f') or in flight ('i'), written with the record)
 constexpr char flagged = 'F';
+/// N shop NUL id(8, big-endian) -> how many changes outbox segment `id`
+/// holds (8 bytes, big-endian): a restart counts what stays on disk
+/// without reading the segments.
+constexpr char segment_count = 'N';
 constexpr std::string_view checkpoint = "Mcheckpoint";
 constexpr std::string_view next_segment = "Mnext_segment";
 /// The seq up to which retention dropped the log; `S` records hold the
@@ -32,6 +36,8 @@ constexpr std::string_view indexed_from = "Mindexed_from";
 /// Present once every delivery record has its `F` entries (a store from
 /// before that index gets them at its first start).
 constexpr std::string_view flagged_built = "Mflagged_built";
+/// Present once every outbox segment has its count key (see segment_count).
+constexpr std::string_view segment_counts = "Msegment_counts";
 
 inline std::string make(char kind, std::string_view a) {
   std::string k;
@@ -74,6 +80,13 @@ inline std::string flagged_key(std::string_view shop, char state,
 
 inline std::string segment_key(std::string_view shop, uint64_t id) {
   auto k = make(outbox, shop);
+  k.push_back('\0');
+  codec::append_big_endian(k, id);
+  return k;
+}
+
+inline std::string segment_count_key(std::string_view shop, uint64_t id) {
+  auto k = make(segment_count, shop);
   k.push_back('\0');
   codec::append_big_endian(k, id);
   return k;

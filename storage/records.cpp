@@ -128,14 +128,15 @@ void segment_builder::add(const view_change& x) {
   ++count_;
 }
 
-std::string segment_builder::finish() const {
+std::string segment_builder::header() const {
   std::string out;
   codec::writer w{out};
   w.u64(format_v1);
   w.u64(count_);
-  out += body_;
   return out;
 }
+
+std::string segment_builder::finish() const { return header() + body_; }
 
 void encode(const std::vector<view_change>& x, std::string& out) {
   segment_builder b;
@@ -156,6 +157,13 @@ bool decode(std::string_view in, std::vector<view_change>& x) {
     x.push_back(std::move(c));
   }
   return r.ok() && r.done();
+}
+
+bool decode_segment_size(std::string_view in, uint64_t& n) {
+  codec::reader r{in};
+  if (r.u64() != format_v1) return false;
+  n = r.u64();
+  return r.ok();
 }
 
 // Delivery records gained the drift check's note in format 2.

@@ -160,6 +160,11 @@ class segment_builder {
 
   std::string finish() const;
 
+  /// The stored form in two parts, so that it can be written without
+  /// joining them: `header()` then `body()`.
+  std::string header() const;
+  const std::string& body() const { return body_; }
+
  private:
   size_t count_ = 0;
   std::string body_;
@@ -170,6 +175,10 @@ bool decode(std::string_view in, stock_event& x);
 bool decode(std::string_view in, product_record& x);
 bool decode(std::string_view in, std::vector<view_change>& x);
 bool decode(std::string_view in, delivery_record& x);
+
+/// Reads how many changes an encoded outbox segment holds, from its header
+/// alone; returns false when `in` does not start like a segment.
+bool decode_segment_size(std::string_view in, uint64_t& n);
 
 } // namespace shelfsync
 

@@ -36,6 +36,16 @@ struct append_result {
   uint64_t last_seq = 0;
 };
 
+/// Where RocksDB's memory goes, in bytes.
+struct storage_memory {
+  uint64_t memtables = 0;
+  /// Index and filter blocks held outside the block cache.
+  uint64_t table_readers = 0;
+  uint64_t block_cache = 0;
+  /// Part of the block cache that cannot be evicted.
+  uint64_t block_cache_pinned = 0;
+};
+
 /// Derived-state writes collected for one atomic commit.
 class state_batch {
  public:
@@ -61,11 +71,15 @@ class state_batch {
   /// Records the next free outbox segment id.
   void set_next_segment(uint64_t id);
 
+  /// Drops every write, keeping the memory for the next batch.
+  void clear();
+
   /// Returns how many writes the batch holds.
   size_t size() const { return writes_; }
 
  private:
   friend class store;
+  void put_segment_count(std::string_view shop, uint64_t id, uint64_t n);
   std::unique_ptr<rocksdb::WriteBatch> batch_;
   size_t writes_ = 0;
 };
@@ -232,6 +246,9 @@ class store {
   /// the memtables' memory goes back once written.
   void flush_memtables();
 
+  /// Returns where RocksDB's memory goes now.
+  storage_memory memory() const;
+
   /// Returns the next free outbox segment id.
   caf::expected<uint64_t> next_segment() const;
 
@@ -250,6 +267,13 @@ class store {
   caf::error for_each_outbox(
       std::string_view shop, uint64_t from,
       const std::function<bool(view_change&&, size_t index)>& visit) const;
+
+  /// Visits the outbox segments of `shop` from segment `from` on, in order,
+  /// with how many changes each holds, until `visit` returns false; reads
+  /// small count records, not the segments.
+  caf::error for_each_segment_count(
+      std::string_view shop, uint64_t from,
+      const std::function<bool(uint64_t id, uint64_t count)>& visit) const;
 
   // -- channel outcomes
   // --------------------------------------------------------
@@ -336,12 +360,18 @@ class store {
   /// Tries to open a store that started read-only for writing.
   rocksdb::Status reopen_writable();
 
+  /// Gives every outbox segment of a store written before segments had
+  /// count keys its count key, once (when it can write); opening only.
+  caf::error count_old_segments();
+
   std::string dir_;
   /// Held shared by every use of db_, uniquely to swap it (reopen_writable).
   mutable std::shared_mutex db_mtx_;
   std::unique_ptr<rocksdb::DB> db_;
   /// Opened read-only because writing failed at start.
   bool read_only_start_ = false;
+  /// Every outbox segment has its count key (set while opening).
+  bool segments_counted_ = false;
   /// Guards the health fields below.
   mutable std::mutex health_mtx_;
   std::string failure_;

@@ -230,6 +230,20 @@ TEST_F(outbox_test, a_restart_loads_up_to_capacity_and_reads_the_rest_later) {
   EXPECT_TRUE(drain(again).empty());
 }
 
+TEST_F(outbox_test, a_restart_counts_later_segments_without_reading_them) {
+  commit(1, {change("a", 1, 5), change("b", 2, 6), change("c", 3, 7)});
+  commit(2, {change("d", 4, 1), change("a", 5, 2)});
+  commit(3, {change("e", 6, 3)});
+  outbox box{"us", db, 1};
+  ASSERT_FALSE(box.load());
+  EXPECT_EQ(box.waiting(), 1u);
+  EXPECT_EQ(box.spilled(), 5u);
+  EXPECT_EQ(drain(box), (std::vector<std::string>{"a=5", "b=6", "c=7", "d=1",
+                                                  "a=2", "e=3"}));
+  EXPECT_TRUE(box.empty());
+  EXPECT_EQ(box.spilled(), 0u);
+}
+
 // -- resync ------------------------------------------------------------------
 
 TEST_F(outbox_test, a_resync_pushes_values_the_channel_confirmed) {

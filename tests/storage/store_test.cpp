@@ -592,3 +592,81 @@ TEST_F(store_test, products_by_prefix_seek_to_the_prefix_and_the_cursor) {
   EXPECT_EQ(list("", "bz", 10, false), (std::vector<std::string>{"c"}));
   EXPECT_TRUE(list("d", "", 10, false).empty());
 }
+
+// -- outbox segment counts ----------------------------------------------------
+
+namespace {
+
+/// Segment counts of `shop` from segment `from` on, as (id, count) pairs.
+std::vector<std::pair<uint64_t, uint64_t>>
+segment_counts(const store& s, std::string_view shop, uint64_t from = 0) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  EXPECT_FALSE(
+      s.for_each_segment_count(shop, from, [&](uint64_t id, uint64_t n) {
+        out.emplace_back(id, n);
+        return true;
+      }));
+  return out;
+}
+
+using counts = std::vector<std::pair<uint64_t, uint64_t>>;
+
+} // namespace
+
+TEST_F(store_test, outbox_segments_are_counted_without_reading_them) {
+  auto s = open();
+  state_batch b;
+  b.put_outbox_segment("eu", 3,
+                       {view_change{"p1", 5, {{"loc", 7}}, 0},
+                        view_change{"p2", 6, {{"loc", 1}}, 0}});
+  segment_builder one;
+  one.add(view_change{"p3", 7, {{"loc", 2}}, 0});
+  b.put_outbox_segment("eu", 4, one);
+  b.put_outbox_segment("e", 5, {view_change{"p1", 5, {{"", 7}}, 0}});
+  ASSERT_FALSE(s->commit(b, 7));
+  EXPECT_EQ(segment_counts(*s, "eu"), (counts{{3, 2}, {4, 1}}));
+  EXPECT_EQ(segment_counts(*s, "eu", 4), (counts{{4, 1}}));
+  EXPECT_EQ(segment_counts(*s, "e"), (counts{{5, 1}}));
+  // A segment erased takes its count with it, durably.
+  ASSERT_FALSE(s->erase_outbox_segment("eu", 3));
+  s.reset();
+  s = open();
+  EXPECT_EQ(segment_counts(*s, "eu"), (counts{{4, 1}}));
+}
+
+TEST_F(store_test, segments_written_before_counts_existed_get_counted_once) {
+  {
+    auto s = open();
+    state_batch b;
+    b.put_outbox_segment("eu", 3,
+                         {view_change{"p1", 5, {{"loc", 7}}, 0},
+                          view_change{"p2", 6, {{"loc", 1}}, 0}});
+    b.put_outbox_segment("us", 3, {view_change{"p1", 5, {{"", 7}}, 0}});
+    ASSERT_FALSE(s->commit(b, 7));
+  }
+  {
+    // Make it a store of the earlier format: no count keys, no marker.
+    rocksdb::DB* raw = nullptr;
+    rocksdb::Options opts;
+    ASSERT_TRUE(rocksdb::DB::Open(opts, dir, &raw).ok());
+    std::unique_ptr<rocksdb::DB> db{raw};
+    ASSERT_TRUE(db->Delete({}, "Msegment_counts").ok());
+    std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({})};
+    std::vector<std::string> count_keys;
+    for (it->Seek("N"); it->Valid() && it->key().starts_with("N"); it->Next())
+      count_keys.push_back(it->key().ToString());
+    ASSERT_EQ(count_keys.size(), 2u);
+    for (auto& k : count_keys)
+      ASSERT_TRUE(db->Delete({}, k).ok());
+  }
+  {
+    // A store that cannot write counts from the segments' headers.
+    auto ro = store::open_read_only(dir);
+    ASSERT_TRUE(ro) << to_string(ro.error());
+    EXPECT_EQ(segment_counts(**ro, "eu"), (counts{{3, 2}}));
+    EXPECT_EQ(segment_counts(**ro, "us"), (counts{{3, 1}}));
+  }
+  auto s = open();
+  EXPECT_EQ(segment_counts(*s, "eu"), (counts{{3, 2}}));
+  EXPECT_EQ(segment_counts(*s, "us"), (counts{{3, 1}}));
+}
