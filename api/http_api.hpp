@@ -8,6 +8,7 @@
 
 #include "actors/engine.hpp"
 #include "api/metrics.hpp"
+#include "cluster/node.hpp"
 #include "net/server.hpp"
 #include "config/config.hpp"
 
@@ -31,7 +32,16 @@ class http_api {
   /// requests checked after it need the new one.
   void set_token(std::string token);
 
+  /// Clustered mode (PRODUCT.md §7): ingests and product reads go to the
+  /// cluster through `node` (which must outlive this object) instead of
+  /// the local engine. Set before the server starts.
+  void set_cluster(cluster::node* node) { cluster_ = node; }
+
  private:
+  void post_events_to_cluster(std::vector<stock_event> events,
+                              const http::request& req, http::responder r);
+  void get_cluster_product(const std::string& code, const http::request& req,
+                           http::responder r);
   void post_events(http::request&& req, http::responder r);
   void get_product(const std::string& code, const http::request& req,
                    http::responder r);
@@ -49,6 +59,7 @@ class http_api {
   std::mutex token_mutex_;
   std::string token_;
   reload_function reload_;
+  cluster::node* cluster_ = nullptr;
 };
 
 /// Decodes %XX escapes of a URL path segment; false on a bad escape.
