@@ -100,33 +100,37 @@ stream_spec state_stream_spec(int replicas) {
 
 std::vector<outgoing_message>
 event_messages(const std::vector<stock_event>& events, uint32_t slots,
-               size_t* repeated, size_t max_events) {
+               size_t* repeated, size_t max_bytes) {
   std::set<std::string> seen;
-  // Slot -> its events' JSON, in batch order.
-  std::map<uint32_t, std::vector<json>> per_slot;
+  // Slot -> its events' JSON texts, in batch order.
+  std::map<uint32_t, std::vector<std::string>> per_slot;
   size_t dropped = 0;
   for (auto& e : events) {
     if (!seen.insert(e.id).second) {
       ++dropped;
       continue;
     }
-    per_slot[slot_of(e.product, slots)].push_back(event_json(e));
+    per_slot[slot_of(e.product, slots)].push_back(event_json(e).dump());
   }
   if (repeated != nullptr) *repeated = dropped;
   std::vector<outgoing_message> out;
   for (auto& [slot, list] : per_slot) {
-    for (size_t first = 0, part = 0; first < list.size();
-         first += max_events, ++part) {
-      auto last = std::min(list.size(), first + max_events);
-      json body = json::array();
-      for (auto i = first; i < last; ++i)
-        body.push_back(std::move(list[i]));
-      auto data = body.dump();
-      auto id = "s" + std::to_string(slot) + "-p" + std::to_string(part) + "-" +
-                sha256_hex(data);
+    size_t part = 0;
+    std::string data;
+    auto flush = [&, slot = slot] {
+      data += ']';
+      auto id = "s" + std::to_string(slot) + "-p" + std::to_string(part++) +
+                "-" + sha256_hex(data);
       out.push_back(outgoing_message{events_subject(slot), std::move(data),
                                      std::move(id)});
+      data.clear();
+    };
+    for (auto& text : list) {
+      if (!data.empty() && data.size() + text.size() + 2 > max_bytes) flush();
+      data += data.empty() ? '[' : ',';
+      data += text;
     }
+    if (!data.empty()) flush();
   }
   return out;
 }

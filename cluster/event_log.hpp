@@ -49,14 +49,15 @@ stream_spec state_stream_spec(int replicas);
 // -- messages -----------------------------------------------------------------
 
 /// The messages ingesting `events` publishes: per slot (`slot_of(product)`)
-/// in batch order, at most `max_events` events per message. Each msg-id is
+/// in batch order, a slot's events cut into parts of at most `max_bytes`
+/// of JSON (NATS refuses messages over 1 MB by default). Each msg-id is
 /// derived from the slot, the part and a SHA-256 of the message's content,
 /// so that resending the same batch stores nothing twice. Events whose id
 /// appeared earlier in the batch are left out (as one node counts them as
 /// duplicates); their number goes to `*repeated`.
 std::vector<outgoing_message>
 event_messages(const std::vector<stock_event>& events, uint32_t slots,
-               size_t* repeated, size_t max_events = 2000);
+               size_t* repeated, size_t max_bytes = 256 * 1024);
 
 /// The events of one events-stream message; `seq` of each is 0.
 outcome<std::vector<stock_event>> decode_events(const std::string& data);

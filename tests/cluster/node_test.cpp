@@ -4,6 +4,7 @@
 // fencing.
 #include "cluster/node.hpp"
 
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -309,4 +310,74 @@ TEST(cluster_node,
   EXPECT_EQ(refused.err().code, errc::conflict) << refused.err().message;
   EXPECT_EQ(read_on_hand(*b, product), 6);
   a->halt();
+}
+
+TEST(cluster_event_messages, one_message_per_slot_part_with_ids_from_content) {
+  std::vector<stock_event> batch;
+  for (int i = 0; i < 200; ++i)
+    batch.push_back(delta("m" + std::to_string(i), "P" + std::to_string(i), 1));
+  batch.push_back(delta("m7", "P7", 1)); // a repeat within the batch
+  size_t repeated = 0;
+  auto messages = event_messages(batch, 4, &repeated, 1000);
+  EXPECT_EQ(repeated, 1u);
+  size_t events = 0;
+  std::set<std::string> ids;
+  for (auto& m : messages) {
+    EXPECT_LE(m.data.size(), 1000u);
+    auto decoded = decode_events(m.data);
+    ASSERT_TRUE(decoded) << decoded.err().message;
+    for (auto& e : *decoded)
+      EXPECT_EQ(events_subject(slot_of(e.product, 4)), m.subject);
+    events += decoded->size();
+    EXPECT_TRUE(ids.insert(m.msg_id).second) << "msg-ids are unique";
+  }
+  EXPECT_EQ(events, 200u);
+  EXPECT_GT(messages.size(), 4u) << "slots cut into parts by size";
+  // The same batch gives the same messages: a resend dedupes.
+  auto again = event_messages(batch, 4, nullptr, 1000);
+  ASSERT_EQ(again.size(), messages.size());
+  for (size_t i = 0; i < again.size(); ++i)
+    EXPECT_EQ(again[i].msg_id, messages[i].msg_id);
+  // Another batch does not.
+  batch[0].delta = 2;
+  std::set<std::string> changed;
+  for (auto& m : event_messages(batch, 4, nullptr, 1000))
+    changed.insert(m.msg_id);
+  EXPECT_NE(changed, ids);
+  EXPECT_EQ(changed.size(), ids.size());
+}
+
+TEST(cluster_node, a_product_written_past_the_checkpoint_is_not_applied_again) {
+  START_NATS(nats, 3);
+  // A former owner applied a message to the product, then died before it
+  // wrote the slot's checkpoint.
+  auto raw = connect_to(nats.urls());
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, events_stream_spec(3, 0ms)));
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, state_stream_spec(3)));
+  const std::string product = "W1";
+  auto slot = slot_of(product, slot_count);
+  auto messages =
+      event_messages({delta("w0", product, 7)}, slot_count, nullptr);
+  auto acks = raw->publish_batch(messages, 5s);
+  ASSERT_TRUE(acks) << acks.err().message;
+  product_state applied;
+  applied.product = product;
+  applied.applied_seq = (*acks)[0].sequence;
+  applied.record.stock["WH-A"].on_hand = 7;
+  applied.ids = {"w0"};
+  ASSERT_TRUE(store_product(*raw, slot, applied, 0));
+  auto cp = load_checkpoint(*raw, slot);
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(cp->value, 0u);
+
+  // The next owner replays from the checkpoint and skips what the product
+  // already holds.
+  auto a = start_node(nats, "n1");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->ingest({delta("w1", product, 1)}));
+  EXPECT_EQ(read_on_hand(*a, product), 8);
+  cp = load_checkpoint(*raw, slot);
+  ASSERT_TRUE(cp);
+  EXPECT_EQ(cp->value, 2u);
 }
