@@ -397,6 +397,14 @@ void node::apply_loop(slot_worker& w) {
     if (options_.log)
       options_.log("cluster: slot " + std::to_string(slot) + ": " + line);
   };
+  // Failures that are retried are said at most every 5 s (a lost quorum
+  // would otherwise fill the log).
+  steady::time_point said_retry{};
+  auto say_retry = [&](const std::string& line) {
+    if (steady::now() - said_retry < std::chrono::seconds{5}) return;
+    said_retry = steady::now();
+    say(line + " (retrying; said at most every 5 s)");
+  };
   // Writes only while the lease's fencing deadline has not passed.
   auto may_write = [&] {
     return !w.stop && ticks(steady::now()) < deadlines_[slot];
@@ -446,7 +454,7 @@ void node::apply_loop(slot_worker& w) {
             stored.err().message);
         return false;
       }
-      say("write failed, retrying: " + stored.err().message);
+      say_retry("write failed: " + stored.err().message);
       std::this_thread::sleep_for(milliseconds{100});
     }
     return false;
@@ -457,7 +465,7 @@ void node::apply_loop(slot_worker& w) {
     s = natsSubscription_NextMsg(&raw, sub.p, 200);
     if (s == NATS_TIMEOUT) continue;
     if (s != NATS_OK) {
-      say(detail::from_nats("reading " + subject, s).message);
+      say_retry(detail::from_nats("reading " + subject, s).message);
       std::this_thread::sleep_for(milliseconds{200});
       continue;
     }
@@ -491,8 +499,8 @@ void node::apply_loop(slot_worker& w) {
         if (i == cache.end()) {
           auto loaded = load_product(*js_, slot, code);
           while (!loaded && may_write()) {
-            say("cannot read product \"" + code +
-                "\", retrying: " + loaded.err().message);
+            say_retry("cannot read product \"" + code +
+                      "\": " + loaded.err().message);
             std::this_thread::sleep_for(milliseconds{100});
             loaded = load_product(*js_, slot, code);
           }
