@@ -541,7 +541,34 @@ void http_api::post_resync(const std::string& id, const http::request& req,
 void http_api::get_metrics(const http::request& req, http::responder r) {
   auto keep_alive = req.keep_alive();
   engine_.shops([this, r, keep_alive](std::vector<shop_status> all) {
-    r.send(http::make_response(http::status::ok, metrics_.render(all),
+    auto text = metrics_.render(all);
+    if (cluster_ != nullptr) {
+      // This node's share of the cluster (no JetStream call: read-only
+      // figures the node keeps).
+      text += "# HELP shelfsync_cluster_slot_owned Whether this node owns "
+              "the slot (holds its lease, fencing deadline not passed).\n"
+              "# TYPE shelfsync_cluster_slot_owned gauge\n";
+      std::string applied =
+          "# HELP shelfsync_cluster_slot_applied_seq Events-stream sequence "
+          "this node applied the slot up to while it owned it.\n"
+          "# TYPE shelfsync_cluster_slot_applied_seq gauge\n";
+      for (auto& s : cluster_->slots()) {
+        auto label = "{slot=\"" + std::to_string(s.slot) + "\"} ";
+        text +=
+            "shelfsync_cluster_slot_owned" + label + (s.owned ? "1\n" : "0\n");
+        applied += "shelfsync_cluster_slot_applied_seq" + label +
+                   std::to_string(s.applied_seq) + "\n";
+      }
+      text += applied;
+      text += "# HELP shelfsync_cluster_lease_renewals_total Slot lease "
+              "renewals, by result.\n"
+              "# TYPE shelfsync_cluster_lease_renewals_total counter\n"
+              "shelfsync_cluster_lease_renewals_total{result=\"ok\"} " +
+              std::to_string(cluster_->renewals()) +
+              "\nshelfsync_cluster_lease_renewals_total{result=\"failed\"} " +
+              std::to_string(cluster_->failed_renewals()) + "\n";
+    }
+    r.send(http::make_response(http::status::ok, std::move(text),
                                "text/plain; version=0.0.4", keep_alive));
   });
 }

@@ -324,6 +324,7 @@ void node::ownership_round() {
     auto& l = *leases_[s];
     if (!l.held()) continue;
     auto renewed = l.renew();
+    ++(renewed ? renewals_ : failed_renewals_);
     if (!renewed && renewed.err().code == errc::conflict) {
       say("cluster: slot " + std::to_string(s) +
           " lost: " + renewed.err().message);

@@ -123,6 +123,11 @@ class node {
   /// The number of slots this node owns now.
   size_t owned_slots() const;
 
+  /// Slot lease renewals that succeeded, and those that failed (refused or
+  /// unanswered), since the node started.
+  uint64_t renewals() const { return renewals_; }
+  uint64_t failed_renewals() const { return failed_renewals_; }
+
   const node_options& options() const { return options_; }
 
   /// Stops like a killed process: threads end, leases are neither renewed
@@ -163,6 +168,8 @@ class node {
   std::unique_ptr<std::atomic<int64_t>[]> deadlines_;
   std::unique_ptr<std::atomic<uint64_t>[]> applied_;
 
+  std::atomic<uint64_t> renewals_{0};
+  std::atomic<uint64_t> failed_renewals_{0};
   std::atomic<bool> stopping_flag_{false};
   std::atomic<bool> suspended_{false};
   std::mutex wake_mutex_;

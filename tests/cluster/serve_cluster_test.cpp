@@ -147,6 +147,24 @@ TEST_F(serve_cluster,
   EXPECT_EQ(json::parse(refused.value().body())["index"], 1);
   EXPECT_EQ(product(p2, codes[1])["warehouses"]["WH-A"]["on_hand"], 3);
 
+  // Each node shows its share of the slots in /metrics; between them they
+  // own the 4 slots.
+  int owned = 0;
+  for (auto port : {p1, p2}) {
+    auto m = send(port, http::verb::get, "/metrics");
+    ASSERT_TRUE(m.ok());
+    auto text = m.value().body();
+    for (int slot = 0; slot < 4; ++slot)
+      if (text.find("shelfsync_cluster_slot_owned{slot=\"" +
+                    std::to_string(slot) + "\"} 1") != std::string::npos)
+        ++owned;
+    EXPECT_NE(
+        text.find("shelfsync_cluster_lease_renewals_total{result=\"ok\"}"),
+        std::string::npos)
+        << text;
+  }
+  EXPECT_EQ(owned, 4);
+
   // n1 is SIGKILLed; n2 takes its slots (after their leases run out) and
   // applies what was posted to it meanwhile: nothing lost, nothing twice.
   n1.reset();
@@ -162,4 +180,12 @@ TEST_F(serve_cluster,
     ASSERT_FALSE(p.is_null()) << code << "\n" << n2->log();
     EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 5) << code;
   }
+  auto m = send(p2, http::verb::get, "/metrics");
+  ASSERT_TRUE(m.ok());
+  for (int slot = 0; slot < 4; ++slot)
+    EXPECT_NE(m.value().body().find("shelfsync_cluster_slot_owned{slot=\"" +
+                                    std::to_string(slot) + "\"} 1"),
+              std::string::npos)
+        << "n2 took slot " << slot << "\n"
+        << m.value().body();
 }
