@@ -346,6 +346,13 @@ void http_api::handle(http::request&& req, http::responder r) {
                           "no such resource: " + shorten(path), req));
       return;
     }
+    if (explaining && cluster_ != nullptr) {
+      r.send(error_answer(http::status::not_implemented,
+                          "explain does not read the cluster's log yet; it "
+                          "works on a single node",
+                          req));
+      return;
+    }
     if (explaining) return get_explanation(code, target, req, std::move(r));
     get_product(code, req, std::move(r));
     return;
@@ -415,6 +422,10 @@ void http_api::post_events(http::request&& req, http::responder r) {
     r.send(batch_error_answer(*err, req));
     return;
   }
+  if (cluster_ != nullptr)
+    return post_events_to_cluster(
+        std::move(std::get<std::vector<stock_event>>(parsed)), req,
+        std::move(r));
   auto keep_alive = req.keep_alive();
   engine_.ingest(
       std::move(std::get<std::vector<stock_event>>(parsed)),
@@ -440,8 +451,85 @@ void http_api::post_events(http::request&& req, http::responder r) {
       });
 }
 
+void http_api::post_events_to_cluster(std::vector<stock_event> events,
+                                      const http::request& req,
+                                      http::responder r) {
+  auto started = clock_type::now();
+  auto keep_alive = req.keep_alive();
+  // On one of the node's request threads: publishing blocks until every
+  // slot's message is acknowledged by a quorum.
+  cluster_->ingest_async(
+      std::move(events), [this, r, keep_alive, started](
+                             cluster::outcome<cluster::ingest_answer> result) {
+        if (!result) {
+          auto res = json_answer(
+              http::status::service_unavailable,
+              json{{"error", "the batch could not be stored on a quorum of "
+                             "the cluster in time; send it again (resending "
+                             "is safe): " +
+                                 result.err().message}},
+              keep_alive);
+          res.set(boost::beast::http::field::retry_after, "1");
+          r.send(std::move(res));
+          return;
+        }
+        std::chrono::duration<double> took = clock_type::now() - started;
+        metrics_.batch_done(result->accepted, result->duplicates, took.count());
+        r.send(json_answer(http::status::ok,
+                           json{{"accepted", result->accepted},
+                                {"duplicates", result->duplicates},
+                                {"last_seq", result->last_seq}},
+                           keep_alive));
+      });
+}
+
+void http_api::get_cluster_product(const std::string& code,
+                                   const http::request& req,
+                                   http::responder r) {
+  auto keep_alive = req.keep_alive();
+  cluster_->product_async(
+      code, [code, r, keep_alive](
+                cluster::outcome<std::optional<cluster::product_state>> state) {
+        if (!state) {
+          auto res = json_answer(
+              http::status::service_unavailable,
+              json{{"error",
+                    "cannot read product \"" + shorten(code) +
+                        "\" from the cluster now: " + state.err().message}},
+              keep_alive);
+          res.set(boost::beast::http::field::retry_after, "1");
+          r.send(std::move(res));
+          return;
+        }
+        if (!*state) {
+          r.send(json_answer(http::status::not_found,
+                             json{{"error", "shelfsync never saw product \"" +
+                                                shorten(code) + "\""}},
+                             keep_alive));
+          return;
+        }
+        json warehouses = json::object();
+        for (auto& [id, s] : (*state)->record.stock) {
+          json w{{"on_hand", s.on_hand},
+                 {"reserved", s.reserved},
+                 {"available", s.available()}};
+          if (s.versioned) w["version"] = s.version;
+          warehouses[id] = std::move(w);
+        }
+        // Shops are not driven in clustered mode yet: no shop views.
+        r.send(json_answer(
+            http::status::ok,
+            json{{"product", code},
+                 {"warehouses", std::move(warehouses)},
+                 {"shops", json::object()},
+                 {"cluster", {{"applied_seq", (*state)->applied_seq}}}},
+            keep_alive));
+      });
+}
+
 void http_api::get_product(const std::string& code, const http::request& req,
                            http::responder r) {
+  if (cluster_ != nullptr) return get_cluster_product(code, req, std::move(r));
   auto keep_alive = req.keep_alive();
   engine_.product(
       code, [this, code, r, keep_alive](caf::expected<product_record> rec) {
@@ -704,7 +792,34 @@ void http_api::get_product_list(std::string_view target,
 void http_api::get_metrics(const http::request& req, http::responder r) {
   auto keep_alive = req.keep_alive();
   engine_.shops([this, r, keep_alive](std::vector<shop_status> all) {
-    r.send(http::make_response(http::status::ok, metrics_.render(all),
+    auto text = metrics_.render(all);
+    if (cluster_ != nullptr) {
+      // This node's share of the cluster (no JetStream call: read-only
+      // figures the node keeps).
+      text += "# HELP shelfsync_cluster_slot_owned Whether this node owns "
+              "the slot (holds its lease, fencing deadline not passed).\n"
+              "# TYPE shelfsync_cluster_slot_owned gauge\n";
+      std::string applied =
+          "# HELP shelfsync_cluster_slot_applied_seq Events-stream sequence "
+          "this node applied the slot up to while it owned it.\n"
+          "# TYPE shelfsync_cluster_slot_applied_seq gauge\n";
+      for (auto& s : cluster_->slots()) {
+        auto label = "{slot=\"" + std::to_string(s.slot) + "\"} ";
+        text +=
+            "shelfsync_cluster_slot_owned" + label + (s.owned ? "1\n" : "0\n");
+        applied += "shelfsync_cluster_slot_applied_seq" + label +
+                   std::to_string(s.applied_seq) + "\n";
+      }
+      text += applied;
+      text += "# HELP shelfsync_cluster_lease_renewals_total Slot lease "
+              "renewals, by result.\n"
+              "# TYPE shelfsync_cluster_lease_renewals_total counter\n"
+              "shelfsync_cluster_lease_renewals_total{result=\"ok\"} " +
+              std::to_string(cluster_->renewals()) +
+              "\nshelfsync_cluster_lease_renewals_total{result=\"failed\"} " +
+              std::to_string(cluster_->failed_renewals()) + "\n";
+    }
+    r.send(http::make_response(http::status::ok, std::move(text),
                                "text/plain; version=0.0.4", keep_alive));
   });
 }

@@ -10,6 +10,7 @@
 
 #include "actors/engine.hpp"
 #include "api/metrics.hpp"
+#include "cluster/node.hpp"
 #include "net/server.hpp"
 #include "config/config.hpp"
 
@@ -36,7 +37,16 @@ class http_api {
   /// requests checked after it need the new one.
   void set_token(std::string token);
 
+  /// Clustered mode (PRODUCT.md §7): ingests and product reads go to the
+  /// cluster through `node` (which must outlive this object) instead of
+  /// the local engine. Set before the server starts.
+  void set_cluster(cluster::node* node) { cluster_ = node; }
+
  private:
+  void post_events_to_cluster(std::vector<stock_event> events,
+                              const http::request& req, http::responder r);
+  void get_cluster_product(const std::string& code, const http::request& req,
+                           http::responder r);
   void post_events(http::request&& req, http::responder r);
   void get_product(const std::string& code, const http::request& req,
                    http::responder r);
@@ -65,6 +75,7 @@ class http_api {
   std::thread preview_thread_;
   std::atomic<bool> preview_running_{false};
   std::atomic<bool> preview_cancel_{false};
+  cluster::node* cluster_ = nullptr;
 };
 
 /// Decodes %XX escapes of a URL path segment; false on a bad escape.

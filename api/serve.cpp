@@ -7,6 +7,7 @@
 #include "actors/log.hpp"
 #include "api/commands.hpp"
 #include "api/http_api.hpp"
+#include "cluster/node.hpp"
 #include "net/server.hpp"
 
 namespace shelfsync::commands {
@@ -22,6 +23,34 @@ void log_shop_problems(const config& conf) {
       log_line(log_level::error, "serve",
                "shop \"" + shop.id + "\" is not started: " + problem +
                    "; the other shops run");
+}
+
+/// Joins the cluster `c` describes: connects to NATS, creates the streams
+/// and the lease bucket when absent, starts taking slots.
+cluster::outcome<std::unique_ptr<cluster::node>>
+start_cluster_node(const cluster_config& c) {
+  cluster::node_options o;
+  o.node_id = c.node_id;
+  o.connect.urls = c.nats;
+  if (!c.token_env.empty()) {
+    auto token = read_secret(c.token_env);
+    if (!token)
+      return cluster::error{cluster::errc::invalid,
+                            "environment variable " + c.token_env +
+                                " (named by node.cluster.token_env) is not "
+                                "set; it holds the NATS token"};
+    o.connect.token = std::move(*token);
+  }
+  o.slots = c.slots;
+  o.replicas = static_cast<int>(c.replicas);
+  o.log = [](const std::string& line) {
+    log_line(log_level::info, "cluster", line);
+  };
+  log_line(log_level::info, "cluster",
+           "node " + c.node_id + " joining the cluster (" +
+               std::to_string(c.slots) + " slots, " +
+               std::to_string(c.replicas) + " replicas)");
+  return cluster::node::start(std::move(o));
 }
 
 void print_problems(const std::string& path,
@@ -61,6 +90,18 @@ int serve(const std::string& config_path) {
     return 1;
   }
   log_shop_problems(*conf);
+  // Clustered mode: ingests and product reads go through the cluster; the
+  // local engine keeps the rest (shops are not driven from the cluster yet).
+  std::unique_ptr<cluster::node> cluster_node;
+  if (conf->node.cluster) {
+    auto started = start_cluster_node(*conf->node.cluster);
+    if (!started) {
+      std::cerr << "shelfsync: cannot join the cluster: "
+                << started.err().message << '\n';
+      return 1;
+    }
+    cluster_node = std::move(*started);
+  }
   metrics counters;
   std::unique_ptr<http_api> api;
   // Reloads come from HTTP threads and from SIGHUP: one at a time.
@@ -110,6 +151,7 @@ int serve(const std::string& config_path) {
     return {};
   };
   api = std::make_unique<http_api>(**eng, counters, *token, reload);
+  api->set_cluster(cluster_node.get());
   http::server_options opts;
   opts.host = conf->node.listen_host;
   opts.port = conf->node.listen_port;
@@ -150,6 +192,8 @@ int serve(const std::string& config_path) {
   // did not confirm stays in the outbox and goes out after the restart.
   server.stop();
   api.reset(); // ends a config preview still reading the store
+  // Hands this node's slots to the others at once (leases released).
+  cluster_node.reset();
   auto committed = (*eng)->sync();
   // Committed derived state skips the WAL: only once the store has written
   // it out is there nothing to replay.

@@ -1,0 +1,271 @@
+#include "cluster/event_log.hpp"
+
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <openssl/sha.h>
+
+#include "cluster/slots.hpp"
+
+namespace shelfsync::cluster {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string hex(const unsigned char* data, size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (size_t i = 0; i < size; ++i) {
+    out.push_back(digits[data[i] >> 4]);
+    out.push_back(digits[data[i] & 0xf]);
+  }
+  return out;
+}
+
+std::string sha256_hex(const std::string& text) {
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
+         digest);
+  return hex(digest, sizeof digest);
+}
+
+json event_json(const stock_event& e) {
+  json out{{"id", e.id}, {"product", e.product}, {"warehouse", e.warehouse}};
+  if (e.has(stock_event::has_on_hand)) out["on_hand"] = e.on_hand;
+  if (e.has(stock_event::has_delta)) out["delta"] = e.delta;
+  if (e.has(stock_event::has_reserved)) out["reserved"] = e.reserved;
+  if (e.has(stock_event::has_version)) out["version"] = e.version;
+  if (!e.at.empty()) out["at"] = e.at;
+  return out;
+}
+
+/// The last message of `subject` in the state stream, with its sequence.
+outcome<std::optional<stored_message>> last_state(jetstream& js,
+                                                  const std::string& subject) {
+  auto last = js.last_msg(state_stream, subject);
+  if (last) return std::optional<stored_message>{std::move(*last)};
+  if (last.err().code == errc::not_found)
+    return std::optional<stored_message>{};
+  return last.err();
+}
+
+/// A CAS write; a conflict whose stored message is `data` itself (a retry
+/// of a write that landed but whose answer was lost) is a success.
+outcome<uint64_t> cas_write(jetstream& js, const std::string& subject,
+                            const std::string& data, uint64_t expected_seq) {
+  auto ack = js.publish_cas(subject, data, expected_seq);
+  if (ack) return ack->sequence;
+  if (ack.err().code != errc::conflict) return ack.err();
+  auto last = js.last_msg(state_stream, subject);
+  if (last && last->data == data && last->sequence > expected_seq)
+    return last->sequence;
+  return ack.err();
+}
+
+} // namespace
+
+std::string events_subject(uint32_t slot) {
+  return "shelfsync.events." + std::to_string(slot);
+}
+
+std::string product_subject(uint32_t slot, const std::string& code) {
+  return "shelfsync.state.product." + std::to_string(slot) + "." +
+         hex(reinterpret_cast<const unsigned char*>(code.data()), code.size());
+}
+
+std::string checkpoint_subject(uint32_t slot) {
+  return "shelfsync.state.checkpoint." + std::to_string(slot);
+}
+
+stream_spec events_stream_spec(int replicas,
+                               std::chrono::milliseconds duplicate_window) {
+  stream_spec spec;
+  spec.name = events_stream;
+  spec.subjects = {"shelfsync.events.*"};
+  spec.replicas = replicas;
+  spec.duplicate_window = duplicate_window;
+  return spec;
+}
+
+stream_spec state_stream_spec(int replicas) {
+  stream_spec spec;
+  spec.name = state_stream;
+  spec.subjects = {"shelfsync.state.>"};
+  spec.replicas = replicas;
+  spec.max_msgs_per_subject = 1;
+  return spec;
+}
+
+std::vector<outgoing_message>
+event_messages(const std::vector<stock_event>& events, uint32_t slots,
+               size_t* repeated, size_t max_bytes) {
+  std::set<std::string> seen;
+  // Slot -> its events' JSON texts, in batch order.
+  std::map<uint32_t, std::vector<std::string>> per_slot;
+  size_t dropped = 0;
+  for (auto& e : events) {
+    if (!seen.insert(e.id).second) {
+      ++dropped;
+      continue;
+    }
+    per_slot[slot_of(e.product, slots)].push_back(event_json(e).dump());
+  }
+  if (repeated != nullptr) *repeated = dropped;
+  std::vector<outgoing_message> out;
+  for (auto& [slot, list] : per_slot) {
+    size_t part = 0;
+    std::string data;
+    auto flush = [&, slot = slot] {
+      data += ']';
+      auto id = "s" + std::to_string(slot) + "-p" + std::to_string(part++) +
+                "-" + sha256_hex(data);
+      out.push_back(outgoing_message{events_subject(slot), std::move(data),
+                                     std::move(id)});
+      data.clear();
+    };
+    for (auto& text : list) {
+      if (!data.empty() && data.size() + text.size() + 2 > max_bytes) flush();
+      data += data.empty() ? '[' : ',';
+      data += text;
+    }
+    if (!data.empty()) flush();
+  }
+  return out;
+}
+
+outcome<std::vector<stock_event>> decode_events(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  if (!body.is_array())
+    return error{errc::invalid, "an events message is not a JSON array"};
+  std::vector<stock_event> out;
+  try {
+    for (auto& item : body) {
+      stock_event e;
+      e.id = item.at("id").get<std::string>();
+      e.product = item.at("product").get<std::string>();
+      e.warehouse = item.at("warehouse").get<std::string>();
+      if (item.contains("on_hand")) {
+        e.on_hand = item["on_hand"].get<int64_t>();
+        e.fields |= stock_event::has_on_hand;
+      }
+      if (item.contains("delta")) {
+        e.delta = item["delta"].get<int64_t>();
+        e.fields |= stock_event::has_delta;
+      }
+      if (item.contains("reserved")) {
+        e.reserved = item["reserved"].get<int64_t>();
+        e.fields |= stock_event::has_reserved;
+      }
+      if (item.contains("version")) {
+        e.version = item["version"].get<int64_t>();
+        e.fields |= stock_event::has_version;
+      }
+      if (item.contains("at")) e.at = item["at"].get<std::string>();
+      out.push_back(std::move(e));
+    }
+  } catch (const json::exception& x) {
+    return error{errc::invalid,
+                 std::string{"an events message holds a bad event: "} +
+                     x.what()};
+  }
+  return out;
+}
+
+size_t count_events(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  return body.is_array() ? body.size() : 0;
+}
+
+std::string encode(const product_state& state) {
+  json stock = json::object();
+  for (auto& [wh, s] : state.record.stock) {
+    json w{{"on_hand", s.on_hand}, {"reserved", s.reserved}};
+    if (s.versioned) w["version"] = s.version;
+    stock[wh] = std::move(w);
+  }
+  json ids = json::array();
+  for (auto& id : state.ids)
+    ids.push_back(id);
+  return json{{"product", state.product},
+              {"applied_seq", state.applied_seq},
+              {"stock", std::move(stock)},
+              {"ids", std::move(ids)}}
+      .dump();
+}
+
+outcome<product_state> decode_product(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  if (!body.is_object())
+    return error{errc::invalid, "a product state is not a JSON object"};
+  product_state out;
+  try {
+    out.product = body.at("product").get<std::string>();
+    out.applied_seq = body.at("applied_seq").get<uint64_t>();
+    for (auto& [wh, w] : body.at("stock").items()) {
+      auto& s = out.record.stock[wh];
+      s.on_hand = w.at("on_hand").get<int64_t>();
+      s.reserved = w.at("reserved").get<int64_t>();
+      if (w.contains("version")) {
+        s.version = w["version"].get<int64_t>();
+        s.versioned = true;
+      }
+    }
+    for (auto& id : body.at("ids"))
+      out.ids.insert(id.get<std::string>());
+  } catch (const json::exception& x) {
+    return error{errc::invalid,
+                 std::string{"a product state is malformed: "} + x.what()};
+  }
+  return out;
+}
+
+outcome<std::optional<versioned<product_state>>>
+load_product(jetstream& js, uint32_t slot, const std::string& code) {
+  auto last = last_state(js, product_subject(slot, code));
+  if (!last) return last.err();
+  if (!*last) return std::optional<versioned<product_state>>{};
+  auto state = decode_product((*last)->data);
+  if (!state)
+    return error{state.err().code,
+                 "product \"" + code + "\": " + state.err().message};
+  return std::optional<versioned<product_state>>{
+      versioned<product_state>{std::move(*state), (*last)->sequence}};
+}
+
+outcome<uint64_t> store_product(jetstream& js, uint32_t slot,
+                                const product_state& state,
+                                uint64_t expected_seq) {
+  return cas_write(js, product_subject(slot, state.product), encode(state),
+                   expected_seq);
+}
+
+outcome<versioned<uint64_t>> load_checkpoint(jetstream& js, uint32_t slot) {
+  auto last = last_state(js, checkpoint_subject(slot));
+  if (!last) return last.err();
+  if (!*last) return versioned<uint64_t>{0, 0};
+  auto body = json::parse((*last)->data, nullptr, false);
+  if (!body.is_object() || !body.contains("applied_seq") ||
+      !body["applied_seq"].is_number_unsigned())
+    return error{errc::invalid, "the checkpoint of slot " +
+                                    std::to_string(slot) + " is malformed"};
+  return versioned<uint64_t>{body["applied_seq"].get<uint64_t>(),
+                             (*last)->sequence};
+}
+
+outcome<uint64_t> store_checkpoint(jetstream& js, uint32_t slot,
+                                   uint64_t applied_seq,
+                                   uint64_t expected_seq) {
+  return cas_write(js, checkpoint_subject(slot),
+                   json{{"applied_seq", applied_seq}}.dump(), expected_seq);
+}
+
+outcome<uint64_t> last_event_seq(jetstream& js, uint32_t slot) {
+  auto last = js.last_msg(events_stream, events_subject(slot));
+  if (last) return last->sequence;
+  if (last.err().code == errc::not_found) return uint64_t{0};
+  return last.err();
+}
+
+} // namespace shelfsync::cluster

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cluster/error.hpp"
+#include "cluster/jetstream.hpp"
+#include "storage/records.hpp"
+
+namespace shelfsync::cluster {
+
+// -- names --------------------------------------------------------------------
+//
+// The cluster's event log is the stream `SHELFSYNC_EVENTS`: one subject per
+// slot, `shelfsync.events.<slot>`, each message one slot's share of an
+// ingested batch. Derived state lives in the compacted stream
+// `SHELFSYNC_STATE` (the latest message of each subject), every write a
+// per-subject compare-and-set:
+// - `shelfsync.state.product.<slot>.<hex of the code>`: a product's stock,
+//   the events-stream sequence it was applied up to, and the ids applied;
+// - `shelfsync.state.checkpoint.<slot>`: the sequence a slot is applied up
+//   to (its owner's checkpoint).
+// The channel side (per-shop outbox, delivery records) is meant to go under
+// `shelfsync.state.shop.<id>....` in the same stream.
+
+inline const std::string events_stream = "SHELFSYNC_EVENTS";
+inline const std::string state_stream = "SHELFSYNC_STATE";
+
+/// `shelfsync.events.<slot>`.
+std::string events_subject(uint32_t slot);
+
+/// `shelfsync.state.product.<slot>.<hex>`: product codes may hold any
+/// character, subjects may not, hence the hex.
+std::string product_subject(uint32_t slot, const std::string& code);
+
+/// `shelfsync.state.checkpoint.<slot>`.
+std::string checkpoint_subject(uint32_t slot);
+
+/// The specification of both streams, with `replicas` and the events
+/// stream's deduplication window (0: the server's 2 minutes).
+stream_spec events_stream_spec(int replicas,
+                               std::chrono::milliseconds duplicate_window);
+stream_spec state_stream_spec(int replicas);
+
+// -- messages -----------------------------------------------------------------
+
+/// The messages ingesting `events` publishes: per slot (`slot_of(product)`)
+/// in batch order, a slot's events cut into parts of at most `max_bytes`
+/// of JSON (NATS refuses messages over 1 MB by default). Each msg-id is
+/// derived from the slot, the part and a SHA-256 of the message's content,
+/// so that resending the same batch stores nothing twice. Events whose id
+/// appeared earlier in the batch are left out (as one node counts them as
+/// duplicates); their number goes to `*repeated`.
+std::vector<outgoing_message>
+event_messages(const std::vector<stock_event>& events, uint32_t slots,
+               size_t* repeated, size_t max_bytes = 256 * 1024);
+
+/// The events of one events-stream message; `seq` of each is 0.
+outcome<std::vector<stock_event>> decode_events(const std::string& data);
+
+/// The number of events a message holds (for the ingest answer).
+size_t count_events(const std::string& data);
+
+// -- state --------------------------------------------------------------------
+
+/// A product as the cluster keeps it.
+struct product_state {
+  std::string product;
+  /// The events-stream sequence of the last message applied to it.
+  uint64_t applied_seq = 0;
+  /// Stock per warehouse (`applied_seq` and `recent` of the record unused).
+  product_record record;
+  /// Every event id applied to it: deduplication beyond JetStream's window.
+  std::set<std::string> ids;
+};
+
+std::string encode(const product_state& state);
+outcome<product_state> decode_product(const std::string& data);
+
+/// A stored value with the subject sequence a CAS write over it expects.
+template<class T>
+struct versioned {
+  T value;
+  /// Its sequence in the state stream; 0 when the subject has no message.
+  uint64_t subject_seq = 0;
+};
+
+/// Reads a product's state from the stream leader; nothing when the cluster
+/// never stored it.
+outcome<std::optional<versioned<product_state>>>
+load_product(jetstream& js, uint32_t slot, const std::string& code);
+
+/// Writes `state` over the version `expected_seq` (0: none yet). A
+/// `conflict` when someone else wrote since: the caller no longer owns the
+/// slot and must stop. A retry after a timeout whose write had landed is
+/// recognised (the stored message is this one) and succeeds.
+outcome<uint64_t> store_product(jetstream& js, uint32_t slot,
+                                const product_state& state,
+                                uint64_t expected_seq);
+
+/// A slot's checkpoint: the events-stream sequence it is applied up to (0
+/// with subject_seq 0 when never written).
+outcome<versioned<uint64_t>> load_checkpoint(jetstream& js, uint32_t slot);
+
+/// Writes a slot's checkpoint by compare-and-set, like `store_product`.
+outcome<uint64_t> store_checkpoint(jetstream& js, uint32_t slot,
+                                   uint64_t applied_seq, uint64_t expected_seq);
+
+/// The last sequence of a slot in the events stream, 0 when it has none.
+outcome<uint64_t> last_event_seq(jetstream& js, uint32_t slot);
+
+} // namespace shelfsync::cluster

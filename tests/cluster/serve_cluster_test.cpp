@@ -1,0 +1,191 @@
+// Two real `shelfsync serve` processes in clustered mode on 3 real
+// nats-server processes, over HTTP: ingest on one node, read on the other,
+// a resend, a refused batch, and a SIGKILLed node whose slots the other
+// takes over.
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "net/client.hpp"
+#include "net/url.hpp"
+#include "tests/api/child_process.hpp"
+#include "tests/cluster/nats_test_support.hpp"
+
+using json = nlohmann::json;
+using namespace shelfsync;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct serve_cluster : ::testing::Test {
+  std::string dir = (std::filesystem::temp_directory_path() /
+                     ("shelfsync-serve-cluster-" + std::to_string(::getpid())))
+                        .string();
+
+  void SetUp() override {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    ::setenv("SERVE_CLUSTER_TOKEN", "cluster-token", 1);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir); }
+
+  /// Starts node `id` on `port`; nothing when it does not come up.
+  std::unique_ptr<tests::shelfsync_process>
+  start(const std::string& id, uint16_t port,
+        const std::vector<std::string>& urls) {
+    json conf{
+        {"node",
+         {{"data_dir", dir + "/" + id},
+          {"listen", "127.0.0.1:" + std::to_string(port)},
+          {"cluster",
+           {{"node_id", id}, {"nats", urls}, {"slots", 4}, {"replicas", 3}}}}},
+        {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
+        {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
+        {"shops", json::array()}};
+    auto path = dir + "/" + id + ".json";
+    std::ofstream{path} << conf.dump(2);
+    auto child = std::make_unique<tests::shelfsync_process>(
+        std::vector<std::string>{"serve", "--config", path},
+        dir + "/" + id + ".log");
+    EXPECT_TRUE(child->wait_until_up(port, "/healthz"))
+        << id << " did not come up; its log:\n"
+        << child->log();
+    return child;
+  }
+
+  static http::result send(uint16_t port, http::verb verb,
+                           const std::string& target,
+                           const std::string& body = "") {
+    http::client c{
+        *http::parse_url("http://127.0.0.1:" + std::to_string(port))};
+    auto req = http::make_request(verb, target, body, "application/json");
+    req.set(boost::beast::http::field::authorization, "Bearer cluster-token");
+    return c.send(std::move(req));
+  }
+
+  /// GET /v1/products/{code} until it answers 200 (a take-over answers 503
+  /// meanwhile), for at most `limit`; the body, or null.
+  static json product(uint16_t port, const std::string& code,
+                      std::chrono::seconds limit = 30s) {
+    auto deadline = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < deadline) {
+      auto r = send(port, http::verb::get, "/v1/products/" + code);
+      if (r.ok() && r.value().result_int() == 200)
+        return json::parse(r.value().body());
+      std::this_thread::sleep_for(200ms);
+    }
+    return nullptr;
+  }
+};
+
+std::string batch(int first, int count, const std::string& product) {
+  json events = json::array();
+  for (int i = first; i < first + count; ++i)
+    events.push_back({{"id", "ev-" + std::to_string(i)},
+                      {"product", product},
+                      {"warehouse", "WH-A"},
+                      {"delta", 1}});
+  return events.dump();
+}
+
+} // namespace
+
+TEST_F(serve_cluster,
+       any_node_takes_events_and_reads_them_and_survives_a_kill) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 3);
+  auto p1 = tests::free_port();
+  auto p2 = tests::free_port();
+  auto n1 = start("n1", p1, nats.urls());
+  auto n2 = start("n2", p2, nats.urls());
+  ASSERT_TRUE(n1 && n2);
+
+  // Products over every slot; each gets 3 events posted to n1.
+  std::vector<std::string> codes;
+  for (int p = 0; p < 8; ++p)
+    codes.push_back("sku-" + std::to_string(p));
+  int next = 0;
+  for (auto& code : codes) {
+    auto body = batch(next, 3, code);
+    next += 3;
+    auto r = send(p1, http::verb::post, "/v1/stock/events", body);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+    EXPECT_EQ(json::parse(r.value().body())["accepted"], 3);
+  }
+  // Read on n2: every batch answered 200 by n1 is there.
+  for (auto& code : codes) {
+    auto p = product(p2, code);
+    ASSERT_FALSE(p.is_null()) << code << "\n" << n2->log();
+    EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 3) << code;
+  }
+
+  // The same batch resent to n2 is stored once and applied once.
+  auto resent =
+      send(p2, http::verb::post, "/v1/stock/events", batch(0, 3, codes[0]));
+  ASSERT_TRUE(resent.ok());
+  ASSERT_EQ(resent.value().result_int(), 200);
+  EXPECT_EQ(json::parse(resent.value().body())["duplicates"], 3);
+  EXPECT_EQ(product(p1, codes[0])["warehouses"]["WH-A"]["on_hand"], 3);
+
+  // A bad batch is refused as on one node, and applies nothing.
+  json bad = json::array({{{"id", "x1"},
+                           {"product", codes[1]},
+                           {"warehouse", "WH-A"},
+                           {"delta", 5}},
+                          {{"id", "x2"},
+                           {"product", codes[1]},
+                           {"warehouse", "WH-Z"},
+                           {"delta", 5}}});
+  auto refused = send(p1, http::verb::post, "/v1/stock/events", bad.dump());
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused.value().result_int(), 422);
+  EXPECT_EQ(json::parse(refused.value().body())["index"], 1);
+  EXPECT_EQ(product(p2, codes[1])["warehouses"]["WH-A"]["on_hand"], 3);
+
+  // Each node shows its share of the slots in /metrics; between them they
+  // own the 4 slots.
+  int owned = 0;
+  for (auto port : {p1, p2}) {
+    auto m = send(port, http::verb::get, "/metrics");
+    ASSERT_TRUE(m.ok());
+    auto text = m.value().body();
+    for (int slot = 0; slot < 4; ++slot)
+      if (text.find("shelfsync_cluster_slot_owned{slot=\"" +
+                    std::to_string(slot) + "\"} 1") != std::string::npos)
+        ++owned;
+    EXPECT_NE(
+        text.find("shelfsync_cluster_lease_renewals_total{result=\"ok\"}"),
+        std::string::npos)
+        << text;
+  }
+  EXPECT_EQ(owned, 4);
+
+  // n1 is SIGKILLed; n2 takes its slots (after their leases run out) and
+  // applies what was posted to it meanwhile: nothing lost, nothing twice.
+  n1.reset();
+  for (auto& code : codes) {
+    auto body = batch(next, 2, code);
+    next += 2;
+    auto r = send(p2, http::verb::post, "/v1/stock/events", body);
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  for (auto& code : codes) {
+    auto p = product(p2, code, 40s);
+    ASSERT_FALSE(p.is_null()) << code << "\n" << n2->log();
+    EXPECT_EQ(p["warehouses"]["WH-A"]["on_hand"], 5) << code;
+  }
+  auto m = send(p2, http::verb::get, "/metrics");
+  ASSERT_TRUE(m.ok());
+  for (int slot = 0; slot < 4; ++slot)
+    EXPECT_NE(m.value().body().find("shelfsync_cluster_slot_owned{slot=\"" +
+                                    std::to_string(slot) + "\"} 1"),
+              std::string::npos)
+        << "n2 took slot " << slot << "\n"
+        << m.value().body();
+}
