@@ -131,6 +131,11 @@ caf::error engine::replay() {
   if (!from) return from.error();
   auto next = *from + 1;
   size_t replayed = 0;
+  auto total = db_->last_seq() > *from ? db_->last_seq() - *from : 0;
+  auto progress = [&] {
+    if (opts_.replay_progress) opts_.replay_progress(replayed, total);
+  };
+  progress();
   while (next <= db_->last_seq()) {
     auto chunk = db_->read_log(next, UINT64_MAX, replay_chunk);
     if (!chunk) return chunk.error();
@@ -142,6 +147,7 @@ caf::error engine::replay() {
     // replayed state in memory and commits it once it can.
     if (auto done = sync(); !done && done.error() != ec::storage_failure)
       return done.error();
+    progress();
   }
   if (replayed > 0)
     log_line(log_level::info, "engine",

@@ -204,7 +204,7 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
 
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   auto token = secret("SECRETS_TEST_API_TOKEN");
   auto bearer = "Bearer " + token;
 
@@ -334,7 +334,7 @@ TEST_F(secrets_test,
   std::ofstream{dir + "/config.json"} << conf.dump(2);
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   auto bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
   auto count = [&](const std::string& text) {
     auto log = serve.log();
@@ -391,7 +391,7 @@ TEST_F(secrets_test,
   std::ofstream{dir + "/config.json"} << conf.dump(2);
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   auto old_bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
   auto new_bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN_2");
   EXPECT_EQ(call(http::verb::get, "/v1/shops", new_bearer).result_int(), 401);
