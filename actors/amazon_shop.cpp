@@ -51,6 +51,17 @@ amazon_failure worker_failure(const caf::error& err) {
   return f;
 }
 
+/// Says which LWA credential variables are not set (names only, as the
+/// worker says it); empty when all are.
+std::string missing_credentials(const amazon_config& a) {
+  std::string missing;
+  for (auto* env :
+       {&a.client_id_env, &a.client_secret_env, &a.refresh_token_env})
+    if (!read_secret(*env)) missing += (missing.empty() ? "" : ", ") + *env;
+  if (missing.empty()) return {};
+  return "the LWA credentials are not set in the environment (" + missing + ")";
+}
+
 } // namespace
 
 // -- start and configuration -------------------------------------------------
@@ -72,6 +83,7 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
   else
     worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
                                                       setup.conf);
+  credentials_refused = missing_credentials(shop().amazon);
   if (!flights.empty())
     log_line(log_level::info, "amazon " + setup.id,
              "following " + std::to_string(flights.size()) +
@@ -145,6 +157,11 @@ void amazon_shop_state::on_reload(config_ptr conf) {
   auto old_interval = shop().amazon.batch_interval_seconds;
   setup.conf = std::move(conf);
   self->send(worker, atom::reload_v, setup.conf);
+  // Credentials set now are tried afresh; the next answer says if refused.
+  auto missing = missing_credentials(shop().amazon);
+  if (!missing.empty() ||
+      credentials_refused.find("are not set") != std::string::npos)
+    credentials_refused = missing;
   if (shop().amazon.batch_interval_seconds != old_interval)
     arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
 }
@@ -256,6 +273,7 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   auto out = std::move(unsent.front());
   unsent.pop_front();
   auto now = now_ms();
+  note_credentials(answer.ok ? nullptr : &answer.failure);
   if (!answer.ok) {
     auto& f = answer.failure;
     if (f.sent && (f.http_status == 0 || f.http_status >= 500)) {
@@ -354,6 +372,7 @@ void amazon_shop_state::on_checked(const std::string& key,
   if (i == flights.end()) return;
   auto& f = i->second;
   f.asking = false;
+  note_credentials(answer.ok ? nullptr : &answer.failure);
   if (!answer.ok) {
     ++metrics.poll_errors;
     note_error("feed " + f.record.feed_id + ": " + answer.failure.message);
@@ -466,6 +485,16 @@ void amazon_shop_state::note_error(const std::string& message) {
   log_line(log_level::warning, "amazon " + setup.id, message);
 }
 
+void amazon_shop_state::note_credentials(const amazon_failure* f) {
+  if (f == nullptr) {
+    credentials_refused.clear();
+    return;
+  }
+  if (f->code == "invalid_client" || f->code == "invalid_grant" ||
+      f->code == "unauthorized_client" || f->code == "MissingCredentials")
+    credentials_refused = f->message;
+}
+
 void amazon_shop_state::check(const caf::error& err, const char* what) {
   if (!err) return;
   auto message = std::string{what} + ": " + to_string(err);
@@ -478,6 +507,7 @@ shop_status amazon_shop_state::status() const {
   auto result = basic_status(shop(), *box);
   result.last_success = last_success;
   result.last_error = last_error;
+  result.credentials_refused = credentials_refused;
   json feeds = json::array();
   for (auto& [key, f] : flights) {
     if (feeds.size() == max_feeds_shown) break;

@@ -117,6 +117,9 @@ struct shopify_shop_state : shop_base {
   std::unordered_map<std::string, std::string> items;
   std::string last_success;
   std::string last_error;
+  /// Why Shopify refused the access token (401/403) or that it is not set;
+  /// cleared by a call that succeeds or a new token.
+  std::string credentials_refused;
   shopify_metrics metrics;
   shopify_drift drift;
   static inline const char* name = "shopify_shop";

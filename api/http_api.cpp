@@ -164,7 +164,9 @@ json shop_json(const shop_status& s, const std::string& problem) {
       {"pending", s.pending},
       {"in_flight", s.in_flight},
       {"last_success", s.last_success.empty() ? json() : json(s.last_success)},
-      {"last_error", s.last_error.empty() ? json() : json(s.last_error)}};
+      {"last_error", s.last_error.empty() ? json() : json(s.last_error)},
+      {"credentials_refused",
+       s.credentials_refused.empty() ? json() : json(s.credentials_refused)}};
   auto details = json::parse(s.details, nullptr, false);
   if (details.is_object()) out.update(details);
   return out;
@@ -233,7 +235,28 @@ void http_api::handle(http::request&& req, http::responder r) {
           json{{"status", "not ready"}, {"reason", error_message(why)}}, req));
       return;
     }
-    r.send(json_answer(http::status::ok, json{{"status", "ready"}}, req));
+    // A shop whose channel refuses its credentials (or that has none)
+    // delivers nothing until someone changes them.
+    auto keep_alive = req.keep_alive();
+    engine_.shops([r, keep_alive](std::vector<shop_status> all) {
+      std::string reason;
+      for (auto& s : all)
+        if (!s.credentials_refused.empty())
+          reason +=
+              (reason.empty() ? "" : "; ") + std::string{"shop \""} + s.shop +
+              "\": its " + s.channel +
+              " credentials are refused or not set: " + s.credentials_refused;
+      if (reason.empty()) {
+        r.send(json_answer(http::status::ok, json{{"status", "ready"}},
+                           keep_alive));
+        return;
+      }
+      auto res = json_answer(http::status::service_unavailable,
+                             json{{"status", "not ready"}, {"reason", reason}},
+                             keep_alive);
+      res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+    });
     return;
   }
   if (path == "/metrics" && method == http::verb::get) {

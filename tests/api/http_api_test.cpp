@@ -25,6 +25,15 @@ config_ptr served_config(const std::string& dir) {
   c->node.product_idle_seconds = 60;
   c->shops[1].warehouses[1].enabled = false;
   c->shops[1].rules.buffer = 1;
+  // Credentials set (the shops never reach a channel here): /readyz
+  // answers 503 for a shop whose credentials are not set.
+  c->shops[0].shopify.access_token_env = "HTTP_API_TEST_SHOPIFY_TOKEN";
+  c->shops[1].amazon.client_id_env = "HTTP_API_TEST_LWA_ID";
+  c->shops[1].amazon.client_secret_env = "HTTP_API_TEST_LWA_SECRET";
+  c->shops[1].amazon.refresh_token_env = "HTTP_API_TEST_LWA_REFRESH";
+  for (auto* env : {"HTTP_API_TEST_SHOPIFY_TOKEN", "HTTP_API_TEST_LWA_ID",
+                    "HTTP_API_TEST_LWA_SECRET", "HTTP_API_TEST_LWA_REFRESH"})
+    ::setenv(env, "not-a-real-secret", 1);
   return c;
 }
 
