@@ -185,6 +185,11 @@ void amazon_shop_state::arm_batch(milliseconds delay) {
 void amazon_shop_state::on_batch(uint64_t generation) {
   if (generation != batch_timer) return;
   arm_batch(std::chrono::seconds{shop().amazon.batch_interval_seconds});
+  // What the store refused before goes to disk once it takes writes.
+  static_cast<void>(box->save_unsaved());
+  while (!finished_memos.empty() &&
+         !setup.db->erase_memo(setup.id, finished_memos.back()))
+    finished_memos.pop_back();
   round = 0;
   submit_more();
 }
@@ -242,8 +247,17 @@ void amazon_shop_state::submit_front() {
   out.key = submission.key = amazon_feed_key(next_key++);
   submission.entries = out.feed->entries;
   submission.seqs = out.seqs;
-  if (auto err =
-          setup.db->put_memo(setup.id, submission.key, encode(submission))) {
+  // Each value is recorded as sent before the feed leaves: once its memo is
+  // gone (the feed followed to its end), a record that still said
+  // "confirmed" with an older value would make a later view equal to that
+  // value look delivered while Amazon holds this one.
+  caf::error err;
+  auto at = now_ms();
+  for (auto& e : submission.entries)
+    if (!err) err = box->sent(e.sku, "", e.quantity, submission.key, at);
+  if (!err)
+    err = setup.db->put_memo(setup.id, submission.key, encode(submission));
+  if (err) {
     // Unrecorded, a feed whose answer a restart lost would be forgotten:
     // nothing goes out. The products wait in the outbox and leave with their
     // latest values once the store takes writes again.
@@ -252,7 +266,7 @@ void amazon_shop_state::submit_front() {
     for (auto& later : unsent)
       requeue(later.feed->entries);
     unsent.clear();
-    hold_until_ms = wall_ms() + submit_backoff.next().count();
+    hold_until_ms = now_ms() + submit_backoff.next().count();
     return;
   }
   auto body = std::move(out.feed->body);
@@ -468,7 +482,12 @@ void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
   log_line(log_level::info, "amazon " + setup.id,
            "feed " + f.record.feed_id + " ended " +
                std::string{status_name(answer.status)});
-  check(setup.db->erase_memo(setup.id, key), "cannot drop a finished feed");
+  if (auto err = setup.db->erase_memo(setup.id, key)) {
+    // Left, a restart would follow the feed again (or take it for
+    // unanswered): dropped by a later batch round.
+    check(err, "cannot drop a finished feed");
+    finished_memos.push_back(key);
+  }
   flights.erase(key);
 }
 

@@ -99,6 +99,8 @@ struct amazon_shop_state : shop_base {
   std::map<std::string, amazon_flight> flights;
   /// The number of the next feed memo key.
   uint64_t next_key = 1;
+  /// Memos of finished feeds that the store refused to drop.
+  std::vector<std::string> finished_memos;
 
   // -- status ----------------------------------------------------------------
 

@@ -96,6 +96,9 @@ void outbox::enqueue(std::vector<view_change>&& changes) {
     offer(std::move(c), arrival_index_++);
   }
   refill();
+  // The directory hands changes on after each commit: the store may take
+  // writes again.
+  static_cast<void>(save_unsaved());
 }
 
 void outbox::refill() {
@@ -135,6 +138,8 @@ bool outbox::owes_forced(const std::string& product) const {
 
 std::vector<outbox::item> outbox::take(size_t max) {
   refill();
+  // A failure stays: the unsaved records decide from memory meanwhile.
+  static_cast<void>(save_unsaved());
   std::vector<item> result;
   while (!queue_.empty() && result.size() < max) {
     auto product = std::move(queue_.front());
@@ -155,8 +160,7 @@ std::vector<outbox::item> outbox::take(size_t max) {
       if (!done || e.forced) it.send.emplace(location, value);
     }
     if (it.send.empty()) {
-      release(e.latest.segment);
-      entries_.erase(product);
+      delivered(product, e);
       continue;
     }
     e.flying = true;
@@ -167,22 +171,84 @@ std::vector<outbox::item> outbox::take(size_t max) {
 }
 
 caf::error outbox::save(const std::string& product, entry& e) {
-  auto err = db_->put_delivery(shop_, product, *e.record);
-  if (!e.queued && !e.flying && e.latest.product.empty())
-    entries_.erase(product); // owes nothing: only loaded for the record
-  return err;
+  if (auto err = db_->put_delivery(shop_, product, *e.record)) {
+    // Not stored is not done: the record in memory stays the truth about
+    // the channel, and is stored again later.
+    if (!e.unsaved) {
+      e.unsaved = true;
+      unsaved_.insert(product);
+    }
+    return err;
+  }
+  if (e.unsaved) {
+    e.unsaved = false;
+    unsaved_.erase(product);
+  }
+  forget_if_idle(product, e);
+  return caf::none;
+}
+
+void outbox::forget_if_idle(const std::string& product, entry& e) {
+  // Owes nothing: only loaded for the record.
+  if (!e.queued && !e.flying && e.latest.product.empty() && !e.unsaved)
+    entries_.erase(product);
+}
+
+void outbox::delivered(const std::string& product, entry& e) {
+  release(e.latest.segment);
+  if (!e.unsaved) {
+    entries_.erase(product);
+    return;
+  }
+  e.latest = view_change{};
+  e.forced = false;
+}
+
+caf::error outbox::save_unsaved() {
+  while (!unsaved_.empty()) {
+    auto product = *unsaved_.begin();
+    auto i = entries_.find(product);
+    if (i == entries_.end() || !i->second.unsaved) {
+      unsaved_.erase(unsaved_.begin()); // cannot happen
+      continue;
+    }
+    if (auto err = db_->put_delivery(shop_, product, *i->second.record))
+      return err;
+    unsaved_.erase(unsaved_.begin());
+    i->second.unsaved = false;
+    forget_if_idle(product, i->second);
+  }
+  return caf::none;
 }
 
 caf::error outbox::sent(const std::string& product, const std::string& location,
                         int64_t value, const std::string& request,
                         int64_t now_ms) {
   auto& e = get(product);
-  auto& d = (*e.record)[location];
+  auto& record = *e.record;
+  auto old = record.find(location);
+  std::optional<delivery> before;
+  if (old != record.end()) before = old->second;
+  auto& d = record[location];
   d.state = delivery_state::in_flight;
   d.sent = value;
   d.request = request;
   d.sent_ms = now_ms;
-  return save(product, e);
+  if (auto err = db_->put_delivery(shop_, product, record)) {
+    // The request does not leave: nothing changed.
+    if (before)
+      record[location] = *before;
+    else
+      record.erase(location);
+    return err;
+  }
+  // The write carried whatever was unsaved in the record before.
+  if (e.unsaved) {
+    e.unsaved = false;
+    unsaved_.erase(product);
+  }
+  forget_if_idle(product, e);
+  return caf::none;
 }
 
 caf::error outbox::confirmed(const std::string& product,
@@ -240,8 +306,7 @@ bool outbox::finish(const std::string& product, bool retry) {
   if (!retry) e.forced = false; // the resync's push is done
   if (!retry && e.latest.seq == flown_seq) {
     // Delivered (or refused for good) and nothing newer arrived meanwhile.
-    release(e.latest.segment);
-    entries_.erase(product);
+    delivered(product, e);
     refill();
     return true;
   }
