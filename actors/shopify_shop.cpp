@@ -200,7 +200,10 @@ void shopify_shop_state::start(pointer ptr, shop_setup s) {
        });
   configure_client();
   schedule_drift();
-  pump();
+  // Nothing goes out before the first views arrive: at an engine start the
+  // directory hands over the views its replay could not commit (a start on
+  // a full disk), which are newer than the segments loaded here; a round
+  // taken before that would push an older view first.
 }
 
 void shopify_shop_state::on_pending(std::vector<view_change>&& changes) {
