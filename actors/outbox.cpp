@@ -40,20 +40,28 @@ void outbox::release(uint64_t segment) {
     deferred_.push_back(segment);
     return;
   }
-  // Failing to erase is harmless: the segment reloads after a restart and
-  // its changes are found delivered (rule 10) or superseded.
-  if (auto err = db_->erase_outbox_segment(shop_, segment))
-    static_cast<void>(err);
+  dead_.insert(segment);
+  erase_dead();
+}
+
+void outbox::erase_dead() {
+  // In id order, stopping at the first failure (a full disk): a segment
+  // that stays holds older views than the later ones, and were a later one
+  // erased, a restart would reload an older view of a product whose newer
+  // one was delivered, and send it again over the newer value.
+  while (!dead_.empty()) {
+    if (db_->erase_outbox_segment(shop_, *dead_.begin())) return;
+    dead_.erase(dead_.begin());
+  }
 }
 
 void outbox::arrived(uint64_t id) {
   if (id <= newest_segment_) return;
   newest_segment_ = id;
   for (auto old : deferred_)
-    if (segments_.count(old) == 0)
-      if (auto err = db_->erase_outbox_segment(shop_, old))
-        static_cast<void>(err);
+    if (segments_.count(old) == 0) dead_.insert(old);
   deferred_.clear();
+  erase_dead();
 }
 
 void outbox::add(view_change&& c) {
@@ -205,6 +213,7 @@ void outbox::delivered(const std::string& product, entry& e) {
 }
 
 caf::error outbox::save_unsaved() {
+  erase_dead();
   while (!unsaved_.empty()) {
     auto product = *unsaved_.begin();
     auto i = entries_.find(product);

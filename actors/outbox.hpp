@@ -195,6 +195,8 @@ class outbox {
   void delivered(const std::string& product, entry& e);
   /// Drops one live change of `segment`; erases the segment at zero.
   void release(uint64_t segment);
+  /// Erases the dead segments, lowest id first, until one cannot be.
+  void erase_dead();
 
   std::string shop_;
   std::shared_ptr<store> db_;
@@ -210,6 +212,9 @@ class outbox {
   /// Dead segments that may not be committed yet; erasing them now would be
   /// undone by the commit, so they are erased once a newer segment shows.
   std::vector<uint64_t> deferred_;
+  /// Segments whose changes are all delivered or superseded, to erase in id
+  /// order; one the store refused to erase holds up the later ones.
+  std::set<uint64_t> dead_;
   size_t capacity_;
   /// Whether changes are left on disk, from which change on (segment and
   /// position in it), and how many.

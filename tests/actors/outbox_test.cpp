@@ -229,6 +229,35 @@ TEST_F(outbox_test, a_confirm_the_store_refuses_stays_in_memory_until_stored) {
   EXPECT_EQ(rec.at("").confirmed, 9);
 }
 
+TEST_F(outbox_test, a_segment_the_store_cannot_erase_holds_up_later_ones) {
+  {
+    outbox box{"us", db};
+    box.enqueue(commit(1, {change("a", 1, 5)}));
+    ASSERT_EQ(box.take(10).size(), 1u);
+    // 7 arrives while 5 is in flight: segment 1 is dead, but the disk is
+    // full and it stays.
+    auto later = commit(2, {change("a", 2, 7)});
+    db->inject_write_failure("injected: the disk is full");
+    box.enqueue(std::move(later));
+    db->inject_write_failure("");
+    ASSERT_FALSE(box.confirmed("a", "", 5));
+    box.finish("a", false);
+    auto items = box.take(10);
+    ASSERT_EQ(items.size(), 1u);
+    ASSERT_FALSE(box.sent("a", "", 7, "request-2", 0));
+    ASSERT_FALSE(box.confirmed("a", "", 7));
+    box.finish("a", false);
+    // Segment 2 is dead too, and erased once segment 3 shows; segment 1,
+    // which the store refused to erase, goes first or 2 stays as well.
+    box.enqueue(commit(3, {change("b", 3, 1)}));
+  }
+  // After a restart, 5 must not look owed while the channel holds 7.
+  outbox box{"us", db};
+  ASSERT_FALSE(box.load());
+  for (auto& it : box.take(10))
+    EXPECT_NE(it.product, "a") << "an older view came back: " << it.send.at("");
+}
+
 namespace {
 
 /// Takes, confirms and finishes everything the outbox hands out, in order,
