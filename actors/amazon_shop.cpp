@@ -51,6 +51,17 @@ amazon_failure worker_failure(const caf::error& err) {
   return f;
 }
 
+/// Says which LWA credential variables are not set (names only, as the
+/// worker says it); empty when all are.
+std::string missing_credentials(const amazon_config& a) {
+  std::string missing;
+  for (auto* env :
+       {&a.client_id_env, &a.client_secret_env, &a.refresh_token_env})
+    if (!read_secret(*env)) missing += (missing.empty() ? "" : ", ") + *env;
+  if (missing.empty()) return {};
+  return "the LWA credentials are not set in the environment (" + missing + ")";
+}
+
 } // namespace
 
 // -- start and configuration -------------------------------------------------
@@ -72,6 +83,7 @@ void amazon_shop_state::start(pointer ptr, shop_setup s) {
   else
     worker = self->spawn<caf::detached + caf::linked>(amazon_worker, setup.id,
                                                       setup.conf);
+  credentials_refused = missing_credentials(shop().amazon);
   if (!flights.empty())
     log_line(log_level::info, "amazon " + setup.id,
              "following " + std::to_string(flights.size()) +
@@ -145,6 +157,11 @@ void amazon_shop_state::on_reload(config_ptr conf) {
   auto old_interval = shop().amazon.batch_interval;
   setup.conf = std::move(conf);
   self->send(worker, atom::reload_v, setup.conf);
+  // Credentials set now are tried afresh; the next answer says if refused.
+  auto missing = missing_credentials(shop().amazon);
+  if (!missing.empty() ||
+      credentials_refused.find("are not set") != std::string::npos)
+    credentials_refused = missing;
   if (shop().amazon.batch_interval != old_interval)
     arm_batch(shop().amazon.batch_interval);
 }
@@ -168,6 +185,11 @@ void amazon_shop_state::arm_batch(milliseconds delay) {
 void amazon_shop_state::on_batch(uint64_t generation) {
   if (generation != batch_timer) return;
   arm_batch(shop().amazon.batch_interval);
+  // What the store refused before goes to disk once it takes writes.
+  static_cast<void>(box->save_unsaved());
+  while (!finished_memos.empty() &&
+         !setup.db->erase_memo(setup.id, finished_memos.back()))
+    finished_memos.pop_back();
   round = 0;
   submit_more();
 }
@@ -225,8 +247,17 @@ void amazon_shop_state::submit_front() {
   out.key = submission.key = amazon_feed_key(next_key++);
   submission.entries = out.feed->entries;
   submission.seqs = out.seqs;
-  if (auto err =
-          setup.db->put_memo(setup.id, submission.key, encode(submission))) {
+  // Each value is recorded as sent before the feed leaves: once its memo is
+  // gone (the feed followed to its end), a record that still said
+  // "confirmed" with an older value would make a later view equal to that
+  // value look delivered while Amazon holds this one.
+  caf::error err;
+  auto at = now_ms();
+  for (auto& e : submission.entries)
+    if (!err) err = box->sent(e.sku, "", e.quantity, submission.key, at);
+  if (!err)
+    err = setup.db->put_memo(setup.id, submission.key, encode(submission));
+  if (err) {
     // Unrecorded, a feed whose answer a restart lost would be forgotten:
     // nothing goes out. The products wait in the outbox and leave with their
     // latest values once the store takes writes again.
@@ -235,7 +266,7 @@ void amazon_shop_state::submit_front() {
     for (auto& later : unsent)
       requeue(later.feed->entries);
     unsent.clear();
-    hold_until_ms = wall_ms() + submit_backoff.next().count();
+    hold_until_ms = now_ms() + submit_backoff.next().count();
     return;
   }
   auto body = std::move(out.feed->body);
@@ -256,6 +287,7 @@ void amazon_shop_state::on_submitted(amazon_submission& answer) {
   auto out = std::move(unsent.front());
   unsent.pop_front();
   auto now = now_ms();
+  note_credentials(answer.ok ? nullptr : &answer.failure);
   if (!answer.ok) {
     auto& f = answer.failure;
     if (f.sent && (f.http_status == 0 || f.http_status >= 500)) {
@@ -354,6 +386,7 @@ void amazon_shop_state::on_checked(const std::string& key,
   if (i == flights.end()) return;
   auto& f = i->second;
   f.asking = false;
+  note_credentials(answer.ok ? nullptr : &answer.failure);
   if (!answer.ok) {
     ++metrics.poll_errors;
     note_error("feed " + f.record.feed_id + ": " + answer.failure.message);
@@ -449,7 +482,12 @@ void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
   log_line(log_level::info, "amazon " + setup.id,
            "feed " + f.record.feed_id + " ended " +
                std::string{status_name(answer.status)});
-  check(setup.db->erase_memo(setup.id, key), "cannot drop a finished feed");
+  if (auto err = setup.db->erase_memo(setup.id, key)) {
+    // Left, a restart would follow the feed again (or take it for
+    // unanswered): dropped by a later batch round.
+    check(err, "cannot drop a finished feed");
+    finished_memos.push_back(key);
+  }
   flights.erase(key);
 }
 
@@ -466,6 +504,16 @@ void amazon_shop_state::note_error(const std::string& message) {
   log_line(log_level::warning, "amazon " + setup.id, message);
 }
 
+void amazon_shop_state::note_credentials(const amazon_failure* f) {
+  if (f == nullptr) {
+    credentials_refused.clear();
+    return;
+  }
+  if (f->code == "invalid_client" || f->code == "invalid_grant" ||
+      f->code == "unauthorized_client" || f->code == "MissingCredentials")
+    credentials_refused = f->message;
+}
+
 void amazon_shop_state::check(const caf::error& err, const char* what) {
   if (!err) return;
   auto message = std::string{what} + ": " + to_string(err);
@@ -478,6 +526,7 @@ shop_status amazon_shop_state::status() const {
   auto result = basic_status(shop(), *box);
   result.last_success = last_success;
   result.last_error = last_error;
+  result.credentials_refused = credentials_refused;
   json feeds = json::array();
   for (auto& [key, f] : flights) {
     if (feeds.size() == max_feeds_shown) break;

@@ -99,11 +99,16 @@ struct amazon_shop_state : shop_base {
   std::map<std::string, amazon_flight> flights;
   /// The number of the next feed memo key.
   uint64_t next_key = 1;
+  /// Memos of finished feeds that the store refused to drop.
+  std::vector<std::string> finished_memos;
 
   // -- status ----------------------------------------------------------------
 
   std::string last_success;
   std::string last_error;
+  /// Why LWA refused the credentials (invalid_client, invalid_grant, ...)
+  /// or that they are not set; cleared by an answer from Amazon.
+  std::string credentials_refused;
   amazon_shop_metrics metrics;
 
   /// Loads the outbox and the feeds in flight, spawns the worker, arms the
@@ -153,6 +158,8 @@ struct amazon_shop_state : shop_base {
                    amazon_feed_check& answer);
   void requeue(const std::vector<amazon::feed_entry>& entries);
   void note_error(const std::string& message);
+  /// Notes what an answer says about the credentials (`f` null: success).
+  void note_credentials(const amazon_failure* f);
   void check(const caf::error& err, const char* what);
   std::chrono::milliseconds feed_poll() const;
 };

@@ -348,14 +348,16 @@ void directory_state::attach(shop_map shops) {
   cfg.shops = std::move(shops);
   // Views the replay could not commit (a start on a store that cannot be
   // written) are not in the segments the shops loaded: hand them over, or a
-  // product not changed again would never go out.
-  for (auto& [shop, changes] : window) {
-    auto i = cfg.shops.find(shop);
+  // product not changed again would never go out. Every shop hears from
+  // the directory, with nothing when nothing waits: a Shopify shop sends
+  // nothing before, so that no view older than these goes out first.
+  for (auto& [shop, handle] : cfg.shops) {
     std::vector<view_change> pending;
-    if (i == cfg.shops.end() || !decode(changes.finish(), pending)) continue;
-    for (auto& c : pending)
-      c.segment = segment;
-    self->send(i->second, atom::pending_v, std::move(pending));
+    auto w = window.find(shop);
+    if (w != window.end() && decode(w->second.finish(), pending))
+      for (auto& c : pending)
+        c.segment = segment;
+    self->send(handle, atom::pending_v, std::move(pending));
   }
 }
 

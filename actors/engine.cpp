@@ -66,7 +66,8 @@ caf::error engine::close() {
   for (auto& [id, handle] : shops_)
     caf::anon_send(handle, atom::stop_v);
   caf::anon_send_exit(log_, caf::exit_reason::user_shutdown);
-  if (retention_) caf::anon_send_exit(retention_, caf::exit_reason::user_shutdown);
+  if (retention_)
+    caf::anon_send_exit(retention_, caf::exit_reason::user_shutdown);
   sys_.await_all_actors_done();
   return db_->close();
 }
@@ -115,9 +116,9 @@ caf::expected<std::unique_ptr<engine>> engine::start(config_ptr conf,
   // Old log entries go once the durable checkpoint has passed them, which
   // moves every node.checkpoint_seconds: looking as often is enough.
   if (conf->node.log_retention.enabled())
-    e.retention_ = spawn_retention(
-        e.sys_, e.db_, conf->node.log_retention,
-        std::chrono::seconds{conf->node.checkpoint_seconds});
+    e.retention_ =
+        spawn_retention(e.sys_, e.db_, conf->node.log_retention,
+                        std::chrono::seconds{conf->node.checkpoint_seconds});
   // A resync that was running continues now, not before the replay: its
   // pages must not be older than the views the replay hands the shops.
   for (auto& [id, handle] : e.shops_)
@@ -142,6 +143,11 @@ caf::error engine::replay() {
   if (!from) return from.error();
   auto next = *from + 1;
   size_t replayed = 0;
+  auto total = db_->last_seq() > *from ? db_->last_seq() - *from : 0;
+  auto progress = [&] {
+    if (opts_.replay_progress) opts_.replay_progress(replayed, total);
+  };
+  progress();
   while (next <= db_->last_seq()) {
     auto chunk = db_->read_log(next, UINT64_MAX, replay_chunk);
     if (!chunk) return chunk.error();
@@ -153,6 +159,7 @@ caf::error engine::replay() {
     // replayed state in memory and commits it once it can.
     if (auto done = sync(); !done && done.error() != ec::storage_failure)
       return done.error();
+    progress();
   }
   if (replayed > 0)
     log_line(log_level::info, "engine",
@@ -256,6 +263,8 @@ void engine::reload(config_ptr conf) {
       conf_ = conf; // spawn_shop reads it
       auto handle = spawn_shop(shop);
       caf::anon_send(handle, atom::tend_v, uint64_t{0}); // see start()
+      // A Shopify shop sends nothing before it hears of views (see attach).
+      caf::anon_send(handle, atom::pending_v, std::vector<view_change>{});
       next.emplace(shop.id, handle);
     }
   }

@@ -37,6 +37,10 @@ struct engine_options {
   bool deliver = true;
   /// How a resync walks the catalog (page size, outbox watermark).
   resync_options resync;
+  /// Told, during `start`, how many of the events after the checkpoint are
+  /// replayed so far and how many there are (once before the first chunk,
+  /// then after each).
+  std::function<void(uint64_t replayed, uint64_t total)> replay_progress;
 };
 
 /// The engine: the store and the actors around it, assembled from a config.

@@ -75,6 +75,9 @@ struct shop_status {
   /// RFC 3339, empty when never.
   std::string last_success;
   std::string last_error;
+  /// Why the channel refuses this shop's credentials, or that they are not
+  /// set (never the secret); empty when no call says so.
+  std::string credentials_refused;
   /// Channel-specific details (API budget, feeds) as a JSON object text.
   std::string details = "{}";
 };
@@ -83,7 +86,8 @@ struct shop_status {
 template<class Inspector>
 typename Inspector::result_type inspect(Inspector& f, shop_status& x) {
   return f(caf::meta::type_name("shop_status"), x.shop, x.channel, x.stock_sync,
-           x.pending, x.in_flight, x.last_success, x.last_error, x.details);
+           x.pending, x.in_flight, x.last_success, x.last_error,
+           x.credentials_refused, x.details);
 }
 
 } // namespace shelfsync

@@ -53,20 +53,28 @@ void outbox::release(uint64_t segment) {
     deferred_.push_back(segment);
     return;
   }
-  // Failing to erase is harmless: the segment reloads after a restart and
-  // its changes are found delivered (rule 10) or superseded.
-  if (auto err = db_->erase_outbox_segment(shop_, segment))
-    static_cast<void>(err);
+  dead_.insert(segment);
+  erase_dead();
+}
+
+void outbox::erase_dead() {
+  // In id order, stopping at the first failure (a full disk): a segment
+  // that stays holds older views than the later ones, and were a later one
+  // erased, a restart would reload an older view of a product whose newer
+  // one was delivered, and send it again over the newer value.
+  while (!dead_.empty()) {
+    if (db_->erase_outbox_segment(shop_, *dead_.begin())) return;
+    dead_.erase(dead_.begin());
+  }
 }
 
 void outbox::arrived(uint64_t id) {
   if (id <= newest_segment_) return;
   newest_segment_ = id;
   for (auto old : deferred_)
-    if (segments_.count(old) == 0)
-      if (auto err = db_->erase_outbox_segment(shop_, old))
-        static_cast<void>(err);
+    if (segments_.count(old) == 0) dead_.insert(old);
   deferred_.clear();
+  erase_dead();
 }
 
 void outbox::add(view_change&& c) {
@@ -109,6 +117,9 @@ void outbox::enqueue(std::vector<view_change>&& changes) {
     offer(std::move(c), arrival_index_++);
   }
   refill();
+  // The directory hands changes on after each commit: the store may take
+  // writes again.
+  static_cast<void>(save_unsaved());
 }
 
 void outbox::refill() {
@@ -148,6 +159,8 @@ bool outbox::owes_forced(const std::string& product) const {
 
 std::vector<outbox::item> outbox::take(size_t max) {
   refill();
+  // A failure stays: the unsaved records decide from memory meanwhile.
+  static_cast<void>(save_unsaved());
   std::vector<item> result;
   while (!queue_.empty() && result.size() < max) {
     auto product = std::move(queue_.front());
@@ -168,8 +181,7 @@ std::vector<outbox::item> outbox::take(size_t max) {
       if (!done || e.forced) it.send.emplace(location, value);
     }
     if (it.send.empty()) {
-      release(e.latest.segment);
-      entries_.erase(product);
+      delivered(product, e);
       continue;
     }
     e.flying = true;
@@ -180,22 +192,85 @@ std::vector<outbox::item> outbox::take(size_t max) {
 }
 
 caf::error outbox::save(const std::string& product, entry& e) {
-  auto err = db_->put_delivery(shop_, product, *e.record);
-  if (!e.queued && !e.flying && e.latest.product.empty())
-    entries_.erase(product); // owes nothing: only loaded for the record
-  return err;
+  if (auto err = db_->put_delivery(shop_, product, *e.record)) {
+    // Not stored is not done: the record in memory stays the truth about
+    // the channel, and is stored again later.
+    if (!e.unsaved) {
+      e.unsaved = true;
+      unsaved_.insert(product);
+    }
+    return err;
+  }
+  if (e.unsaved) {
+    e.unsaved = false;
+    unsaved_.erase(product);
+  }
+  forget_if_idle(product, e);
+  return caf::none;
+}
+
+void outbox::forget_if_idle(const std::string& product, entry& e) {
+  // Owes nothing: only loaded for the record.
+  if (!e.queued && !e.flying && e.latest.product.empty() && !e.unsaved)
+    entries_.erase(product);
+}
+
+void outbox::delivered(const std::string& product, entry& e) {
+  release(e.latest.segment);
+  if (!e.unsaved) {
+    entries_.erase(product);
+    return;
+  }
+  e.latest = view_change{};
+  e.forced = false;
+}
+
+caf::error outbox::save_unsaved() {
+  erase_dead();
+  while (!unsaved_.empty()) {
+    auto product = *unsaved_.begin();
+    auto i = entries_.find(product);
+    if (i == entries_.end() || !i->second.unsaved) {
+      unsaved_.erase(unsaved_.begin()); // cannot happen
+      continue;
+    }
+    if (auto err = db_->put_delivery(shop_, product, *i->second.record))
+      return err;
+    unsaved_.erase(unsaved_.begin());
+    i->second.unsaved = false;
+    forget_if_idle(product, i->second);
+  }
+  return caf::none;
 }
 
 caf::error outbox::sent(const std::string& product, const std::string& location,
                         int64_t value, const std::string& request,
                         int64_t now_ms) {
   auto& e = get(product);
-  auto& d = (*e.record)[location];
+  auto& record = *e.record;
+  auto old = record.find(location);
+  std::optional<delivery> before;
+  if (old != record.end()) before = old->second;
+  auto& d = record[location];
   d.state = delivery_state::in_flight;
   d.sent = value;
   d.request = request;
   d.sent_ms = now_ms;
-  return save(product, e);
+  if (auto err = db_->put_delivery(shop_, product, record)) {
+    // The request does not leave: nothing changed.
+    if (before)
+      record[location] = *before;
+    else
+      record.erase(location);
+    return err;
+  }
+  // The write carried whatever was unsaved in the record before.
+  if (e.unsaved) {
+    e.unsaved = false;
+    unsaved_.erase(product);
+  }
+  forget_if_idle(product, e);
+  return caf::none;
 }
 
 caf::error outbox::confirmed(const std::string& product,
@@ -253,8 +328,7 @@ bool outbox::finish(const std::string& product, bool retry) {
   if (!retry) e.forced = false; // the resync's push is done
   if (!retry && e.latest.seq == flown_seq) {
     // Delivered (or refused for good) and nothing newer arrived meanwhile.
-    release(e.latest.segment);
-    entries_.erase(product);
+    delivered(product, e);
     refill();
     return true;
   }

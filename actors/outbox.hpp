@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,14 @@ namespace shelfsync {
 /// by a newer one, so a restart reloads exactly what is still owed. Changes
 /// arrive before their segment is committed (the directory writes behind),
 /// so the newest segment is erased only once a newer one appears.
+///
+/// A delivery record the store cannot take (a full disk) is not treated as
+/// stored: the entry keeps it in memory, where it decides what goes out, and
+/// stores it again with every later write of the outbox (and by
+/// `save_unsaved`) until the store takes it. What a request sends is recorded
+/// before it leaves (`sent`): when that fails, the request must not leave, so
+/// that a record on disk never says a value is confirmed while the channel may
+/// hold another (a restart then resends what it does not know).
 ///
 /// Memory is bounded: past `capacity` products, arriving changes are left
 /// in their segments (they are on disk, or will be at the next commit) and
@@ -82,11 +91,16 @@ class outbox {
   /// every location of its view.
   std::vector<item> take(size_t max);
 
-  /// Records that `value` for `product` at `location` left in `request`.
+  /// Records that `value` for `product` at `location` leaves in `request`,
+  /// before the request leaves. On an error nothing is recorded (not even in
+  /// memory) and the request must not leave: the channel could come to hold
+  /// a value that neither the store nor a restart knows of.
   caf::error sent(const std::string& product, const std::string& location,
                   int64_t value, const std::string& request, int64_t now_ms);
 
-  /// Records the channel's acknowledgement of `value`.
+  /// Records the channel's acknowledgement of `value`. This and the calls
+  /// below change the record in memory even when the store refuses it: the
+  /// record then stays unsaved (see `save_unsaved`).
   caf::error confirmed(const std::string& product, const std::string& location,
                        int64_t value);
 
@@ -100,6 +114,15 @@ class outbox {
   /// `seen` at `location` instead of the confirmed value (drift check).
   caf::error drifted(const std::string& product, const std::string& location,
                      int64_t seen, const std::string& at);
+
+  /// Stores the delivery records the store refused before;
+  /// stops at the first error and returns it. Runs by itself with `take` and
+  /// `enqueue`; shops also call it on their timers, so that the records go
+  /// to disk once the store takes writes again.
+  caf::error save_unsaved();
+
+  /// Delivery records changed in memory that the store has not taken yet.
+  size_t unsaved() const { return unsaved_.size(); }
 
   /// Returns whether `product` waits or is in flight.
   bool pending(const std::string& product) const;
@@ -143,6 +166,9 @@ class outbox {
     /// A resync asked for every location to be sent, confirmed or not.
     bool forced = false;
     std::optional<delivery_record> record;
+    /// `record` holds changes the store refused: the entry stays, and the
+    /// record is the truth about the channel, until the store takes it.
+    bool unsaved = false;
   };
 
   entry& get(const std::string& product);
@@ -158,14 +184,25 @@ class outbox {
   /// Notes segment `id` arriving: the ones before it are committed.
   void arrived(uint64_t id);
   /// Stores the delivery record of `product`; forgets the entry (`e`
-  /// dangles) when it owes nothing.
+  /// dangles) when it owes nothing and the store took it. A refused record
+  /// stays unsaved.
   caf::error save(const std::string& product, entry& e);
+  /// Forgets the entry of `product` (`e` dangles) unless it is waiting, in
+  /// flight, holds a view, or an unsaved record.
+  void forget_if_idle(const std::string& product, entry& e);
+  /// Forgets the view of a delivered product: the entry goes unless its
+  /// record is unsaved (it stays, holding only the record).
+  void delivered(const std::string& product, entry& e);
   /// Drops one live change of `segment`; erases the segment at zero.
   void release(uint64_t segment);
+  /// Erases the dead segments, lowest id first, until one cannot be.
+  void erase_dead();
 
   std::string shop_;
   std::shared_ptr<store> db_;
   std::unordered_map<std::string, entry> entries_;
+  /// Products whose record is unsaved.
+  std::set<std::string> unsaved_;
   std::deque<std::string> queue_;
   std::map<std::string, uint64_t> flights_;
   /// Live changes per segment id.
@@ -175,6 +212,9 @@ class outbox {
   /// Dead segments that may not be committed yet; erasing them now would be
   /// undone by the commit, so they are erased once a newer segment shows.
   std::vector<uint64_t> deferred_;
+  /// Segments whose changes are all delivered or superseded, to erase in id
+  /// order; one the store refused to erase holds up the later ones.
+  std::set<uint64_t> dead_;
   size_t capacity_;
   /// Whether changes are left on disk, from which change on (segment and
   /// position in it), and how many.

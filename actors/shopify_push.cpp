@@ -4,6 +4,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/log.hpp"
 #include "actors/shopify_round.hpp"
 #include "channels/shopify/client.hpp"
 #include "core/clock.hpp"
@@ -12,13 +13,26 @@
 /// recording Shopify's answers in the outbox's delivery records.
 namespace shelfsync {
 
-void shopify_shop_state::seal(shopify_flight& f) {
+bool shopify_shop_state::seal(shopify_flight& f) {
   f.push.key = push_key(setup.id, f.products, f.push);
   auto at = now_ms();
-  for (size_t i = 0; i < f.push.rows.size(); ++i)
+  caf::error err;
+  for (size_t i = 0; i < f.push.rows.size() && !err; ++i)
     if (f.row_owner[i].second)
-      checked(box->sent(f.row_owner[i].first, f.push.rows[i].location,
-                        f.push.rows[i].quantity, f.push.key, at));
+      err = box->sent(f.row_owner[i].first, f.push.rows[i].location,
+                      f.push.rows[i].quantity, f.push.key, at);
+  f.recorded = !err;
+  if (err && !push_unrecorded) {
+    // Said once per outage (send_push retries every second).
+    push_unrecorded = true;
+    note_error("pushes wait until what they send can be recorded: " +
+               to_string(err));
+  } else if (!err && push_unrecorded) {
+    push_unrecorded = false;
+    log_line(log_level::info, component(),
+             "what pushes send is recorded again; they go out");
+  }
+  return f.recorded;
 }
 
 /// Confirms the values `f` found already held (its setup is applied).
@@ -167,6 +181,13 @@ void shopify_shop_state::on_push(shopify_push_reply& r) {
 
 void shopify_shop_state::send_push() {
   auto& f = flights.front();
+  if (!f.recorded && !seal(f)) {
+    // Sent unrecorded, the push could leave Shopify holding values that a
+    // restart (or the outbox, once it forgets the product) takes for never
+    // sent: it waits, its products in flight, until the store takes writes.
+    arm(std::chrono::seconds{1});
+    return;
+  }
   auto cost = shopify::push_cost(f.push.track.size() + f.push.activate.size(),
                                  f.push.rows.size());
   if (!bucket.can_afford(cost, now())) {

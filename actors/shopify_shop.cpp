@@ -92,6 +92,7 @@ void shopify_shop_state::configure_client() {
           " holding the Shopify access token is not set";
   else if (!version)
     why = "unsupported Shopify API version " + sc.api_version;
+  if (!token) credentials_refused = why;
   if (why.empty()) {
     cfg.access_token = *token;
     cfg.version = *version;
@@ -122,6 +123,8 @@ void shopify_shop_state::configure_client() {
                   std::to_string(std::hash<std::string>{}(cfg.access_token)) +
                   "\n" + std::to_string(cfg.reads.levels_first);
   if (worker && identity == client_identity) return;
+  // A new token (or shop) is tried afresh; the next call says if refused.
+  credentials_refused.clear();
   if (worker) self->send_exit(worker, caf::exit_reason::user_shutdown);
   client_identity = identity;
   if (setup.shopify_worker)
@@ -138,6 +141,10 @@ void shopify_shop_state::account(const shopify_call& c) {
   if (c.budget.maximum > 0)
     bucket.observe(
         {c.budget.maximum, c.budget.available, c.budget.restore_rate}, now());
+  if (c.http_status == 401 || c.http_status == 403)
+    credentials_refused = c.message;
+  else if (kind_of(c) == shopify::outcome::ok)
+    credentials_refused.clear();
   switch (kind_of(c)) {
   case shopify::outcome::ok:
     break;
@@ -193,7 +200,10 @@ void shopify_shop_state::start(pointer ptr, shop_setup s) {
        });
   configure_client();
   schedule_drift();
-  pump();
+  // Nothing goes out before the first views arrive: at an engine start the
+  // directory hands over the views its replay could not commit (a start on
+  // a full disk), which are newer than the segments loaded here; a round
+  // taken before that would push an older view first.
 }
 
 void shopify_shop_state::on_pending(std::vector<view_change>&& changes) {
@@ -224,6 +234,7 @@ shop_status shopify_shop_state::status() const {
   auto out = basic_status(*find_shop(), *box);
   out.last_success = last_success;
   out.last_error = last_error;
+  out.credentials_refused = credentials_refused;
   out.details = details();
   add_resync(out, *resync);
   return out;

@@ -66,6 +66,9 @@ struct shopify_flight {
   /// location, value). They are confirmed once the push lands: until then
   /// the product is not delivered, its tracking or activation may be owed.
   std::vector<std::tuple<std::string, std::string, int64_t>> held;
+  /// Every row it sends is recorded as sent (in flight) in the outbox: only
+  /// then may it leave.
+  bool recorded = false;
 };
 
 /// Where the drift check stands: a pass walks the delivery records of the
@@ -101,6 +104,9 @@ struct shopify_shop_state : shop_base {
   std::string blocked;
   /// A worker call is outstanding.
   bool busy = false;
+  /// The last push could not be recorded as sent (the store refused it), so
+  /// pushes wait.
+  bool push_unrecorded = false;
   /// Products taken from the outbox for the survey in progress.
   std::vector<outbox::item> surveyed;
   /// Mutations still to send in this round, in order.
@@ -117,6 +123,9 @@ struct shopify_shop_state : shop_base {
   std::unordered_map<std::string, std::string> items;
   std::string last_success;
   std::string last_error;
+  /// Why Shopify refused the access token (401/403) or that it is not set;
+  /// cleared by a call that succeeds or a new token.
+  std::string credentials_refused;
   shopify_metrics metrics;
   shopify_drift drift;
   static inline const char* name = "shopify_shop";
@@ -188,8 +197,9 @@ struct shopify_shop_state : shop_base {
 
   // -- pushes (shopify_push.cpp) ---------------------------------------------
 
-  /// Gives a flight a key from its content and records it as sent.
-  void seal(shopify_flight& f);
+  /// Gives a flight a key from its content and records it as sent; returns
+  /// (and notes in `f.recorded`) whether every row was recorded.
+  bool seal(shopify_flight& f);
   /// Sends the front flight of the round when the bucket allows.
   void send_push();
   /// Records the worker's answer to the front flight.

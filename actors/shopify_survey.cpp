@@ -122,6 +122,8 @@ void shopify_shop_state::on_survey(shopify_survey_reply& r,
 }
 
 void shopify_shop_state::start_round() {
+  // Records the store refused before go to disk once it takes writes.
+  static_cast<void>(box->save_unsaved());
   size_t rows = 0;
   shopify_survey req;
   // What the round's lookups, reads and push ask for, with `extra` more.

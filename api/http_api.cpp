@@ -81,6 +81,29 @@ bool same_secret(std::string_view given, std::string_view expected) {
   return CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
 }
 
+/// True when `req` carries the bearer token; else answers 401 and is false.
+bool authorized(const http::request& req, const std::string& token,
+                http::responder& r) {
+  auto auth = req[boost::beast::http::field::authorization];
+  std::string_view given{auth.data(), auth.size()};
+  constexpr std::string_view bearer = "Bearer ";
+  if (given.substr(0, bearer.size()) == bearer &&
+      same_secret(given.substr(bearer.size()), token))
+    return true;
+  auto res = error_answer(http::status::unauthorized,
+                          "missing or wrong bearer token", req);
+  res.set(boost::beast::http::field::www_authenticate, "Bearer");
+  r.send(std::move(res));
+  return false;
+}
+
+/// 503 with Retry-After: `body` says why the engine cannot answer now.
+http::response unavailable_answer(const json& body, const http::request& req) {
+  auto res = json_answer(http::status::service_unavailable, body, req);
+  res.set(boost::beast::http::field::retry_after, "1");
+  return res;
+}
+
 json location_json(const delivery* d, int64_t desired) {
   json out{{"desired", desired},
            {"confirmed", d && d->has_confirmed ? json(d->confirmed) : json()},
@@ -145,7 +168,9 @@ json shop_json(const shop_status& s, const std::string& problem) {
       {"pending", s.pending},
       {"in_flight", s.in_flight},
       {"last_success", s.last_success.empty() ? json() : json(s.last_success)},
-      {"last_error", s.last_error.empty() ? json() : json(s.last_error)}};
+      {"last_error", s.last_error.empty() ? json() : json(s.last_error)},
+      {"credentials_refused",
+       s.credentials_refused.empty() ? json() : json(s.credentials_refused)}};
   auto details = json::parse(s.details, nullptr, false);
   if (details.is_object()) out.update(details);
   return out;
@@ -282,15 +307,32 @@ void http_api::handle(http::request&& req, http::responder r) {
     // Liveness stays /healthz: an engine that cannot take events now (its
     // store cannot be written) is alive, and recovers by itself.
     if (auto why = engine_.readiness()) {
-      auto res = json_answer(http::status::service_unavailable,
-                             json{{"status", "not ready"},
-                                  {"reason", error_message(why)}},
-                             req);
-      res.set(boost::beast::http::field::retry_after, "1");
-      r.send(std::move(res));
+      r.send(unavailable_answer(
+          json{{"status", "not ready"}, {"reason", error_message(why)}}, req));
       return;
     }
-    r.send(json_answer(http::status::ok, json{{"status", "ready"}}, req));
+    // A shop whose channel refuses its credentials (or that has none)
+    // delivers nothing until someone changes them.
+    auto keep_alive = req.keep_alive();
+    engine_.shops([r, keep_alive](std::vector<shop_status> all) {
+      std::string reason;
+      for (auto& s : all)
+        if (!s.credentials_refused.empty())
+          reason +=
+              (reason.empty() ? "" : "; ") + std::string{"shop \""} + s.shop +
+              "\": its " + s.channel +
+              " credentials are refused or not set: " + s.credentials_refused;
+      if (reason.empty()) {
+        r.send(json_answer(http::status::ok, json{{"status", "ready"}},
+                           keep_alive));
+        return;
+      }
+      auto res = json_answer(http::status::service_unavailable,
+                             json{{"status", "not ready"}, {"reason", reason}},
+                             keep_alive);
+      res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+    });
     return;
   }
   if (method == http::verb::get) // the status page, no token needed
@@ -302,21 +344,12 @@ void http_api::handle(http::request&& req, http::responder r) {
     get_metrics(req, std::move(r));
     return;
   }
-  auto auth = req[boost::beast::http::field::authorization];
-  std::string_view given{auth.data(), auth.size()};
-  constexpr std::string_view bearer = "Bearer ";
-  auto authorized = [&] {
+  std::string token;
+  {
     std::lock_guard<std::mutex> guard{token_mutex_};
-    return given.substr(0, bearer.size()) == bearer &&
-           same_secret(given.substr(bearer.size()), token_);
-  };
-  if (!authorized()) {
-    auto res = error_answer(http::status::unauthorized,
-                            "missing or wrong bearer token", req);
-    res.set(boost::beast::http::field::www_authenticate, "Bearer");
-    r.send(std::move(res));
-    return;
+    token = token_;
   }
+  if (!authorized(req, token, r)) return;
   auto bad_method = [&] {
     r.send(error_answer(http::status::method_not_allowed,
                         "method not allowed on " + shorten(path), req));
@@ -405,6 +438,38 @@ void http_api::handle(http::request&& req, http::responder r) {
   }
   r.send(error_answer(http::status::not_found,
                       "no such resource: " + shorten(path), req));
+}
+
+starting_api::starting_api(std::string token, std::string reason)
+    : token_(std::move(token)), reason_(std::move(reason)) {}
+
+void starting_api::set_reason(std::string reason) {
+  std::lock_guard<std::mutex> guard{mtx_};
+  reason_ = std::move(reason);
+}
+
+void starting_api::handle(http::request&& req, http::responder r) {
+  std::string_view target{req.target().data(), req.target().size()};
+  auto path = target.substr(0, target.find('?'));
+  if (path == "/healthz") {
+    r.send(json_answer(http::status::ok, json{{"status", "ok"}}, req));
+    return;
+  }
+  std::string reason;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    reason = reason_;
+  }
+  if (path == "/readyz") {
+    r.send(unavailable_answer(json{{"status", "starting"}, {"reason", reason}},
+                              req));
+    return;
+  }
+  if (path != "/metrics" && !authorized(req, token_, r)) return;
+  r.send(unavailable_answer(
+      json{{"error", "shelfsync is starting and takes no requests yet (" +
+                         reason + "); send it again later"}},
+      req));
 }
 
 void http_api::post_events(http::request&& req, http::responder r) {

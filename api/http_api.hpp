@@ -78,6 +78,28 @@ class http_api {
   cluster::node* cluster_ = nullptr;
 };
 
+/// What the API answers while the engine starts, before an http_api exists:
+/// the log tail after the checkpoint is being replayed, and no event may be
+/// accepted before that is done (it would be ordered before replayed ones).
+/// /healthz answers 200, /readyz 503 (status "starting") with the reason;
+/// every other request with the right bearer token gets 503 with the reason
+/// and Retry-After.
+class starting_api {
+ public:
+  starting_api(std::string token, std::string reason);
+
+  /// Says what the engine is doing now (thread-safe).
+  void set_reason(std::string reason);
+
+  /// Handles one request (the http::server's handler).
+  void handle(http::request&& req, http::responder r);
+
+ private:
+  std::string token_;
+  std::mutex mtx_;
+  std::string reason_;
+};
+
 /// Decodes %XX escapes of a URL path segment; false on a bad escape.
 bool percent_decode(std::string_view in, std::string& out);
 

@@ -1,3 +1,4 @@
+#include <atomic>
 #include <csignal>
 #include <iostream>
 #include <mutex>
@@ -84,8 +85,43 @@ int serve(const std::string& config_path) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto eng = engine::start(conf);
+  http::server_options opts;
+  opts.host = conf->node.listen_host;
+  opts.port = conf->node.listen_port;
+  opts.max_body_bytes = conf->node.max_body_bytes;
+  opts.read_timeout = std::chrono::seconds{conf->node.read_timeout_seconds};
+  opts.idle_timeout = std::chrono::seconds{conf->node.idle_timeout_seconds};
+  opts.stop_timeout = std::chrono::seconds{conf->node.shutdown_seconds};
+  // The listener opens before the engine starts, so that a long replay of
+  // the log tail shows as "not ready" (and /healthz answers) rather than as
+  // a refused connection; until the engine is up every other request gets
+  // 503, and no event is taken before the replayed ones.
+  starting_api starting{*token, "opening the store"};
+  std::unique_ptr<http_api> api;
+  std::atomic<http_api*> live{nullptr};
+  http::server server{
+      opts, [&starting, &live](http::request&& req, http::responder r) {
+        if (auto* a = live.load(std::memory_order_acquire))
+          a->handle(std::move(req), std::move(r));
+        else
+          starting.handle(std::move(req), std::move(r));
+      }};
+  try {
+    auto port = server.start();
+    log_line(log_level::info, "serve",
+             "listening on " + opts.host + ":" + std::to_string(port));
+  } catch (const std::exception& e) {
+    std::cerr << "shelfsync: " << e.what() << '\n';
+    return 1;
+  }
+  engine_options eopts;
+  eopts.replay_progress = [&starting](uint64_t replayed, uint64_t total) {
+    starting.set_reason("replaying the event log: " + std::to_string(replayed) +
+                        " of " + std::to_string(total) + " events");
+  };
+  auto eng = engine::start(conf, std::move(eopts));
   if (!eng) {
+    server.stop();
     std::cerr << "shelfsync: cannot start: " << to_string(eng.error()) << '\n';
     return 1;
   }
@@ -96,6 +132,7 @@ int serve(const std::string& config_path) {
   if (conf->node.cluster) {
     auto started = start_cluster_node(*conf->node.cluster);
     if (!started) {
+      server.stop();
       std::cerr << "shelfsync: cannot join the cluster: "
                 << started.err().message << '\n';
       return 1;
@@ -103,7 +140,6 @@ int serve(const std::string& config_path) {
     cluster_node = std::move(*started);
   }
   metrics counters;
-  std::unique_ptr<http_api> api;
   // Reloads come from HTTP threads and from SIGHUP: one at a time.
   std::mutex reload_mutex;
   auto current = conf;
@@ -152,24 +188,8 @@ int serve(const std::string& config_path) {
   };
   api = std::make_unique<http_api>(**eng, counters, *token, reload);
   api->set_cluster(cluster_node.get());
-  http::server_options opts;
-  opts.host = conf->node.listen_host;
-  opts.port = conf->node.listen_port;
-  opts.max_body_bytes = conf->node.max_body_bytes;
-  opts.read_timeout = std::chrono::seconds{conf->node.read_timeout_seconds};
-  opts.idle_timeout = std::chrono::seconds{conf->node.idle_timeout_seconds};
-  opts.stop_timeout = std::chrono::seconds{conf->node.shutdown_seconds};
-  http::server server{opts, [&api](http::request&& req, http::responder r) {
-                        api->handle(std::move(req), std::move(r));
-                      }};
-  try {
-    auto port = server.start();
-    log_line(log_level::info, "serve",
-             "listening on " + opts.host + ":" + std::to_string(port));
-  } catch (const std::exception& e) {
-    std::cerr << "shelfsync: " << e.what() << '\n';
-    return 1;
-  }
+  live.store(api.get(), std::memory_order_release);
+  log_line(log_level::info, "serve", "ready");
   for (;;) {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,6 +52,9 @@ struct amazon_script {
   std::map<std::string, int64_t> listed;
   /// Per feed id, how often it was asked.
   std::map<std::string, uint32_t> asked;
+  /// Runs as createFeed creates a feed, before it answers (say, to make the
+  /// store refuse writes while the answer is on its way).
+  std::function<void()> on_submit;
 };
 
 amazon_worker_actor::behavior_type
@@ -70,6 +74,7 @@ scripted_amazon_worker(amazon_worker_actor::pointer self,
           entries.push_back(
               {m["sku"].get<std::string>(),
                m["patches"][0]["value"][0]["quantity"].get<int64_t>()});
+        if (s->on_submit) s->on_submit();
         r.ok = true;
         r.feed_id = "F" + std::to_string(s->feeds.size() + 1);
         s->feeds.push_back(std::move(entries));
@@ -321,4 +326,49 @@ TEST_F(scripted_amazon_test, a_refused_sku_fails_for_good_the_others_confirm) {
   EXPECT_EQ(d.error_code, "90220");
   advance(300s, 5s);
   EXPECT_EQ(s->feeds.size(), 1u) << "a refused value was sent again";
+}
+
+// -- a store that refuses writes (a full disk)
+// ---------------------------------
+
+TEST_F(scripted_amazon_test,
+       a_feed_made_while_the_disk_fills_is_not_forgotten) {
+  // Seed 2389966671 of the fault suite's storage mode (FLT-069 kept 5 where
+  // 45 was due): the disk filled while createFeed ran, so neither the value
+  // sent nor its confirm could be stored, and the outbox forgot the product
+  // once the feed ended. Back at 45, the stored record still said "45
+  // confirmed", and 45 never went out again.
+  s->in_progress = 0; // the first getFeed finds a feed done
+  set("P1", 45);
+  advance(61s + 16s);
+  ASSERT_TRUE(confirmed("P1", 45));
+  s->on_submit = [this] {
+    db->inject_write_failure("injected: the disk is full");
+  };
+  set("P1", 5);
+  advance(60s + 16s);
+  s->on_submit = nullptr;
+  ASSERT_EQ(s->feeds.size(), 2u);
+  ASSERT_EQ(s->listed["P1"], 5);
+  // Space again, and back to the value confirmed before the outage.
+  db->inject_write_failure("");
+  set("P1", 45);
+  advance(60s + 16s);
+  ASSERT_EQ(s->feeds.size(), 3u) << "45 was taken for delivered";
+  EXPECT_EQ(s->listed["P1"], 45);
+  EXPECT_TRUE(confirmed("P1", 45));
+}
+
+TEST_F(scripted_amazon_test, values_are_recorded_as_sent_before_create_feed) {
+  set("P1", 5);
+  s->on_submit = [this] {
+    // What the store holds while createFeed runs.
+    auto d = amazon_delivery("P1");
+    EXPECT_EQ(d.state, delivery_state::in_flight);
+    EXPECT_EQ(d.sent, 5);
+  };
+  advance(61s);
+  ASSERT_EQ(s->feeds.size(), 1u);
+  // Once createFeed answers, the record names the feed.
+  EXPECT_EQ(amazon_delivery("P1").request, "F1");
 }

@@ -160,6 +160,104 @@ TEST_F(outbox_test, a_request_never_answered_is_sent_again_after_a_restart) {
   EXPECT_EQ(items[0].send.at(""), 5);
 }
 
+// -- a store that refuses writes (a full disk)
+// ---------------------------------
+
+TEST_F(outbox_test, what_cannot_be_recorded_as_sent_is_not_recorded_at_all) {
+  outbox box{"us", db};
+  box.enqueue(commit(1, {change("a", 1, 5)}));
+  box.take(10);
+  ASSERT_FALSE(box.sent("a", "", 5, "request-1", 0));
+  ASSERT_FALSE(box.confirmed("a", "", 5));
+  box.finish("a", false);
+  box.enqueue(commit(2, {change("a", 2, 9)}));
+  ASSERT_EQ(box.take(10).size(), 1u);
+  db->inject_write_failure("injected: the disk is full");
+  // The caller must not send 9: the record stays as it was, in memory too.
+  EXPECT_TRUE(box.sent("a", "", 9, "request-2", 0));
+  auto& d = box.deliveries("a").at("");
+  EXPECT_EQ(d.state, delivery_state::confirmed);
+  EXPECT_EQ(d.confirmed, 5);
+  EXPECT_EQ(d.request, "request-1");
+  EXPECT_EQ(box.unsaved(), 0u);
+  // Once the store takes writes, 9 goes out as usual.
+  db->inject_write_failure("");
+  EXPECT_FALSE(box.finish("a", true));
+  auto items = box.take(10);
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].send.at(""), 9);
+}
+
+TEST_F(outbox_test, a_confirm_the_store_refuses_stays_in_memory_until_stored) {
+  {
+    outbox box{"us", db};
+    box.enqueue(commit(1, {change("a", 1, 5)}));
+    box.take(10);
+    ASSERT_FALSE(box.sent("a", "", 5, "request-1", 0));
+    ASSERT_FALSE(box.confirmed("a", "", 5));
+    box.finish("a", false);
+    box.enqueue(commit(2, {change("a", 2, 9)}));
+    ASSERT_EQ(box.take(10).size(), 1u);
+    ASSERT_FALSE(box.sent("a", "", 9, "request-2", 0));
+    // The channel confirms 9 while the disk is full.
+    db->inject_write_failure("injected: the disk is full");
+    EXPECT_TRUE(box.confirmed("a", "", 9));
+    EXPECT_TRUE(box.finish("a", false));
+    EXPECT_EQ(box.unsaved(), 1u);
+    EXPECT_TRUE(box.empty()); // nothing owed to the channel
+    // The record in memory decides: 9 again needs no request, 5 does.
+    std::vector<view_change> same{change("a", 3, 9)};
+    same[0].segment = 3; // not committed: the store refuses
+    box.enqueue(std::move(same));
+    EXPECT_TRUE(box.take(10).empty());
+    std::vector<view_change> back{change("a", 4, 5)};
+    back[0].segment = 3;
+    box.enqueue(std::move(back));
+    auto items = box.take(10);
+    ASSERT_EQ(items.size(), 1u);
+    EXPECT_EQ(items[0].send.at(""), 5);
+    box.finish("a", true);
+    EXPECT_TRUE(box.save_unsaved());
+    // The store takes writes again: the record goes to disk.
+    db->inject_write_failure("");
+    EXPECT_FALSE(box.save_unsaved());
+    EXPECT_EQ(box.unsaved(), 0u);
+  }
+  delivery_record rec;
+  ASSERT_TRUE(*db->load_delivery("us", "a", rec));
+  EXPECT_EQ(rec.at("").state, delivery_state::confirmed);
+  EXPECT_EQ(rec.at("").confirmed, 9);
+}
+
+TEST_F(outbox_test, a_segment_the_store_cannot_erase_holds_up_later_ones) {
+  {
+    outbox box{"us", db};
+    box.enqueue(commit(1, {change("a", 1, 5)}));
+    ASSERT_EQ(box.take(10).size(), 1u);
+    // 7 arrives while 5 is in flight: segment 1 is dead, but the disk is
+    // full and it stays.
+    auto later = commit(2, {change("a", 2, 7)});
+    db->inject_write_failure("injected: the disk is full");
+    box.enqueue(std::move(later));
+    db->inject_write_failure("");
+    ASSERT_FALSE(box.confirmed("a", "", 5));
+    box.finish("a", false);
+    auto items = box.take(10);
+    ASSERT_EQ(items.size(), 1u);
+    ASSERT_FALSE(box.sent("a", "", 7, "request-2", 0));
+    ASSERT_FALSE(box.confirmed("a", "", 7));
+    box.finish("a", false);
+    // Segment 2 is dead too, and erased once segment 3 shows; segment 1,
+    // which the store refused to erase, goes first or 2 stays as well.
+    box.enqueue(commit(3, {change("b", 3, 1)}));
+  }
+  // After a restart, 5 must not look owed while the channel holds 7.
+  outbox box{"us", db};
+  ASSERT_FALSE(box.load());
+  for (auto& it : box.take(10))
+    EXPECT_NE(it.product, "a") << "an older view came back: " << it.send.at("");
+}
+
 namespace {
 
 /// Takes, confirms and finishes everything the outbox hands out, in order,

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +57,9 @@ struct script {
   std::map<std::string, std::string> refused;
   /// The bucket each answer reports.
   shopify_budget budget{2000, 2000, 100};
+  /// Runs as each push arrives, before it is answered (say, to make the
+  /// store refuse writes while the push is on its way).
+  std::function<void()> on_push;
 
   /// Adds a tracked item stocked at `levels`.
   void add(const std::string& sku,
@@ -156,6 +160,7 @@ scripted_worker(shopify_worker_actor::pointer self, std::shared_ptr<script> s) {
       },
       [=](atom::push, shopify_push& p) {
         s->pushes.push_back(p);
+        if (s->on_push) s->on_push();
         shopify_push_reply r;
         r.status = s->next_status(s->push_failures);
         if (r.status.kind != static_cast<uint8_t>(shopify::outcome::ok))

@@ -240,3 +240,88 @@ TEST_F(scripted_shopify_test, no_drift_reads_when_the_check_is_off) {
   EXPECT_EQ(details["metrics"]["drift_reads"].get<int>(), 0);
   EXPECT_EQ(details["drift_check"]["enabled"], false);
 }
+
+// -- a store that refuses writes (a full disk)
+// ---------------------------------
+
+TEST_F(scripted_shopify_test,
+       no_push_leaves_while_what_it_sends_cannot_be_recorded) {
+  // Seed 3236209754 of the fault suite's storage mode: a push left although
+  // the store refused to record it as sent, its confirm was refused too and
+  // the outbox forgot the product; back at the old value, the stored record
+  // said "confirmed" and Shopify kept the newer one for good.
+  s->add("P-1", {{loc_a, 0}, {loc_b, 0}});
+  start();
+  apply({set("P-1", "WH-A", 3)});
+  ASSERT_TRUE(confirmed("P-1", loc_a, 3));
+  ASSERT_EQ(s->pushes.size(), 1u);
+  db->inject_write_failure("injected: the disk is full");
+  apply({set("P-1", "WH-A", 8)});
+  advance(10s);
+  EXPECT_EQ(s->pushes.size(), 1u) << "a push left unrecorded";
+  EXPECT_EQ(s->level("P-1", loc_a), 3);
+  EXPECT_NE(status().last_error.find("wait until what they send can be "
+                                     "recorded"),
+            std::string::npos)
+      << status().last_error;
+  // The store takes writes again: the push goes out.
+  db->inject_write_failure("");
+  advance(3s);
+  EXPECT_EQ(s->level("P-1", loc_a), 8);
+  EXPECT_TRUE(confirmed("P-1", loc_a, 8));
+  // Back to the value confirmed before: it goes out too.
+  apply({set("P-1", "WH-A", 3)});
+  advance(3s);
+  EXPECT_EQ(s->level("P-1", loc_a), 3);
+  EXPECT_TRUE(confirmed("P-1", loc_a, 3));
+}
+
+TEST_F(scripted_shopify_test, a_confirm_the_store_refuses_is_stored_later) {
+  s->add("P-1", {{loc_a, 0}, {loc_b, 0}});
+  start();
+  apply({set("P-1", "WH-A", 3)});
+  ASSERT_TRUE(confirmed("P-1", loc_a, 3));
+  // The disk fills while the push of 8 is on its way: it lands, and its
+  // confirm cannot be stored.
+  s->on_push = [this] {
+    db->inject_write_failure("injected: the disk is full");
+  };
+  apply({set("P-1", "WH-A", 8)});
+  s->on_push = nullptr;
+  ASSERT_EQ(s->pushes.size(), 2u);
+  ASSERT_EQ(s->level("P-1", loc_a), 8);
+  EXPECT_FALSE(confirmed("P-1", loc_a, 8));
+  // Not stored is not done: the confirm is kept and stored once the store
+  // takes writes again, without a new push.
+  db->inject_write_failure("");
+  advance(5s);
+  EXPECT_TRUE(confirmed("P-1", loc_a, 8));
+  EXPECT_EQ(s->pushes.size(), 2u);
+  EXPECT_EQ(status().pending, 0u);
+}
+
+TEST_F(scripted_shopify_test, nothing_goes_out_before_the_first_views_arrive) {
+  // A start on a full disk: the outbox loads an older view from its
+  // segments, and the directory hands over the newer one its replay could
+  // not commit (attach) just after. A round taken at once pushed the older
+  // view over the newer one Shopify held (the storage-fault soak, seed
+  // 2389966671: hundreds of values applied after newer ones).
+  s->add("P-1", {{loc_a, 8}, {loc_b, 0}});
+  view_change older{"P-1", 1, {{loc_a, 3}, {loc_b, 0}}, 1};
+  state_batch b;
+  b.put_outbox_segment("eu", 1, std::vector<view_change>{older});
+  b.set_next_segment(2);
+  ASSERT_FALSE(db->commit(b, 0));
+  start();
+  advance(5s);
+  EXPECT_TRUE(s->surveys.empty());
+  EXPECT_TRUE(s->pushes.empty());
+  // The directory's hand-over (here, the view the replay could not commit).
+  view_change newer{"P-1", 2, {{loc_a, 8}, {loc_b, 0}}, 2};
+  caf::anon_send(caf::actor_cast<shop_actor>(shop_actor_), atom::pending_v,
+                 std::vector<view_change>{newer});
+  advance(5s);
+  EXPECT_TRUE(s->pushes.empty()) << "an older view went out";
+  EXPECT_EQ(s->level("P-1", loc_a), 8);
+  EXPECT_TRUE(confirmed("P-1", loc_a, 8));
+}

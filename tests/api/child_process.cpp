@@ -124,6 +124,24 @@ bool wait_until_up(const std::string& base, const std::string& path,
   return false;
 }
 
+bool wait_until_started(const std::string& base,
+                        std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  auto url = http::parse_url(base);
+  if (!url) return false;
+  while (std::chrono::steady_clock::now() < deadline) {
+    http::client c{*url};
+    auto r = c.send(http::make_request(http::verb::get, "/readyz"));
+    if (r.ok() &&
+        (r.value().result_int() == 200 ||
+         (r.value().result_int() == 503 &&
+          r.value().body().find("\"starting\"") == std::string::npos)))
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{50});
+  }
+  return false;
+}
+
 shelfsync_process::shelfsync_process(const std::vector<std::string>& args,
                                      std::string log)
     : log_(std::move(log)) {
@@ -138,6 +156,19 @@ bool shelfsync_process::wait_until_up(uint16_t port, const std::string& path,
     if (!child_.running() || child_.wait_for(std::chrono::milliseconds{0}))
       return false; // it exited
     if (tests::wait_until_up(base, path, std::chrono::milliseconds{50}))
+      return true;
+  }
+  return false;
+}
+
+bool shelfsync_process::wait_until_started(uint16_t port,
+                                           std::chrono::milliseconds limit) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  auto base = "http://127.0.0.1:" + std::to_string(port);
+  while (std::chrono::steady_clock::now() < until) {
+    if (!child_.running() || child_.wait_for(std::chrono::milliseconds{0}))
+      return false; // it exited
+    if (tests::wait_until_started(base, std::chrono::milliseconds{50}))
       return true;
   }
   return false;

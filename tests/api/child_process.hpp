@@ -67,6 +67,12 @@ class child_process {
 bool wait_until_up(const std::string& base, const std::string& path,
                    std::chrono::milliseconds limit);
 
+/// Polls GET /readyz of `shelfsync serve` on `base` until the engine is
+/// started (its log replayed): 200, or 503 for a reason other than the
+/// start (a store that cannot be written); false when `limit` passes first.
+bool wait_until_started(const std::string& base,
+                        std::chrono::milliseconds limit);
+
 /// One `shelfsync` process writing stdout and stderr to one log file;
 /// SIGKILLed when destroyed.
 class shelfsync_process {
@@ -89,6 +95,11 @@ class shelfsync_process {
   bool wait_until_up(uint16_t port, const std::string& path,
                      std::chrono::milliseconds limit = std::chrono::seconds{
                          30});
+
+  /// Waits up to `limit` until `shelfsync serve` on `port` is started (see
+  /// tests::wait_until_started); false when the process exits first.
+  bool wait_until_started(uint16_t port, std::chrono::milliseconds limit =
+                                             std::chrono::seconds{30});
 
  private:
   std::string log_;

@@ -103,7 +103,7 @@ struct crash_test : ::testing::Test {
     child = std::make_unique<tests::shelfsync_process>(
         std::vector<std::string>{"serve", "--config", dir + "/config.json"},
         dir + "/serve-" + std::to_string(++starts) + ".log");
-    ASSERT_TRUE(child->wait_until_up(port, "/healthz"))
+    ASSERT_TRUE(child->wait_until_started(port))
         << "shelfsync serve did not come up; its log:\n"
         << child->log();
   }

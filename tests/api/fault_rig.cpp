@@ -219,8 +219,8 @@ void fault_rig::start_simulators() {
 void fault_rig::start_engine() {
   engine_.start({"serve", "--config", dir_ + "/config.json"}, "",
                 dir_ + "/serve.log");
-  ASSERT_TRUE(wait_until_up("http://127.0.0.1:" + std::to_string(api_port_),
-                            "/healthz", 30s))
+  ASSERT_TRUE(
+      wait_until_started("http://127.0.0.1:" + std::to_string(api_port_), 30s))
       << "shelfsync serve did not come up:\n"
       << tail(read_file(dir_ + "/serve.log"), 4000);
 }

@@ -1,6 +1,7 @@
 // The HTTP API on a real loopback server, driven by a real HTTP client.
 #include "api/http_api.hpp"
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -24,6 +25,15 @@ config_ptr served_config(const std::string& dir) {
   c->node.product_idle_seconds = 60;
   c->shops[1].warehouses[1].enabled = false;
   c->shops[1].rules.buffer = 1;
+  // Credentials set (the shops never reach a channel here): /readyz
+  // answers 503 for a shop whose credentials are not set.
+  c->shops[0].shopify.access_token_env = "HTTP_API_TEST_SHOPIFY_TOKEN";
+  c->shops[1].amazon.client_id_env = "HTTP_API_TEST_LWA_ID";
+  c->shops[1].amazon.client_secret_env = "HTTP_API_TEST_LWA_SECRET";
+  c->shops[1].amazon.refresh_token_env = "HTTP_API_TEST_LWA_REFRESH";
+  for (auto* env : {"HTTP_API_TEST_SHOPIFY_TOKEN", "HTTP_API_TEST_LWA_ID",
+                    "HTTP_API_TEST_LWA_SECRET", "HTTP_API_TEST_LWA_REFRESH"})
+    ::setenv(env, "not-a-real-secret", 1);
   return c;
 }
 
@@ -34,6 +44,8 @@ struct http_api_test : ::testing::Test {
   metrics counters;
   std::unique_ptr<engine> eng;
   std::unique_ptr<http_api> api;
+  /// When set, answers instead of `api` (serve before the engine is up).
+  std::atomic<starting_api*> starting{nullptr};
   std::unique_ptr<http::server> server;
   std::unique_ptr<http::client> client;
   std::vector<config_problem> reload_answer;
@@ -50,7 +62,10 @@ struct http_api_test : ::testing::Test {
     opts.max_body_bytes = 4096;
     server = std::make_unique<http::server>(
         opts, [this](http::request&& req, http::responder r) {
-          api->handle(std::move(req), std::move(r));
+          if (auto* s = starting.load())
+            s->handle(std::move(req), std::move(r));
+          else
+            api->handle(std::move(req), std::move(r));
         });
     auto port = server->start();
     client = std::make_unique<http::client>(
@@ -125,6 +140,42 @@ TEST_F(http_api_test, readyz_says_why_batches_cannot_be_taken_now) {
   auto taken =
       post(R"([{"id":"r2","product":"R-1","warehouse":"WH-A","on_hand":5}])");
   EXPECT_EQ(taken.value("accepted", -1), 1) << taken.dump();
+}
+
+TEST_F(http_api_test, while_the_log_replays_only_health_answers) {
+  starting_api replaying{token, "opening the store"};
+  starting = &replaying;
+  replaying.set_reason("replaying the event log: 10000 of 250000 events");
+  auto res = call(http::verb::get, "/healthz", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  res = call(http::verb::get, "/readyz", {}, {}, nullptr);
+  EXPECT_EQ(res.result_int(), 503) << res.body();
+  auto body = json::parse(res.body(), nullptr, false);
+  EXPECT_EQ(body.value("status", ""), "starting") << res.body();
+  EXPECT_EQ(body.value("reason", ""),
+            "replaying the event log: 10000 of 250000 events")
+      << res.body();
+  // No event is taken before the replayed ones: 503 with Retry-After and
+  // the reason, after the token check.
+  const auto batch =
+      R"([{"id":"s1","product":"S-1","warehouse":"WH-A","on_hand":3}])";
+  res = call(http::verb::post, "/v1/stock/events", batch);
+  EXPECT_EQ(res.result_int(), 503) << res.body();
+  EXPECT_EQ(res[boost::beast::http::field::retry_after], "1");
+  EXPECT_NE(res.body().find("replaying the event log: 10000 of 250000"),
+            std::string::npos)
+      << res.body();
+  EXPECT_EQ(call(http::verb::post, "/v1/stock/events", batch,
+                 "application/json", "wrong")
+                .result_int(),
+            401);
+  EXPECT_EQ(call(http::verb::get, "/v1/shops").result_int(), 503);
+  EXPECT_EQ(call(http::verb::get, "/v1/products/S-1").result_int(), 503);
+  // The engine up: ready, and the same batch is taken.
+  starting = nullptr;
+  EXPECT_EQ(call(http::verb::get, "/readyz", {}, {}, nullptr).result_int(),
+            200);
+  EXPECT_EQ(post(batch).value("accepted", -1), 1);
 }
 
 TEST_F(http_api_test, wrong_or_missing_token_is_401) {

@@ -204,7 +204,7 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
 
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   auto token = secret("SECRETS_TEST_API_TOKEN");
   auto bearer = "Bearer " + token;
 
@@ -276,8 +276,8 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
   };
   for (int i = 0; i < 300; ++i) {
     shops = json::parse(call(http::verb::get, "/v1/shops", bearer).body());
-    if (!by_id("bad-store")["last_error"].is_null() &&
-        !by_id("bad-amazon")["last_error"].is_null() &&
+    if (!by_id("bad-store")["credentials_refused"].is_null() &&
+        !by_id("bad-amazon")["credentials_refused"].is_null() &&
         !by_id("good-store")["last_success"].is_null())
       break;
     std::this_thread::sleep_for(100ms);
@@ -287,6 +287,29 @@ TEST_F(secrets_test, no_secret_is_printed_or_answered) {
             std::string::npos)
       << shops.dump(2);
   EXPECT_FALSE(by_id("good-store")["last_success"].is_null()) << shops.dump(2);
+  // Refused credentials show per shop and make /readyz 503 naming the shops
+  // (the answers are searched for secrets below).
+  EXPECT_NE(by_id("bad-store")["credentials_refused"].dump().find("401"),
+            std::string::npos)
+      << shops.dump(2);
+  EXPECT_NE(
+      by_id("bad-amazon")["credentials_refused"].dump().find("LWA refused"),
+      std::string::npos)
+      << shops.dump(2);
+  EXPECT_TRUE(by_id("good-store")["credentials_refused"].is_null())
+      << shops.dump(2);
+  auto ready = call(http::verb::get, "/readyz", "");
+  EXPECT_EQ(ready.result_int(), 503) << ready.body();
+  auto reason = json::parse(ready.body(), nullptr, false).value("reason", "");
+  EXPECT_NE(reason.find("shop \"bad-store\": its shopify credentials are "
+                        "refused"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(reason.find("shop \"bad-amazon\": its amazon credentials are "
+                        "refused"),
+            std::string::npos)
+      << reason;
+  EXPECT_EQ(reason.find("good-"), std::string::npos) << reason;
   for (auto id : {"good-store", "bad-store", "good-amazon", "bad-amazon"})
     EXPECT_EQ(call(http::verb::get, std::string{"/v1/shops/"} + id, bearer)
                   .result_int(),
@@ -334,7 +357,7 @@ TEST_F(secrets_test,
   std::ofstream{dir + "/config.json"} << conf.dump(2);
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   auto bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
   auto count = [&](const std::string& text) {
     auto log = serve.log();
@@ -391,7 +414,7 @@ TEST_F(secrets_test,
   std::ofstream{dir + "/config.json"} << conf.dump(2);
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   auto old_bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN");
   auto new_bearer = "Bearer " + secret("SECRETS_TEST_API_TOKEN_2");
   EXPECT_EQ(call(http::verb::get, "/v1/shops", new_bearer).result_int(), 401);

@@ -52,7 +52,7 @@ struct serve_limits_test : ::testing::Test {
 TEST_F(serve_limits_test, timeouts_and_body_limit_follow_the_config) {
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(port)) << serve.log();
 
   // Half a header, then silence: closed after the read timeout (1 s), well
   // before the idle timeout (5 s) or the default (30 s).

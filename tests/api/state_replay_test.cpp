@@ -57,7 +57,7 @@ struct replay_test : ::testing::Test {
 
   /// Runs the engine over `events` and stops it cleanly.
   void ingest(std::vector<stock_event> events) {
-    auto eng = engine::start(conf, engine_options{false, {}});
+    auto eng = engine::start(conf, engine_options{false, {}, {}});
     ASSERT_TRUE(eng) << to_string(eng.error());
     std::promise<bool> done;
     (*eng)->ingest(std::move(events), [&](caf::expected<ingest_result> r) {
@@ -279,7 +279,7 @@ TEST_F(replay_test, retention_keeps_what_a_restart_needs_and_replay_agrees) {
   // The engine starts on it and goes on; a kept id is still a duplicate, a
   // dropped one is applied again (the documented contract).
   {
-    auto eng = engine::start(conf, engine_options{false, {}});
+    auto eng = engine::start(conf, engine_options{false, {}, {}});
     ASSERT_TRUE(eng) << to_string(eng.error());
     std::promise<caf::expected<ingest_result>> done;
     (*eng)->ingest({absolute("9", "p1", "WH-A", 3), delta("8", "p4", "WH-A", 1),
