@@ -219,10 +219,12 @@ TEST_F(amazon_shop_test, a_restart_follows_the_feed_in_flight_to_its_end) {
   sim->set_processing_delay(30min, 30min);
   start(make_config());
   ingest({on_hand("P1", "WH-A", 5), on_hand("P2", "WH-A", 6)});
+  // P1 is recorded in flight before createFeed; the feed id once it answers.
   ASSERT_TRUE(eventually([&] {
-    return delivered("P1").state == delivery_state::in_flight;
+    return delivered("P1").state == delivery_state::in_flight &&
+           sim->feeds().size() == 1u &&
+           delivered("P1").request == sim->feeds()[0].feed_id;
   }));
-  ASSERT_EQ(sim->feeds().size(), 1u);
   auto first = sim->feeds()[0].feed_id;
   EXPECT_EQ(delivered("P1").request, first);
   sim->set_processing_delay(100ms, 200ms); // for the feeds after this one

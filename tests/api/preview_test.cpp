@@ -253,7 +253,7 @@ TEST_F(preview_test, cli_and_http_report_a_change_and_send_nothing) {
   auto serve = std::make_unique<tests::shelfsync_process>(
       std::vector<std::string>{"serve", "--config", dir + "/config.json"},
       dir + "/serve.log");
-  ASSERT_TRUE(serve->wait_until_up(api_port, "/healthz")) << serve->log();
+  ASSERT_TRUE(serve->wait_until_started(api_port)) << serve->log();
   auto events = json::array();
   auto add = [&](const char* product, const char* wh, int on_hand) {
     events.push_back({{"id", std::string{product} + wh},

@@ -147,7 +147,7 @@ TEST_F(status_page_test, an_operator_sees_shops_failures_and_starts_a_resync) {
 
   tests::shelfsync_process serve{{"serve", "--config", dir + "/config.json"},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   // Stock for the three SKUs the store has, and one it does not know.
   json batch = json::array();
   int n = 0;

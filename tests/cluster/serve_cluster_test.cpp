@@ -51,7 +51,7 @@ struct serve_cluster : ::testing::Test {
     auto child = std::make_unique<tests::shelfsync_process>(
         std::vector<std::string>{"serve", "--config", path},
         dir + "/" + id + ".log");
-    EXPECT_TRUE(child->wait_until_up(port, "/healthz"))
+    EXPECT_TRUE(child->wait_until_started(port))
         << id << " did not come up; its log:\n"
         << child->log();
     return child;
