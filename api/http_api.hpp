@@ -40,6 +40,7 @@ class http_api {
   void get_shops(const std::string& id, const http::request& req,
                  http::responder r);
   void get_metrics(const http::request& req, http::responder r);
+  void post_backup(const http::request& req, http::responder r);
   void post_resync(const std::string& id, const http::request& req,
                    http::responder r);
 
