@@ -509,8 +509,9 @@ shop_status amazon_shop_state::status() const {
                  {"deferred", m.deferred},
                  {"submit_errors", m.submit_errors},
                  {"poll_errors", m.poll_errors},
-                 {"processing_seconds_last", m.processing_seconds_last},
-                 {"processing_seconds", m.processing_seconds}}}};
+                 {"processing_seconds_last", m.processing_seconds_last}}},
+               // Durations for GET /metrics; "metrics" holds numbers only.
+               {"histograms", {{"processing_seconds", m.processing_seconds}}}};
   result.details = details.dump();
   add_resync(result, *resync);
   return result;

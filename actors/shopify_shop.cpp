@@ -254,8 +254,9 @@ std::string shopify_shop_state::details() const {
                     {"drift_corrected", m.drift_corrected},
                     {"bucket_available", bucket.available(now)},
                     {"latency_ms_p50", m.latency(0.5)},
-                    {"latency_ms_p99", m.latency(0.99)},
-                    {"request_seconds", m.request_seconds}};
+                    {"latency_ms_p99", m.latency(0.99)}};
+  // Durations for GET /metrics; "metrics" holds numbers only.
+  out["histograms"] = {{"request_seconds", m.request_seconds}};
   if (auto* shop = find_shop()) {
     auto& dc = shop->shopify.drift_check;
     out["drift_check"] = {{"enabled", dc.enabled},

@@ -158,8 +158,8 @@ void family(std::string& out, const std::string& name, const char* type,
   out += "# TYPE " + name + " " + type + "\n";
 }
 
-/// Appends the samples of a histogram that a shop reported as JSON (see
-/// core/histogram.hpp); false when it is not one.
+/// Appends the samples of a histogram that a shop reported as JSON under
+/// "histograms" (see core/histogram.hpp); false when it is not one.
 bool histogram_samples(std::string& out, const std::string& name,
                        const std::string& labels, const nlohmann::json& h) {
   if (!h.is_object() || !h.contains("le") || !h.contains("counts") ||
@@ -314,13 +314,15 @@ std::string metrics::render(const std::vector<shop_status>& shops) const {
       channel;
   for (auto& s : shops) {
     auto details = nlohmann::json::parse(s.details, nullptr, false);
-    if (!details.is_object() || !details.contains("metrics") ||
-        !details["metrics"].is_object())
-      continue;
-    for (auto& [name, value] : details["metrics"].items())
-      if ((value.is_number() || value.is_object()) && is_metric_name(name) &&
-          !status_only(name))
-        channel[name].emplace_back(s.shop, value);
+    if (!details.is_object()) continue;
+    // Numbers under "metrics", histograms under "histograms".
+    for (auto section : {"metrics", "histograms"}) {
+      if (!details.contains(section) || !details[section].is_object()) continue;
+      for (auto& [name, value] : details[section].items())
+        if ((value.is_number() || value.is_object()) && is_metric_name(name) &&
+            !status_only(name))
+          channel[name].emplace_back(s.shop, value);
+    }
   }
   for (auto& [name, values] : channel) {
     auto known = channel_figures().find(name);

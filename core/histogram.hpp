@@ -33,7 +33,7 @@ struct seconds_histogram {
   }
 };
 
-/// The form a histogram takes in a shop's status details ("metrics"), which
+/// The form a histogram takes in a shop's status details ("histograms"), which
 /// GET /metrics renders as a Prometheus histogram.
 inline void to_json(nlohmann::json& out, const seconds_histogram& h) {
   out = {{"le", h.bounds},

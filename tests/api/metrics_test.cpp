@@ -30,10 +30,11 @@ TEST(metrics, renders_counters_histogram_and_channel_figures) {
   eu.details = R"({"budget": {"maximum": 2000},
                    "metrics": {"requests": 12, "bucket_available": 1500.5,
                                "latency_ms_p99": 80, "odd_total": 3,
-                               "request_seconds": {"le": [0.1, 1],
-                                                   "counts": [2, 1, 1],
-                                                   "sum": 3.5, "count": 4},
-                               "bad name": 1, "label": "text"}})";
+                               "bad name": 1, "label": "text"},
+                   "histograms": {"request_seconds": {"le": [0.1, 1],
+                                                      "counts": [2, 1, 1],
+                                                      "sum": 3.5,
+                                                      "count": 4}}})";
   auto text = m.render({eu});
   auto has = [&](const std::string& line) {
     return has_line(text, line);
