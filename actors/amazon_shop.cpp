@@ -469,6 +469,7 @@ void amazon_shop_state::finish_feed(const std::string& key, amazon_flight& f,
   metrics.resubmitted += resubmitted;
   metrics.processing_seconds_last =
       static_cast<double>(now - f.record.submitted_ms) / 1000.0;
+  metrics.processing_seconds.observe(metrics.processing_seconds_last);
   auto status = static_cast<amazon::processing_status>(answer.status);
   if (status == amazon::processing_status::done) {
     ++metrics.feeds_done;
@@ -557,7 +558,9 @@ shop_status amazon_shop_state::status() const {
                  {"deferred", m.deferred},
                  {"submit_errors", m.submit_errors},
                  {"poll_errors", m.poll_errors},
-                 {"processing_seconds_last", m.processing_seconds_last}}}};
+                 {"processing_seconds_last", m.processing_seconds_last}}},
+               // Durations for GET /metrics; "metrics" holds numbers only.
+               {"histograms", {{"processing_seconds", m.processing_seconds}}}};
   result.details = details.dump();
   add_resync(result, *resync);
   return result;

@@ -15,6 +15,7 @@
 #include "actors/amazon_worker.hpp"
 #include "actors/shop.hpp"
 #include "channels/amazon/backoff.hpp"
+#include "core/histogram.hpp"
 
 namespace shelfsync {
 
@@ -66,6 +67,10 @@ struct amazon_shop_metrics {
   uint64_t submit_errors = 0;
   uint64_t poll_errors = 0;
   double processing_seconds_last = 0;
+  /// From a feed's submission to the end of its processing, for GET
+  /// /metrics (Amazon takes minutes to hours).
+  seconds_histogram processing_seconds{
+      {30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400}};
 };
 
 /// State of an AMAZON SHOP actor.

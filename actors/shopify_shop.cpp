@@ -138,6 +138,7 @@ void shopify_shop_state::account(const shopify_call& c) {
   auto& m = metrics;
   m.requests += static_cast<uint64_t>(c.requests);
   m.add_latency(static_cast<double>(c.latency_us) / 1000.0);
+  m.request_seconds.observe(static_cast<double>(c.latency_us) / 1e6);
   if (c.budget.maximum > 0)
     bucket.observe(
         {c.budget.maximum, c.budget.available, c.budget.restore_rate}, now());
@@ -265,6 +266,8 @@ std::string shopify_shop_state::details() const {
                     {"bucket_available", bucket.available(now)},
                     {"latency_ms_p50", m.latency(0.5)},
                     {"latency_ms_p99", m.latency(0.99)}};
+  // Durations for GET /metrics; "metrics" holds numbers only.
+  out["histograms"] = {{"request_seconds", m.request_seconds}};
   if (auto* shop = find_shop()) {
     auto& dc = shop->shopify.drift_check;
     out["drift_check"] = {

@@ -15,6 +15,7 @@
 #include "channels/shopify/backoff.hpp"
 #include "channels/shopify/bucket.hpp"
 #include "channels/shopify/wire.hpp"
+#include "core/histogram.hpp"
 
 namespace shelfsync {
 
@@ -43,6 +44,9 @@ struct shopify_metrics {
   uint64_t drift_checked = 0;
   uint64_t drift_found = 0;
   uint64_t drift_corrected = 0;
+  /// How long each call to Shopify took, for GET /metrics.
+  seconds_histogram request_seconds{
+      {0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
   /// Recent call latencies in milliseconds (a ring).
   std::vector<double> latencies;
   size_t next_latency = 0;

@@ -39,4 +39,8 @@ int preview(const std::string& config_path, size_t top, bool as_json);
 /// Runs the local Shopify and Amazon simulators on one port until SIGTERM.
 int sim(const std::string& host, uint16_t port);
 
+/// Copies the store into `dir` as a RocksDB checkpoint: directly when no
+/// server runs on it, else by asking the running server (POST /v1/backup).
+int backup(const std::string& config_path, const std::string& dir);
+
 } // namespace shelfsync::commands

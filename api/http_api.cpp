@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 
+#include "actors/log.hpp"
 #include "api/config_preview.hpp"
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
@@ -299,6 +300,17 @@ void http_api::handle(http::request&& req, http::responder r) {
   std::string_view target{req.target().data(), req.target().size()};
   auto path = target.substr(0, target.find('?'));
   auto method = req.method();
+  // One access line per request, when it is answered. Probes and scrapes
+  // come every few seconds: they are logged at debug level.
+  auto probe = path == "/healthz" || path == "/readyz" || path == "/metrics";
+  r.on_answer([started = clock_type::now(),
+               verb = std::string{req.method_string()}, logged = shorten(path),
+               probe](unsigned status) {
+    std::chrono::duration<double, std::milli> took =
+        clock_type::now() - started;
+    log_access(probe ? log_level::debug : log_level::info, verb, logged,
+               static_cast<int>(status), took.count());
+  });
   if (path == "/healthz") {
     r.send(json_answer(http::status::ok, json{{"status", "ok"}}, req));
     return;
@@ -417,6 +429,11 @@ void http_api::handle(http::request&& req, http::responder r) {
   if (path == "/v1/config/preview") {
     if (method != http::verb::post) return bad_method();
     post_preview(std::move(req), std::move(r));
+    return;
+  }
+  if (path == "/v1/backup") {
+    if (method != http::verb::post) return bad_method();
+    post_backup(req, std::move(r));
     return;
   }
   if (path == "/v1/config/reload") {
@@ -852,6 +869,38 @@ void http_api::get_product_list(std::string_view target,
     return;
   }
   r.send(json_answer(http::status::ok, *page, req));
+}
+
+void http_api::post_backup(const http::request& req, http::responder r) {
+  auto body = json::parse(req.body(), nullptr, false);
+  if (!body.is_object() || !body.contains("dir") || !body["dir"].is_string() ||
+      body["dir"].get<std::string>().empty() ||
+      body["dir"].get<std::string>()[0] != '/') {
+    r.send(json_answer(
+        http::status::unprocessable_entity,
+        json{{"error", "the body must be {\"dir\": \"/absolute/new/dir\"}: "
+                       "where the server writes the copy"},
+             {"field", "dir"}},
+        req));
+    return;
+  }
+  auto dir = body["dir"].get<std::string>();
+  // A checkpoint flushes and links files: quick on one file system, a copy
+  // otherwise. It runs on this I/O thread; the others go on serving.
+  auto seq = engine_.db().backup_to(dir);
+  if (!seq) {
+    auto& err = seq.error();
+    r.send(error_answer(err == ec::invalid_input
+                            ? http::status::conflict
+                            : http::status::internal_server_error,
+                        error_message(err), req));
+    return;
+  }
+  log_line(log_level::info, "backup",
+           "backed the store up into " + dir + " (log up to seq " +
+               std::to_string(*seq) + ")");
+  r.send(json_answer(http::status::ok, json{{"dir", dir}, {"last_seq", *seq}},
+                     req));
 }
 
 void http_api::get_metrics(const http::request& req, http::responder r) {

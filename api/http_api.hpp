@@ -60,6 +60,7 @@ class http_api {
                       const http::request& req, http::responder r);
   void get_product_list(std::string_view target, const http::request& req,
                         http::responder r);
+  void post_backup(const http::request& req, http::responder r);
   void post_resync(const std::string& id, const http::request& req,
                    http::responder r);
 

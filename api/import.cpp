@@ -7,8 +7,11 @@
 #include <iostream>
 
 #include "actors/engine.hpp"
+#include "actors/log.hpp"
 #include "api/commands.hpp"
+#include "api/error_text.hpp"
 #include "api/event_parser.hpp"
+#include "api/progress.hpp"
 
 namespace shelfsync::commands {
 
@@ -48,6 +51,18 @@ bool for_each_chunk(std::ifstream& in, F f) {
   return chunk.empty() || f(chunk, chunk_offset, chunk_index);
 }
 
+/// Updates the progress line (set_status_line keeps log lines from
+/// breaking it), at most ten times a second.
+void show_progress(size_t done, size_t total,
+                   std::chrono::steady_clock::time_point started) {
+  static std::chrono::steady_clock::time_point last;
+  auto now = std::chrono::steady_clock::now();
+  if (done < total && now - last < std::chrono::milliseconds{100}) return;
+  last = now;
+  std::chrono::duration<double> secs = now - started;
+  set_status_line(import_progress(done, total, secs.count()));
+}
+
 } // namespace
 
 int import_events(const std::string& config_path,
@@ -59,6 +74,7 @@ int import_events(const std::string& config_path,
     return 1;
   }
   auto conf = loaded.value;
+  apply_log_settings(conf->node.log_level, conf->node.log_format);
   auto known = [&](std::string_view wh) {
     return conf->has_warehouse(std::string{wh});
   };
@@ -86,12 +102,12 @@ int import_events(const std::string& config_path,
   if (!valid) return 1;
   auto eng = engine::start(conf);
   if (!eng) {
-    std::cerr << "shelfsync: cannot start: " << to_string(eng.error()) << '\n';
+    std::cerr << "shelfsync: cannot start: " << error_text(eng.error()) << '\n';
     return 1;
   }
   in.clear();
   in.seekg(0);
-  bool tty = isatty(STDERR_FILENO);
+  bool tty = isatty(STDERR_FILENO) != 0;
   auto started = std::chrono::steady_clock::now();
   uint64_t accepted = 0;
   uint64_t duplicates = 0;
@@ -107,28 +123,29 @@ int import_events(const std::string& config_path,
     });
     auto result = answer.get_future().get();
     if (!result) {
-      failure = to_string(result.error());
+      failure = error_text(result.error());
       return false;
     }
     accepted += result->accepted;
     duplicates += result->duplicates;
     done += n;
-    if (tty) {
-      std::chrono::duration<double> secs =
-          std::chrono::steady_clock::now() - started;
-      std::fprintf(stderr, "\rimported %zu/%zu events (%.0f/s)", done, total,
-                   done / std::max(secs.count(), 1e-9));
-    }
+    if (tty) show_progress(done, total, started);
     return true;
   });
-  if (tty) std::fputc('\n', stderr);
+  if (tty) {
+    set_status_line("");
+    std::chrono::duration<double> secs =
+        std::chrono::steady_clock::now() - started;
+    std::fprintf(stderr, "imported %zu/%zu events in %.1f s\n", done, total,
+                 secs.count());
+  }
   if (!failure.empty()) {
     std::cerr << "shelfsync: import stopped after " << done
               << " events: " << failure << '\n';
     return 1;
   }
   if (auto cp = (*eng)->sync(); !cp) {
-    std::cerr << "shelfsync: " << to_string(cp.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(cp.error()) << '\n';
     return 1;
   }
   std::cout << "imported " << accepted << " events (" << duplicates

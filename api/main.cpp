@@ -1,15 +1,20 @@
+#include <algorithm>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "actors/engine.hpp"
 #include "api/commands.hpp"
+#include "api/version.hpp"
 
 int main(int argc, char** argv) {
   shelfsync::keep_freed_memory();
   CLI::App app{"shelfsync: durable stock events in, sellable quantities out "
                "to Shopify and Amazon"};
   app.require_subcommand(1);
+  app.set_version_flag("--version",
+                       std::string{"shelfsync "} + shelfsync::version(),
+                       "print the version and exit");
   std::string config;
   std::string events;
 
@@ -90,6 +95,39 @@ int main(int argc, char** argv) {
   sim->add_option("--port", port, "port to listen on")->required();
   sim->add_option("--host", host, "address to bind")->capture_default_str();
 
+  auto* version = app.add_subcommand("version", "print the version");
+
+  std::string backup_dir;
+  auto* backup = app.add_subcommand(
+      "backup", "copy the store into DIR as a consistent RocksDB checkpoint, "
+                "also while a server runs on it");
+  backup->footer("With the server stopped, the store is opened and copied "
+                 "directly. While a server runs on it, the running server "
+                 "writes the checkpoint (POST /v1/backup, with the API token "
+                 "from api.token_env), so DIR must be a path that server can "
+                 "write. DIR must not exist yet. Start a copy with "
+                 "node.data_dir set to DIR.");
+  backup->add_option("--config", config, "configuration file")->required();
+  backup->add_option("DIR", backup_dir, "new directory for the copy")
+      ->required();
+
+  // CLI11 says only "A subcommand is required" for a misspelt one.
+  auto all = app.get_subcommands([](CLI::App*) {
+    return true;
+  });
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::none_of(all.begin(), all.end(), [&](CLI::App* sub) {
+        return sub->check_name(argv[1]);
+      })) {
+    std::string known;
+    for (auto* sub : all)
+      known += (known.empty() ? "" : ", ") + sub->get_name();
+    std::cerr << "shelfsync: unknown command \"" << argv[1]
+              << "\"; the commands are " << known
+              << " (shelfsync --help tells more)\n";
+    return 2;
+  }
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -106,5 +144,10 @@ int main(int argc, char** argv) {
   if (*explain) return shelfsync::commands::explain(config, product, shop);
   if (*preview) return shelfsync::commands::preview(config, top, as_json);
   if (*sim) return shelfsync::commands::sim(host, port);
+  if (*version) {
+    std::cout << "shelfsync " << shelfsync::version() << '\n';
+    return 0;
+  }
+  if (*backup) return shelfsync::commands::backup(config, backup_dir);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include "actors/engine.hpp"
 #include "actors/log.hpp"
 #include "api/commands.hpp"
+#include "api/error_text.hpp"
 #include "api/http_api.hpp"
 #include "cluster/node.hpp"
 #include "net/server.hpp"
@@ -69,6 +70,7 @@ int serve(const std::string& config_path) {
     return 1;
   }
   auto conf = loaded.value;
+  apply_log_settings(conf->node.log_level, conf->node.log_format);
   auto token = read_secret(conf->api.token_env);
   if (!token) {
     std::cerr << "shelfsync: environment variable " << conf->api.token_env
@@ -122,7 +124,7 @@ int serve(const std::string& config_path) {
   auto eng = engine::start(conf, std::move(eopts));
   if (!eng) {
     server.stop();
-    std::cerr << "shelfsync: cannot start: " << to_string(eng.error()) << '\n';
+    std::cerr << "shelfsync: cannot start: " << error_text(eng.error()) << '\n';
     return 1;
   }
   log_shop_problems(*conf);
@@ -176,6 +178,7 @@ int serve(const std::string& config_path) {
       log_line(log_level::warning, "config",
                "node settings take effect only after a restart");
     (*eng)->reload(next.value);
+    apply_log_settings(next.value->node.log_level, next.value->node.log_format);
     if (next_token) {
       api->set_token(std::move(*next_token));
       log_line(log_level::info, "config",

@@ -77,7 +77,7 @@ class duplicate_key_finder {
 /// Describes why `text` is not well-formed JSON, with the byte offset and
 /// line.
 config_problem malformed(const std::string& text) {
-  auto error = locate_syntax_error(text);
+  auto error = locate_syntax_error(text, true);
   auto offset = std::min<size_t>(error.offset, text.size());
   size_t line = 1;
   size_t column = 1;
@@ -119,7 +119,9 @@ config_result parse_config(const std::string& json_text,
   config_result result;
   json doc;
   try {
-    doc = json::parse(json_text, duplicate_key_finder{result.problems});
+    // Comments (// and /* */) are allowed: a config file explains itself.
+    doc = json::parse(json_text, duplicate_key_finder{result.problems}, true,
+                      true);
   } catch (const json::exception&) {
     // parse_error, or out_of_range for a number too large for a double.
     result.problems = {malformed(json_text)};

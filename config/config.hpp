@@ -85,6 +85,11 @@ struct node_config {
   uint32_t shutdown_seconds = 10;
   /// From `node.log_retention`; absent = keep the whole log.
   log_retention_config log_retention;
+  /// From `node.log_format`: "text" (default) or "json", one object a line.
+  std::string log_format = "text";
+  /// From `node.log_level`: the lowest level logged, "debug", "info"
+  /// (default), "warning" or "error".
+  std::string log_level = "info";
   /// Set when `node.cluster` is given: this node is one of a cluster.
   std::optional<cluster_config> cluster;
 };

@@ -89,9 +89,11 @@ struct first_error : nlohmann::json_sax<nlohmann::json> {
 
 } // namespace
 
-json_syntax_error locate_syntax_error(std::string_view text) {
+json_syntax_error locate_syntax_error(std::string_view text, bool comments) {
   first_error handler;
-  nlohmann::json::sax_parse(text.begin(), text.end(), &handler);
+  nlohmann::json::sax_parse(text.begin(), text.end(), &handler,
+                            nlohmann::json::input_format_t::json, true,
+                            comments);
   auto& detail = handler.error.detail;
   if (!handler.found) {
     detail = "not a JSON document";

@@ -22,8 +22,10 @@ struct json_syntax_error {
 /// Tells where `text` stops being one well-formed JSON document. Call it when
 /// nlohmann::json::parse threw any json::exception: besides parse_error
 /// (which has a position) the parser throws out_of_range 406, without a
-/// position, for a number too large for a double (1E400).
-json_syntax_error locate_syntax_error(std::string_view text);
+/// position, for a number too large for a double (1E400). With `comments`,
+/// // and /* */ comments count as whitespace (as in config files).
+json_syntax_error locate_syntax_error(std::string_view text,
+                                      bool comments = false);
 
 /// Returns `text` with every byte that is not part of a valid UTF-8 sequence
 /// replaced by \xNN.

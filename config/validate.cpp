@@ -108,6 +108,23 @@ void read_node(const json& value, const std::string& path, node_config& out,
   if (auto seconds =
           node.integer("shutdown_seconds", presence::optional, 1, 3600))
     out.shutdown_seconds = static_cast<uint32_t>(*seconds);
+  if (auto format = node.string("log_format", presence::optional)) {
+    if (*format == "text" || *format == "json")
+      out.log_format = *format;
+    else
+      node.report(node.path_of("log_format"),
+                  "must be \"text\" or \"json\", got " + json_string(*format));
+  }
+  if (auto level = node.string("log_level", presence::optional)) {
+    if (*level == "debug" || *level == "info" || *level == "warning" ||
+        *level == "error")
+      out.log_level = *level;
+    else
+      node.report(node.path_of("log_level"),
+                  "must be \"debug\", \"info\", \"warning\" or \"error\", "
+                  "got " +
+                      json_string(*level));
+  }
   if (auto* retention =
           node.member("log_retention", presence::optional, "an object"))
     read_log_retention(*retention, node.path_of("log_retention"),

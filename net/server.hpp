@@ -68,6 +68,11 @@ class responder {
   /// responder.
   const std::string& peer() const;
 
+  /// Calls `f` with the status of the answer just before it is sent, or
+  /// with 0 when the connection is dropped instead (e.g. for an access
+  /// log). Set it before handing out copies; only one is kept.
+  void on_answer(std::function<void(unsigned status)> f) const;
+
  private:
   friend class detail::session;
   explicit responder(std::shared_ptr<detail::reply_slot> slot);

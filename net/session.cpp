@@ -69,7 +69,10 @@ void server_core::unregister(uint64_t id) {
 // -- reply_slot and responder -------------------------------------------------
 
 reply_slot::~reply_slot() {
-  if (owner && !used.exchange(true)) owner->drop();
+  if (owner && !used.exchange(true)) {
+    if (on_answer) on_answer(0);
+    owner->drop();
+  }
 }
 
 } // namespace shelfsync::http::detail
@@ -80,11 +83,21 @@ responder::responder(std::shared_ptr<detail::reply_slot> slot)
     : slot_{std::move(slot)} {}
 
 void responder::send(response res) const {
-  if (slot_ && !slot_->used.exchange(true)) slot_->owner->reply(std::move(res));
+  if (slot_ && !slot_->used.exchange(true)) {
+    if (slot_->on_answer) slot_->on_answer(res.result_int());
+    slot_->owner->reply(std::move(res));
+  }
 }
 
 void responder::drop() const {
-  if (slot_ && !slot_->used.exchange(true)) slot_->owner->drop();
+  if (slot_ && !slot_->used.exchange(true)) {
+    if (slot_->on_answer) slot_->on_answer(0);
+    slot_->owner->drop();
+  }
+}
+
+void responder::on_answer(std::function<void(unsigned)> f) const {
+  if (slot_) slot_->on_answer = std::move(f);
 }
 
 bool responder::done() const { return !slot_ || slot_->used.load(); }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -81,6 +82,8 @@ struct reply_slot {
   std::shared_ptr<session> owner;
   /// Set by the first send() or drop().
   std::atomic<bool> used{false};
+  /// See responder::on_answer.
+  std::function<void(unsigned)> on_answer;
 
   /// Closes the connection if nobody answered.
   ~reply_slot();

@@ -271,6 +271,15 @@ std::string lock_file_problem(const std::string& dir) {
   return "cannot open " + path + ": " + std::strerror(err);
 }
 
+/// The error of opening a store another process holds.
+caf::error in_use(const std::string& dir) {
+  return caf::make_error(ec::storage_failure,
+                         "the store in " + dir +
+                             " is in use by another shelfsync process (a "
+                             "running serve or import); stop it first "
+                             "(shelfsync backup copies it while it runs)");
+}
+
 } // namespace
 
 store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
@@ -323,8 +332,11 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
   if (st.ok()) {
     result.reset(new store(std::unique_ptr<rocksdb::DB>{raw}, mode));
   } else {
-    if (!unwritable(st))
+    if (!unwritable(st)) {
+      if (mentions(st, "lock file") && lock_file_problem(dir).empty())
+        return in_use(dir);
       return to_error(st, "cannot open the store in " + dir);
+    }
     // The disk is full or read-only: serve what is there, read-only, and
     // say why. The lock keeps other servers out where it can be taken (on
     // a read-only file system nobody can write anyway).
@@ -332,10 +344,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
     auto* env = rocksdb::Env::Default();
     rocksdb::FileLock* lock = nullptr;
     auto locked = env->LockFile(dir + "/LOCK", &lock);
-    if (!locked.ok() && lock_file_problem(dir).empty())
-      return to_error(locked, "the store in " + dir +
-                                  " is in use (is a shelfsync server running "
-                                  "on it?)");
+    if (!locked.ok() && lock_file_problem(dir).empty()) return in_use(dir);
     opts.create_if_missing = false;
     st = rocksdb::DB::OpenForReadOnly(opts, dir, &raw);
     if (!st.ok()) {

@@ -115,6 +115,21 @@ class store {
   static caf::expected<std::unique_ptr<store>>
   open_read_only(const std::string& dir);
 
+  // -- backups ---------------------------------------------------------------
+
+  /// Writes a consistent copy of the open store into the new directory
+  /// `target` (a RocksDB checkpoint: memtables flushed, table files
+  /// hard-linked when on the same file system, else copied), while writes
+  /// go on. Returns the last sequence number of the log at that moment; a
+  /// server started on the copy replays the log after its checkpoint.
+  caf::expected<uint64_t> backup_to(const std::string& target);
+
+  /// The same for the stopped store in `dir`: fails with ec::conflict when
+  /// a process holds the store (ask that server for the copy instead), and
+  /// ec::not_found when there is no store in `dir`.
+  static caf::expected<uint64_t> backup(const std::string& dir,
+                                        const std::string& target);
+
   /// Flushes derived state to disk so that the next start replays little
   /// (unless `close` did; a failure here is reported by `close` only).
   ~store();
