@@ -188,7 +188,7 @@ TEST_F(ops_test, promtool_passes_on_a_scrape_with_busy_channels) {
   tests::shelfsync_process serve{
       {"serve", "--config", write_config(config_with_shops())},
       dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   post_events(1, 1);
   // Until both channels answered, so that their figures and histograms
   // carry samples.
@@ -263,7 +263,7 @@ TEST_F(ops_test, import_and_serve_on_a_store_in_use_say_so_in_one_line) {
   auto path = write_config(config());
   tests::shelfsync_process serve{{"serve", "--config", path},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   std::ofstream{dir + "/events.ndjson"}
       << R"({"id":"a","product":"p","warehouse":"WH-A","on_hand":1})"
       << "\n";
@@ -301,7 +301,7 @@ TEST_F(ops_test, json_logs_carry_an_access_line_per_request_without_secrets) {
   conf["node"]["log_format"] = "json";
   tests::shelfsync_process serve{{"serve", "--config", write_config(conf)},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   post_events(1, 3);
   EXPECT_EQ(call(http::verb::get, "/v1/products/p1?shop=x&access_token=Qs3cr3t")
                 .result_int(),
@@ -337,7 +337,7 @@ TEST_F(ops_test, log_level_warning_keeps_info_and_access_lines_out) {
   conf["node"]["log_level"] = "warning";
   tests::shelfsync_process serve{{"serve", "--config", write_config(conf)},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   post_events(1, 1);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
@@ -347,7 +347,7 @@ TEST_F(ops_test, log_level_warning_keeps_info_and_access_lines_out) {
 TEST_F(ops_test, text_access_lines_say_method_path_status_and_ms) {
   tests::shelfsync_process serve{{"serve", "--config", write_config(config())},
                                  dir + "/serve.log"};
-  ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+  ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
   post_events(1, 1);
   serve.signal(SIGTERM);
   EXPECT_EQ(serve.wait_exit(60s), 0) << serve.log();
@@ -419,7 +419,7 @@ TEST_F(ops_test, backup_while_serving_then_serve_the_backup) {
   {
     tests::shelfsync_process serve{{"serve", "--config", path},
                                    dir + "/serve.log"};
-    ASSERT_TRUE(serve.wait_until_up(data_port, "/healthz")) << serve.log();
+    ASSERT_TRUE(serve.wait_until_started(data_port)) << serve.log();
     post_events(1, 100);
     auto r = run("backup --config " + path + " " + dir + "/copy");
     EXPECT_EQ(r.code, 0) << r.out << r.err << serve.log();
@@ -439,7 +439,7 @@ TEST_F(ops_test, backup_while_serving_then_serve_the_backup) {
   auto copy_path = write_config(config(dir + "/copy", copy_port), "copy.json");
   tests::shelfsync_process copy{{"serve", "--config", copy_path},
                                 dir + "/copy.log"};
-  ASSERT_TRUE(copy.wait_until_up(copy_port, "/healthz")) << copy.log();
+  ASSERT_TRUE(copy.wait_until_started(copy_port)) << copy.log();
   auto product = call(http::verb::get, "/v1/products/p9", {}, copy_port);
   ASSERT_EQ(product.result_int(), 200) << product.body();
   // p9 last had on_hand 99 among events 1..100 (event i sets p(i%10) to i).
@@ -462,7 +462,7 @@ TEST_F(ops_test, backup_of_a_stopped_store) {
   {
     tests::shelfsync_process serve{{"serve", "--config", path},
                                    dir + "/serve.log"};
-    ASSERT_TRUE(serve.wait_until_up(api_port, "/healthz")) << serve.log();
+    ASSERT_TRUE(serve.wait_until_started(api_port)) << serve.log();
     post_events(1, 20);
     serve.signal(SIGTERM);
     ASSERT_EQ(serve.wait_exit(60s), 0) << serve.log();
