@@ -87,6 +87,12 @@ int serve(const std::string& config_path) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // A store another process holds is named before the listener is tried
+  // (the same port would otherwise be the first thing refused).
+  if (auto err = store::check_not_in_use(conf->node.data_dir)) {
+    std::cerr << "shelfsync: " << error_text(err) << '\n';
+    return 1;
+  }
   http::server_options opts;
   opts.host = conf->node.listen_host;
   opts.port = conf->node.listen_port;

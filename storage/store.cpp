@@ -282,6 +282,19 @@ caf::error in_use(const std::string& dir) {
 
 } // namespace
 
+caf::error store::check_not_in_use(const std::string& dir) {
+  // RocksDB holds its LOCK file with a whole-file fcntl write lock.
+  int fd = ::open((dir + "/LOCK").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return caf::none; // no store yet, or open() will say why
+  struct flock probe {};
+  probe.l_type = F_WRLCK;
+  probe.l_whence = SEEK_SET;
+  auto asked = ::fcntl(fd, F_GETLK, &probe);
+  ::close(fd);
+  if (asked == 0 && probe.l_type != F_UNLCK) return in_use(dir);
+  return caf::none;
+}
+
 store::store(std::unique_ptr<rocksdb::DB> db, durability mode)
     : db_(std::move(db)), mode_(mode) {}
 

@@ -115,6 +115,10 @@ class store {
   static caf::expected<std::unique_ptr<store>>
   open_read_only(const std::string& dir);
 
+  /// Fails with the same error as `open` when another process holds the
+  /// store in `dir`, without opening it (serve asks before it listens).
+  static caf::error check_not_in_use(const std::string& dir);
+
   // -- backups ---------------------------------------------------------------
 
   /// Writes a consistent copy of the open store into the new directory
