@@ -169,8 +169,7 @@ class store::events : public rocksdb::EventListener {
     if (owner_) owner_->set_failure(describe(*error, owner_->dir_));
   }
 
-  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason,
-                            rocksdb::Status,
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
                             bool* auto_recovery) override {
     // RocksDB waits for free space worth all its write buffers (192 MB here)
     // before it recovers from a full disk by itself, so on a small disk it
@@ -264,10 +263,8 @@ std::string lock_file_problem(const std::string& dir) {
     return {};
   }
   auto err = errno;
-  if (err == EROFS)
-    return dir + " is on a read-only file system";
-  if (err == EACCES || err == EPERM)
-    return "no permission to write " + path;
+  if (err == EROFS) return dir + " is on a read-only file system";
+  if (err == EACCES || err == EPERM) return "no permission to write " + path;
   return "cannot open " + path + ": " + std::strerror(err);
 }
 
@@ -380,8 +377,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
   if (!result->read_only_start_) {
     // Without it the lists of failed and in-flight deliveries miss records
     // older than this version; the next start tries again.
-    if (auto err = result->build_flagged_index())
-      static_cast<void>(err);
+    if (auto err = result->build_flagged_index()) static_cast<void>(err);
     auto indexed = result->read_seq(keys::indexed_from);
     if (!indexed) return indexed.error();
     if (*indexed == 0) {
@@ -392,7 +388,8 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
       st = result->db_->Put(sync_write, slice(keys::indexed_from), value);
       // Without the marker, log --product scans: slower, still exact.
       if (!st.ok())
-        static_cast<void>(result->write_failed(st, "cannot write the index marker"));
+        static_cast<void>(
+            result->write_failed(st, "cannot write the index marker"));
     }
   }
   if (auto err = result->count_old_segments()) return err;
@@ -402,7 +399,8 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
 caf::error store::load_last_seq() {
   // The last log key holds the highest sequence number, unless retention
   // dropped the whole log: the snapshot seq then does.
-  std::unique_ptr<rocksdb::Iterator> it{db_->NewIterator(rocksdb::ReadOptions{})};
+  std::unique_ptr<rocksdb::Iterator> it{
+      db_->NewIterator(rocksdb::ReadOptions{})};
   it->SeekForPrev(slice(keys::log_key(UINT64_MAX)));
   if (it->Valid() && it->key().size() == 9 && it->key()[0] == keys::log)
     last_seq_ = codec::read_big_endian({it->key().data() + 1, 8});
@@ -418,7 +416,8 @@ caf::expected<uint64_t> store::read_seq(std::string_view key) const {
   std::string value;
   auto st = db_->Get(rocksdb::ReadOptions{}, slice(key), &value);
   if (st.IsNotFound()) return uint64_t{0};
-  if (!st.ok()) return to_error(st, "cannot read " + std::string{key.substr(1)});
+  if (!st.ok())
+    return to_error(st, "cannot read " + std::string{key.substr(1)});
   if (value.size() != 8)
     return caf::make_error(ec::corrupt_record,
                            "undecodable " + std::string{key.substr(1)});
@@ -469,8 +468,7 @@ caf::error store::write_health() const {
   std::lock_guard<std::mutex> guard{health_mtx_};
   if (!injected_.empty())
     return caf::make_error(ec::storage_failure, injected_);
-  if (!failure_.empty())
-    return caf::make_error(ec::storage_failure, failure_);
+  if (!failure_.empty()) return caf::make_error(ec::storage_failure, failure_);
   return caf::none;
 }
 
@@ -504,9 +502,10 @@ caf::error store::before_write() {
     return caf::make_error(ec::storage_failure, failure_);
   next_recovery_ = now + recovery_pause;
   recovering_ = true;
+  auto reopen = read_only_start_;
   guard.unlock();
   rocksdb::Status st;
-  if (read_only_start_) {
+  if (reopen) {
     st = reopen_writable();
   } else {
     std::shared_lock<std::shared_mutex> db_guard{db_mtx_};
@@ -517,8 +516,8 @@ caf::error store::before_write() {
   if (st.IsBusy()) // RocksDB recovers by itself (a retryable I/O error)
     return caf::make_error(ec::storage_failure, failure_);
   if (!st.ok()) {
-    failure_ = (read_only_start_ ? "started read-only: " : "") +
-               describe(st, dir_);
+    failure_ =
+        (read_only_start_ ? "started read-only: " : "") + describe(st, dir_);
     return caf::make_error(ec::storage_failure, failure_);
   }
   failure_.clear();
@@ -527,23 +526,30 @@ caf::error store::before_write() {
 
 rocksdb::Status store::reopen_writable() {
   // The read-only store serves meanwhile; it lets go of its lock only for
-  // the writable open to take it.
+  // the writable open to take it. Only the recovering thread gets here;
+  // before_write reads lock_ and read_only_start_ under health_mtx_.
   auto* env = rocksdb::Env::Default();
-  if (lock_ != nullptr) {
-    static_cast<void>(env->UnlockFile(lock_));
-    lock_ = nullptr;
+  rocksdb::FileLock* held = nullptr;
+  {
+    std::lock_guard<std::mutex> health{health_mtx_};
+    std::swap(held, lock_);
   }
+  if (held != nullptr) static_cast<void>(env->UnlockFile(held));
   auto opts = make_options(dir_);
   opts.listeners.push_back(events_);
   rocksdb::DB* raw = nullptr;
   auto st = rocksdb::DB::Open(opts, dir_, &raw);
   if (!st.ok()) {
     rocksdb::FileLock* lock = nullptr;
-    if (env->LockFile(dir_ + "/LOCK", &lock).ok()) lock_ = lock;
+    if (env->LockFile(dir_ + "/LOCK", &lock).ok()) {
+      std::lock_guard<std::mutex> health{health_mtx_};
+      lock_ = lock;
+    }
     return st;
   }
   std::unique_lock<std::shared_mutex> guard{db_mtx_};
   db_.reset(raw);
+  std::lock_guard<std::mutex> health{health_mtx_};
   read_only_start_ = false;
   return st;
 }
@@ -1014,8 +1020,7 @@ caf::error store::count_old_segments() {
   // A store written before segments had count keys: count each segment
   // once (a fresh store has none), then never again. A store that cannot
   // write reads the segments' headers instead until a later start.
-  if (read_only_start_ || lock_ != nullptr || write_health())
-    return caf::none;
+  if (read_only_start_ || lock_ != nullptr || write_health()) return caf::none;
   rocksdb::WriteBatch wb;
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
@@ -1039,8 +1044,7 @@ caf::error store::count_old_segments() {
   st = db_->Write(durable_writes(), &wb);
   // Without the counts, a start reads the segments' headers: slower, exact.
   if (!st.ok()) {
-    static_cast<void>(
-        write_failed(st, "cannot write outbox segment counts"));
+    static_cast<void>(write_failed(st, "cannot write outbox segment counts"));
     return caf::none;
   }
   segments_counted_ = true;
@@ -1239,9 +1243,9 @@ caf::error store::build_flagged_index() {
       continue;
     for (auto [state, letter] : flagged_states)
       if (has_state(rec, state))
-        batch.Put(keys::flagged_key(key.substr(0, nul), letter,
-                                    key.substr(nul + 1)),
-                  "");
+        batch.Put(
+            keys::flagged_key(key.substr(0, nul), letter, key.substr(nul + 1)),
+            "");
     if (batch.Count() >= 10'000)
       if (auto w = write(); !w.ok())
         return write_failed(w, "cannot write the index of deliveries");
