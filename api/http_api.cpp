@@ -489,6 +489,26 @@ void starting_api::handle(http::request&& req, http::responder r) {
       req));
 }
 
+void http_api::answer_stored(const http::responder& r, bool keep_alive,
+                             clock_type::time_point started, size_t accepted,
+                             size_t duplicates, uint64_t last_seq) {
+  std::chrono::duration<double> took = clock_type::now() - started;
+  metrics_.batch_done(accepted, duplicates, took.count());
+  r.send(json_answer(http::status::ok,
+                     json{{"accepted", accepted},
+                          {"duplicates", duplicates},
+                          {"last_seq", last_seq}},
+                     keep_alive));
+}
+
+void http_api::answer_unstored(const http::responder& r, bool keep_alive,
+                               const std::string& why) {
+  auto res = json_answer(http::status::service_unavailable,
+                         json{{"error", why}}, keep_alive);
+  res.set(boost::beast::http::field::retry_after, "1");
+  r.send(std::move(res));
+}
+
 void http_api::post_events(http::request&& req, http::responder r) {
   auto started = clock_type::now();
   auto type = req[boost::beast::http::field::content_type];
@@ -512,24 +532,13 @@ void http_api::post_events(http::request&& req, http::responder r) {
   engine_.ingest(
       std::move(std::get<std::vector<stock_event>>(parsed)),
       [this, r, keep_alive, started](caf::expected<ingest_result> result) {
-        if (!result) {
-          auto res = json_answer(
-              http::status::service_unavailable,
-              json{{"error", "the batch could not be stored, nothing of it was "
-                             "accepted; send it again later: " +
-                                 error_message(result.error())}},
-              keep_alive);
-          res.set(boost::beast::http::field::retry_after, "1");
-          r.send(std::move(res));
-          return;
-        }
-        std::chrono::duration<double> took = clock_type::now() - started;
-        metrics_.batch_done(result->accepted, result->duplicates, took.count());
-        r.send(json_answer(http::status::ok,
-                           json{{"accepted", result->accepted},
-                                {"duplicates", result->duplicates},
-                                {"last_seq", result->last_seq}},
-                           keep_alive));
+        if (!result)
+          return answer_unstored(r, keep_alive,
+                                 "the batch could not be stored, nothing of "
+                                 "it was accepted; send it again later: " +
+                                     error_message(result.error()));
+        answer_stored(r, keep_alive, started, result->accepted,
+                      result->duplicates, result->last_seq);
       });
 }
 
@@ -543,25 +552,14 @@ void http_api::post_events_to_cluster(std::vector<stock_event> events,
   cluster_->ingest_async(
       std::move(events), [this, r, keep_alive, started](
                              cluster::outcome<cluster::ingest_answer> result) {
-        if (!result) {
-          auto res = json_answer(
-              http::status::service_unavailable,
-              json{{"error", "the batch could not be stored on a quorum of "
-                             "the cluster in time; send it again (resending "
-                             "is safe): " +
-                                 result.err().message}},
-              keep_alive);
-          res.set(boost::beast::http::field::retry_after, "1");
-          r.send(std::move(res));
-          return;
-        }
-        std::chrono::duration<double> took = clock_type::now() - started;
-        metrics_.batch_done(result->accepted, result->duplicates, took.count());
-        r.send(json_answer(http::status::ok,
-                           json{{"accepted", result->accepted},
-                                {"duplicates", result->duplicates},
-                                {"last_seq", result->last_seq}},
-                           keep_alive));
+        if (!result)
+          return answer_unstored(r, keep_alive,
+                                 "the batch could not be stored on a quorum "
+                                 "of the cluster in time; send it again "
+                                 "(resending is safe): " +
+                                     result.err().message);
+        answer_stored(r, keep_alive, started, result->accepted,
+                      result->duplicates, result->last_seq);
       });
 }
 

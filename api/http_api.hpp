@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -11,8 +12,8 @@
 #include "actors/engine.hpp"
 #include "api/metrics.hpp"
 #include "cluster/node.hpp"
-#include "net/server.hpp"
 #include "config/config.hpp"
+#include "net/server.hpp"
 
 namespace shelfsync {
 
@@ -43,6 +44,13 @@ class http_api {
   void set_cluster(cluster::node* node) { cluster_ = node; }
 
  private:
+  /// The 200 of a stored batch (and its metrics), or the 503 with
+  /// Retry-After of one that could not be stored (nothing of it applied).
+  void answer_stored(const http::responder& r, bool keep_alive,
+                     std::chrono::steady_clock::time_point started,
+                     size_t accepted, size_t duplicates, uint64_t last_seq);
+  static void answer_unstored(const http::responder& r, bool keep_alive,
+                              const std::string& why);
   void post_events_to_cluster(std::vector<stock_event> events,
                               const http::request& req, http::responder r);
   void get_cluster_product(const std::string& code, const http::request& req,

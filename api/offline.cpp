@@ -7,6 +7,7 @@
 
 #include "core/clock.hpp"
 #include "api/commands.hpp"
+#include "api/error_text.hpp"
 #include "api/explanation.hpp"
 #include "api/product_history.hpp"
 #include "api/state_replay.hpp"
@@ -15,16 +16,6 @@
 namespace shelfsync::commands {
 
 namespace {
-
-/// The message an error carries (its string context), for one clear line.
-std::string message_of(const caf::error& err) {
-  auto& ctx = err.context();
-  std::string out;
-  for (size_t i = 0; i < ctx.size(); ++i)
-    if (ctx.match_element<std::string>(i))
-      out += (out.empty() ? "" : ": ") + ctx.get_as<std::string>(i);
-  return out.empty() ? to_string(err) : out;
-}
 
 /// A config and its store, opened read-only.
 struct offline_state {
@@ -43,7 +34,7 @@ bool open_offline(const std::string& config_path, offline_state& out) {
   out.conf = loaded.value;
   auto db = store::open_read_only(out.conf->node.data_dir);
   if (!db) {
-    std::cerr << "shelfsync: " << message_of(db.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(db.error()) << '\n';
     return false;
   }
   out.db = std::move(*db);
@@ -105,7 +96,7 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
   }
   auto snap = st.db->snapshot_seq();
   if (!snap) {
-    std::cerr << "shelfsync: " << message_of(snap.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(snap.error()) << '\n';
     return 1;
   }
   auto dropped = [&](const char* option, uint64_t seq) {
@@ -127,7 +118,7 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
                         });
   }
   if (!report) {
-    std::cerr << "shelfsync: replay failed: " << message_of(report.error())
+    std::cerr << "shelfsync: replay failed: " << error_text(report.error())
               << '\n';
     return 1;
   }
@@ -170,18 +161,18 @@ int product_log(const std::string& config_path, const std::string& code) {
   }
   if (!history) {
     std::cerr << "shelfsync: cannot read the log: "
-              << message_of(history.error()) << '\n';
+              << error_text(history.error()) << '\n';
     return 1;
   }
   auto snap = st.db->snapshot_seq();
   if (!snap) {
-    std::cerr << "shelfsync: " << message_of(snap.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(snap.error()) << '\n';
     return 1;
   }
   product_record before;
   auto in_snapshot = st.db->load_snapshot(code, before);
   if (!in_snapshot) {
-    std::cerr << "shelfsync: " << message_of(in_snapshot.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(in_snapshot.error()) << '\n';
     return 1;
   }
   if (history->empty() && !*in_snapshot) {
@@ -214,7 +205,7 @@ int product_log(const std::string& config_path, const std::string& code) {
     delivery_record deliveries;
     auto loaded = st.db->load_delivery(shop.id, code, deliveries);
     if (!loaded) {
-      std::cerr << "shelfsync: " << message_of(loaded.error()) << '\n';
+      std::cerr << "shelfsync: " << error_text(loaded.error()) << '\n';
       return 1;
     }
     for (auto& [location, d] : deliveries) {
@@ -245,7 +236,7 @@ int explain(const std::string& config_path, const std::string& code,
   product_record rec;
   auto found = load_recovered(*st.db, *st.conf, code, rec);
   if (!found) {
-    std::cerr << "shelfsync: " << message_of(found.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(found.error()) << '\n';
     return 1;
   }
   if (!*found) {
@@ -254,7 +245,7 @@ int explain(const std::string& config_path, const std::string& code,
   }
   auto x = explain_product(*st.db, *st.conf, *shop, code, rec);
   if (!x) {
-    std::cerr << "shelfsync: " << message_of(x.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(x.error()) << '\n';
     return 1;
   }
   std::cout << explanation_text(*x);

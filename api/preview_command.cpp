@@ -5,21 +5,13 @@
 #include <iostream>
 
 #include "api/commands.hpp"
+#include "api/error_text.hpp"
 #include "api/config_preview.hpp"
 #include "core/error.hpp"
 
 namespace shelfsync::commands {
 
 namespace {
-
-std::string message_of(const caf::error& err) {
-  auto& ctx = err.context();
-  std::string out;
-  for (size_t i = 0; i < ctx.size(); ++i)
-    if (ctx.match_element<std::string>(i))
-      out += (out.empty() ? "" : ": ") + ctx.get_as<std::string>(i);
-  return out.empty() ? to_string(err) : out;
-}
 
 } // namespace
 
@@ -47,7 +39,7 @@ int preview(const std::string& config_path, size_t top, bool as_json) {
   // the old config file.
   auto db = store::open_read_only(next.node.data_dir);
   if (!db) {
-    std::cerr << "shelfsync: " << message_of(db.error()) << '\n';
+    std::cerr << "shelfsync: " << error_text(db.error()) << '\n';
     if (db.error() != ec::not_found)
       std::cerr << "shelfsync: to preview against a running server, POST "
                    "the new config to /v1/config/preview\n";
@@ -64,7 +56,7 @@ int preview(const std::string& config_path, size_t top, bool as_json) {
   auto report = preview_config(**db, next, opts);
   if (tty) std::fputc('\n', stderr);
   if (!report) {
-    std::cerr << "shelfsync: preview failed: " << message_of(report.error())
+    std::cerr << "shelfsync: preview failed: " << error_text(report.error())
               << '\n';
     return 1;
   }
