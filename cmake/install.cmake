@@ -25,5 +25,8 @@ install(CODE "
 install(FILES config/shopify.sample.json config/amazon.sample.json
               config/example.json
         DESTINATION ${CMAKE_INSTALL_DATADIR}/shelfsync)
+# A cluster's NATS server and node configs (README, "Running a cluster").
+install(DIRECTORY config/cluster/
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/shelfsync/cluster)
 install(FILES README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR})

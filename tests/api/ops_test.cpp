@@ -403,9 +403,14 @@ TEST_F(ops_test, import_shows_percent_on_a_terminal_and_no_absurd_rate) {
 TEST_F(ops_test, the_sample_configs_pass_check_config) {
   for (auto name :
        {"SHOPIFY_ADMIN_TOKEN", "SHELFSYNC_API_TOKEN", "AMAZON_LWA_CLIENT_ID",
-        "AMAZON_LWA_CLIENT_SECRET", "AMAZON_LWA_REFRESH_TOKEN"})
+        "AMAZON_LWA_CLIENT_SECRET", "AMAZON_LWA_REFRESH_TOKEN",
+        // The cluster's node configs (README, "Running a cluster").
+        "SHELFSYNC_NATS_TOKEN", "EU_STORE_TOKEN", "AMZ_CLIENT_ID",
+        "AMZ_CLIENT_SECRET", "AMZ_REFRESH_TOKEN"})
     ::setenv(name, "set-for-the-test", 1);
-  for (auto name : {"shopify.sample.json", "amazon.sample.json"}) {
+  for (auto name : {"shopify.sample.json", "amazon.sample.json",
+                    "cluster/node-1.json", "cluster/node-2.json",
+                    "cluster/node-3.json"}) {
     auto path = std::string{SHELFSYNC_SOURCE_DIR} + "/config/" + name;
     ASSERT_TRUE(std::filesystem::exists(path)) << path;
     auto r = run("check-config --config " + path);
