@@ -1,6 +1,8 @@
 #include "cluster/shop_drivers.hpp"
 
 #include <algorithm>
+#include <set>
+#include <tuple>
 #include <unordered_map>
 
 #include <nats/nats.h>
@@ -91,8 +93,9 @@ std::vector<shop_drive_status> shop_drivers::status() {
     shop_drive_status s;
     s.shop = shop.id;
     s.slot = slot_of_shop(shop.id, slots);
-    s.driver = node_.slot_holder(s.slot);
     std::lock_guard<std::mutex> guard{mutex_};
+    if (auto h = holders_.find(s.slot); h != holders_.end())
+      s.driver = h->second;
     auto i = drivers_.find(shop.id);
     if (i != drivers_.end()) {
       auto& d = *i->second;
@@ -102,6 +105,7 @@ std::vector<shop_drive_status> shop_drivers::status() {
       s.stale_refusals = d.stale_refusals;
       s.pending = d.pending;
       s.checkpoint = d.checkpoint;
+      if (s.driven_here) s.driver = node_.options().node_id;
       std::lock_guard<std::mutex> e{d.error_mutex};
       s.last_error = d.last_error;
     }
@@ -113,9 +117,28 @@ std::vector<shop_drive_status> shop_drivers::status() {
 // -- starting and stopping drivers
 // ----------------------------------------------
 
+void shop_drivers::read_holders() {
+  std::set<uint32_t> slots;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    for (auto& shop : conf_->shops)
+      slots.insert(slot_of_shop(shop.id, node_.options().slots));
+  }
+  std::map<uint32_t, std::optional<std::string>> read;
+  for (auto slot : slots)
+    read[slot] = node_.slot_holder(slot);
+  std::lock_guard<std::mutex> guard{mutex_};
+  holders_ = std::move(read);
+}
+
 void shop_drivers::watch_loop() {
+  auto holders_read = steady::time_point{};
   while (!stop_) {
     watch_round();
+    if (steady::now() - holders_read > std::chrono::seconds{1}) {
+      read_holders();
+      holders_read = steady::now();
+    }
     auto until = steady::now() + options_.watch_every;
     while (!stop_ && steady::now() < until)
       std::this_thread::sleep_for(milliseconds{10});

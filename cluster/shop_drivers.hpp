@@ -90,7 +90,8 @@ class shop_drivers {
   /// restart with the new settings.
   void reload(config_ptr conf);
 
-  /// Every configured shop.
+  /// Every configured shop. Does not block (the slot holders are read by
+  /// the watcher every second).
   std::vector<shop_drive_status> status();
 
   /// Stops every driver at once, like a killed process (for tests).
@@ -101,6 +102,7 @@ class shop_drivers {
  private:
   void watch_loop();
   void watch_round();
+  void read_holders();
   void run(driver& d);
 
   node& node_;
@@ -110,6 +112,8 @@ class shop_drivers {
   uint64_t generation_ = 0;
   std::map<std::string, std::unique_ptr<driver>> drivers_;
   std::vector<std::unique_ptr<driver>> stopping_;
+  /// The holder of each shop slot's lease, as last read.
+  std::map<uint32_t, std::optional<std::string>> holders_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;
 };
