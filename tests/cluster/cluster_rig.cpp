@@ -526,7 +526,10 @@ cluster_rig::applied_ids(const std::string& code, std::string* why) const {
       *conn, cluster::slot_of(code, options_.slots), code);
   if (!stored) return say("cannot read " + code + ": " + stored.err().message);
   if (!*stored) return say(code + " is not in the cluster's state");
-  return (*stored)->value.ids;
+  // Stop-gap in branch cbench until cfault's merge of the id segments
+  // (cluster/product_ids.hpp) lands: the ids no longer sit in the state.
+  return say("applied ids live in segments now (cluster/product_ids.hpp); "
+             "not read here yet");
 }
 
 std::string cluster_rig::log_tails(size_t bytes) const {
