@@ -122,15 +122,20 @@ stock_of_answers() {
 # Seeds the simulators at $1 (http://HOST:PORT) with config/example.json's
 # shops: the Shopify store eu-store (the two mapped locations plus a pop-up
 # store shelfsync does not map, which it zeroes, rule 5; a few SKUs not
-# tracked yet, which it tracks, rule 3) and the Amazon seller A2EXAMPLE.
-seed_simulators() { # $1 = simulator URL
+# tracked yet and not stocked at the second location, which it tracks and
+# activates, rule 3) and the Amazon seller A2EXAMPLE. With $2 = "stocked",
+# every SKU is tracked and stocked at both mapped locations, and there is no
+# pop-up stock (the cluster's Shopify driver does not track, activate or
+# zero yet).
+seed_simulators() { # $1 = simulator URL, [$2 = stocked]
   local items
-  items=$(awk 'BEGIN {
+  items=$(awk -v stocked="${2:-}" 'BEGIN {
     for (i = 0; i < 200; i++) {
       levels = "{\"gid://shopify/Location/1001\": 0"
-      if (i % 10 == 1) levels = levels ", \"gid://shopify/Location/1003\": 4"
+      if (stocked) levels = levels ", \"gid://shopify/Location/1002\": 0"
+      else if (i % 10 == 1) levels = levels ", \"gid://shopify/Location/1003\": 4"
       printf "%s{\"sku\":\"SKU-%03d\",\"tracked\":%s,\"levels\":%s}}", i ? "," : "",
-             i, i % 25 ? "true" : "false", levels
+             i, i % 25 || stocked ? "true" : "false", levels
     }
   }')
   curl -fsS -X POST "$1/_sim/shopify/eu-store/seed" -d "{
