@@ -58,7 +58,7 @@ constexpr size_t batch_size = 1000;
 
 struct options {
   /// Events per round and per side (HTTP, raw).
-  size_t events = 50'000;
+  size_t events = 100'000;
   size_t products = 10'000;
   size_t rounds = 3;
   /// Concurrent senders, on each side.
