@@ -12,6 +12,7 @@
 
 #include "net/client.hpp"
 #include "net/url.hpp"
+#include "simulators/shopify/simulator.hpp"
 #include "tests/api/child_process.hpp"
 #include "tests/cluster/nats_test_support.hpp"
 
@@ -36,7 +37,8 @@ struct serve_cluster : ::testing::Test {
   /// Starts node `id` on `port`; nothing when it does not come up.
   std::unique_ptr<tests::shelfsync_process>
   start(const std::string& id, uint16_t port,
-        const std::vector<std::string>& urls) {
+        const std::vector<std::string>& urls,
+        const json& shops = json::array()) {
     json conf{
         {"node",
          {{"data_dir", dir + "/" + id},
@@ -45,7 +47,7 @@ struct serve_cluster : ::testing::Test {
            {{"node_id", id}, {"nats", urls}, {"slots", 4}, {"replicas", 3}}}}},
         {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
         {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
-        {"shops", json::array()}};
+        {"shops", shops}};
     auto path = dir + "/" + id + ".json";
     std::ofstream{path} << conf.dump(2);
     auto child = std::make_unique<tests::shelfsync_process>(
@@ -188,4 +190,105 @@ TEST_F(serve_cluster,
               std::string::npos)
         << "n2 took slot " << slot << "\n"
         << m.value().body();
+}
+
+TEST_F(serve_cluster,
+       the_node_owning_a_shop_s_slot_drives_it_and_a_survivor_takes_over) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 3);
+  const std::string loc_a = "gid://shopify/Location/1001";
+  shopify::simulator sim;
+  sim.add_shop("eu", "shpat_serve_cluster");
+  sim.add_location("eu", "WH A", loc_a);
+  for (int p = 0; p < 4; ++p)
+    sim.add_item("eu", "sku-" + std::to_string(p), true, {{loc_a, 0}});
+  shopify::simulator_server server{sim};
+  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+  json shops = json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"stock_sync", true},
+        {"shopify",
+         {{"shop_url", server.shop_url("eu")},
+          {"api_version", "2026-10"},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}},
+          {{"warehouse", "WH-B"}, {"enabled", false}}}}}});
+  auto p1 = tests::free_port();
+  auto p2 = tests::free_port();
+  auto n1 = start("n1", p1, nats.urls(), shops);
+  auto n2 = start("n2", p2, nats.urls(), shops);
+  ASSERT_TRUE(n1 && n2);
+  auto level = [&](int p) {
+    auto inv = sim.inventory("eu");
+    for (auto& it : inv.items())
+      if (it.sku == "sku-" + std::to_string(p))
+        return it.stocked_at(loc_a)->available;
+    return int64_t{-1};
+  };
+  auto converged = [&](int64_t want) {
+    for (int i = 0; i < 300; ++i) {
+      bool all = true;
+      for (int p = 0; p < 4; ++p)
+        all = all && level(p) == want;
+      if (all) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  int next = 0;
+  for (int p = 0; p < 4; ++p) {
+    auto r = send(p1, http::verb::post, "/v1/stock/events",
+                  batch(next, 3, "sku-" + std::to_string(p)));
+    next += 3;
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  ASSERT_TRUE(converged(3)) << n1->log() << n2->log();
+
+  // Both nodes name the same driver (the other reads the lease every
+  // second), and exactly one drives the shop.
+  std::string driver;
+  int driven_here = 0;
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::vector<json> seen;
+    for (auto port : {p1, p2}) {
+      auto r = send(port, http::verb::get, "/v1/shops/eu");
+      ASSERT_TRUE(r.ok());
+      ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+      auto c = json::parse(r.value().body())["cluster"];
+      ASSERT_TRUE(c.is_object()) << r.value().body();
+      seen.push_back(c);
+    }
+    if (seen[0]["driver"].is_string() &&
+        seen[0]["driver"] == seen[1]["driver"]) {
+      driver = seen[0]["driver"];
+      driven_here = (seen[0]["driven_here"].get<bool>() ? 1 : 0) +
+                    (seen[1]["driven_here"].get<bool>() ? 1 : 0);
+      break;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_FALSE(driver.empty()) << "the nodes do not agree on the driver";
+  EXPECT_EQ(driven_here, 1);
+
+  // The driving node is SIGKILLed; the other drives the shop from where it
+  // stopped, and no level goes backwards.
+  auto& survivor_port = driver == "n1" ? p2 : p1;
+  (driver == "n1" ? n1 : n2).reset();
+  for (int p = 0; p < 4; ++p) {
+    auto r = send(survivor_port, http::verb::post, "/v1/stock/events",
+                  batch(next, 2, "sku-" + std::to_string(p)));
+    next += 2;
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  ASSERT_TRUE(converged(5));
+  auto inv = sim.inventory("eu");
+  for (auto& it : inv.items())
+    for (auto& lv : it.levels)
+      for (size_t i = 1; i < lv.history.size(); ++i)
+        EXPECT_GE(lv.history[i], lv.history[i - 1]) << it.sku;
+  server.stop();
 }

@@ -1,0 +1,118 @@
+#include "cluster/shop_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace shelfsync::cluster {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string shop_prefix(const std::string& shop) {
+  return "shelfsync.state.shop." + hex_text(shop);
+}
+
+} // namespace
+
+std::string shop_checkpoint_subject(const std::string& shop) {
+  return shop_prefix(shop) + ".checkpoint";
+}
+
+std::string shop_sent_subject(const std::string& shop,
+                              const std::string& code) {
+  return shop_prefix(shop) + ".sent." + hex_text(code);
+}
+
+std::string shop_feeds_subject(const std::string& shop) {
+  return shop_prefix(shop) + ".feeds";
+}
+
+std::string encode(const delivery_record& r) {
+  json locations = json::object();
+  for (auto& [where, d] : r.locations) {
+    json x = json::object();
+    if (d.confirmed) {
+      x["confirmed"] = *d.confirmed;
+      x["confirmed_seq"] = d.confirmed_seq;
+    }
+    if (d.pending) {
+      x["pending"] = *d.pending;
+      x["pending_seq"] = d.pending_seq;
+      x["key"] = d.key;
+    }
+    if (!d.failed.empty()) {
+      x["failed"] = d.failed;
+      x["failed_seq"] = d.failed_seq;
+    }
+    locations[where] = std::move(x);
+  }
+  return json{{"locations", std::move(locations)}}.dump();
+}
+
+outcome<delivery_record> decode_delivery(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  delivery_record out;
+  try {
+    for (auto& [where, x] : body.at("locations").items()) {
+      auto& d = out.locations[where];
+      if (x.contains("confirmed")) {
+        d.confirmed = x["confirmed"].get<int64_t>();
+        d.confirmed_seq = x.at("confirmed_seq").get<uint64_t>();
+      }
+      if (x.contains("pending")) {
+        d.pending = x["pending"].get<int64_t>();
+        d.pending_seq = x.at("pending_seq").get<uint64_t>();
+        d.key = x.at("key").get<std::string>();
+      }
+      if (x.contains("failed")) {
+        d.failed = x["failed"].get<std::string>();
+        d.failed_seq = x.at("failed_seq").get<uint64_t>();
+      }
+    }
+  } catch (const json::exception& e) {
+    return error{errc::invalid,
+                 std::string{"a delivery record is malformed: "} + e.what()};
+  }
+  return out;
+}
+
+outcome<versioned<delivery_record>>
+load_delivery(jetstream& js, const std::string& shop, const std::string& code) {
+  auto subject = shop_sent_subject(shop, code);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<delivery_record>{};
+  auto r = decode_delivery((*last)->data);
+  if (!r) return error{r.err().code, subject + ": " + r.err().message};
+  return versioned<delivery_record>{std::move(*r), (*last)->sequence};
+}
+
+outcome<uint64_t> store_delivery(jetstream& js, const std::string& shop,
+                                 const std::string& code,
+                                 const delivery_record& r,
+                                 uint64_t expected_seq) {
+  return cas_write(js, shop_sent_subject(shop, code), encode(r), expected_seq);
+}
+
+outcome<versioned<uint64_t>> load_shop_checkpoint(jetstream& js,
+                                                  const std::string& shop) {
+  auto subject = shop_checkpoint_subject(shop);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<uint64_t>{0, 0};
+  auto body = json::parse((*last)->data, nullptr, false);
+  if (!body.is_object() || !body.contains("state_seq") ||
+      !body["state_seq"].is_number_unsigned())
+    return error{errc::invalid, subject + " is malformed"};
+  return versioned<uint64_t>{body["state_seq"].get<uint64_t>(),
+                             (*last)->sequence};
+}
+
+outcome<uint64_t> store_shop_checkpoint(jetstream& js, const std::string& shop,
+                                        uint64_t state_seq,
+                                        uint64_t expected_seq) {
+  return cas_write(js, shop_checkpoint_subject(shop),
+                   json{{"state_seq", state_seq}}.dump(), expected_seq);
+}
+
+} // namespace shelfsync::cluster

@@ -1,0 +1,367 @@
+// The channel side of clustered mode: cluster::node with its shop drivers
+// on a real nats-server, pushing to the real Shopify simulator over
+// loopback HTTP. Every wait polls the simulator with a bound; every test
+// asserts what the simulator holds and the sequence of values each level
+// took there.
+#include "cluster/shop_drivers.hpp"
+
+#include <cstdlib>
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "channels/shopify/client.hpp"
+#include "cluster/shop_state.hpp"
+#include "cluster/slots.hpp"
+#include "simulators/shopify/simulator.hpp"
+#include "tests/cluster/nats_test_support.hpp"
+#include "tests/support/config.hpp"
+#include "tests/support/eventually.hpp"
+
+using namespace shelfsync;
+using namespace shelfsync::cluster;
+using namespace shelfsync::test;
+using namespace std::chrono_literals;
+using shelfsync::tests::eventually;
+
+namespace {
+
+constexpr uint32_t slot_count = 8;
+constexpr const char* loc_a = "gid://shopify/Location/1001";
+constexpr const char* loc_b = "gid://shopify/Location/1002";
+constexpr const char* token = "shpat_cluster_test_token";
+constexpr const char* token_env = "SHELFSYNC_TEST_CLUSTER_SHOPIFY_TOKEN";
+
+node_options options_for(const nats_servers& nats, const std::string& id) {
+  node_options o;
+  o.node_id = id;
+  o.connect.urls = nats.urls();
+  o.connect.timeout = 2000ms;
+  o.slots = slot_count;
+  o.replicas = 1;
+  o.lease_ttl = 2000ms;
+  o.lease_margin = 800ms;
+  o.renew_every = 300ms;
+  o.read_wait = 20000ms;
+  o.request_threads = 2;
+  return o;
+}
+
+stock_event delta(const std::string& id, const std::string& product,
+                  const std::string& wh, int64_t d) {
+  stock_event e;
+  e.id = id;
+  e.product = product;
+  e.warehouse = wh;
+  e.delta = d;
+  e.fields = stock_event::has_delta;
+  return e;
+}
+
+std::string code(int i) { return "SKU-" + std::to_string(i); }
+
+/// A node with its shop drivers.
+struct member;
+
+/// Stops the members before the NATS servers declared before it go (a node
+/// leaving releases its leases on them).
+struct members_guard {
+  std::vector<member>& members;
+  ~members_guard();
+};
+
+/// A node with its shop drivers.
+struct member {
+  std::unique_ptr<node> n;
+  std::unique_ptr<shop_drivers> drivers;
+
+  /// Stops like a killed process.
+  void halt() {
+    n->halt();
+    drivers->halt();
+  }
+};
+
+members_guard::~members_guard() {
+  for (auto& m : members)
+    m.drivers->halt();
+  members.clear();
+}
+
+class cluster_shops : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim.add_shop("eu", token);
+    sim.add_location("eu", "WH A", loc_a);
+    sim.add_location("eu", "WH B", loc_b);
+    server = std::make_unique<shopify::simulator_server>(sim);
+    members.reserve(4); // members are referred to by address
+    ::setenv(token_env, token, 1);
+    auto eu = tests::make_shop("eu", channel_kind::shopify,
+                               {{"WH-A", true, loc_a}, {"WH-B", true, loc_b}});
+    eu.shopify.shop_url = server->shop_url("eu");
+    eu.shopify.access_token_env = token_env;
+    conf =
+        tests::make_config("/nonexistent-cluster-test", {"WH-A", "WH-B"}, {eu});
+  }
+
+  void TearDown() override { server->stop(); }
+
+  member& start(const nats_servers& nats, const std::string& id) {
+    auto n = node::start(options_for(nats, id));
+    EXPECT_TRUE(n) << (n ? "" : n.err().message);
+    member m;
+    m.n = std::move(*n);
+    shop_drivers_options o;
+    o.request_timeout = 3000ms;
+    m.drivers = std::make_unique<shop_drivers>(*m.n, conf, o);
+    members.push_back(std::move(m));
+    return members.back();
+  }
+
+  /// The member whose drivers drive "eu" now, or null.
+  member* driver_of_eu() {
+    for (auto& m : members)
+      for (auto& s : m.drivers->status())
+        if (s.shop == "eu" && s.driven_here) return &m;
+    return nullptr;
+  }
+
+  void seed(int products) {
+    for (int i = 0; i < products; ++i)
+      sim.add_item("eu", code(i), true, {{loc_a, 0}, {loc_b, 0}});
+  }
+
+  /// Every product's level at `loc`, by SKU.
+  std::map<std::string, int64_t> levels(const std::string& loc) {
+    std::map<std::string, int64_t> out;
+    auto inv = sim.inventory("eu");
+    for (auto& it : inv.items())
+      if (auto* lv = it.stocked_at(loc)) out[it.sku] = lv->available;
+    return out;
+  }
+
+  /// Every value a level took went up (the events only add stock): nothing
+  /// went backwards, nothing older came back after a newer value.
+  void expect_never_backwards() {
+    auto inv = sim.inventory("eu");
+    for (auto& it : inv.items())
+      for (auto& lv : it.levels)
+        for (size_t i = 1; i < lv.history.size(); ++i)
+          EXPECT_GE(lv.history[i], lv.history[i - 1])
+              << it.sku << " at " << lv.location_id << " went from "
+              << lv.history[i - 1] << " to " << lv.history[i];
+  }
+
+  /// Pushes whose idempotency key names node `id`.
+  size_t pushes_by(const std::string& id) {
+    size_t n = 0;
+    for (auto& r : sim.requests("eu"))
+      for (auto& k : r.idempotency_keys)
+        if (k.rfind("shelfsync-" + id + "-", 0) == 0) {
+          ++n;
+          break;
+        }
+    return n;
+  }
+
+  shopify::simulator sim;
+  std::unique_ptr<shopify::simulator_server> server;
+  std::shared_ptr<config> conf;
+  std::vector<member> members;
+};
+
+/// Whether the members own every slot between them, each once.
+bool all_slots_owned(const std::vector<member>& ms) {
+  for (uint32_t s = 0; s < slot_count; ++s) {
+    int owners = 0;
+    for (auto& m : ms)
+      owners += m.n->slots()[s].owned ? 1 : 0;
+    if (owners != 1) return false;
+  }
+  return true;
+}
+
+} // namespace
+
+TEST_F(cluster_shops,
+       events_on_either_node_reach_the_shop_with_compare_values) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  seed(12);
+  start(nats, "n1");
+  start(nats, "n2");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return all_slots_owned(members);
+      },
+      20s));
+  std::map<std::string, int64_t> want_a, want_b;
+  int id = 0;
+  for (int round = 0; round < 4; ++round) {
+    std::vector<stock_event> batch;
+    for (int i = 0; i < 12; ++i) {
+      batch.push_back(
+          delta("e" + std::to_string(id++), code(i), "WH-A", i + 1));
+      want_a[code(i)] += i + 1;
+      if (i % 3 == 0) {
+        batch.push_back(delta("e" + std::to_string(id++), code(i), "WH-B", 2));
+        want_b[code(i)] += 2;
+      }
+    }
+    auto stored = members[round % 2].n->ingest(batch);
+    ASSERT_TRUE(stored) << stored.err().message;
+  }
+  for (int i = 0; i < 12; ++i)
+    want_b.emplace(code(i), 0);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a) == want_a && levels(loc_b) == want_b;
+      },
+      20s))
+      << "the shop did not converge";
+  expect_never_backwards();
+  // One node drives the shop: every push came from it.
+  auto* d = driver_of_eu();
+  ASSERT_NE(d, nullptr);
+  auto other = d == &members[0] ? "n2" : "n1";
+  EXPECT_EQ(pushes_by(other), 0u);
+  // Every push was applied: none was refused as stale.
+  size_t pushes = 0;
+  for (auto& r : sim.requests("eu"))
+    if (r.operation_name == "ShelfsyncPush") {
+      ++pushes;
+      EXPECT_EQ(r.answer, "ok");
+    }
+  EXPECT_GT(pushes, 0u);
+  // The delivery records say what the shop holds.
+  auto rec = load_delivery(d->n->js(), "eu", code(4));
+  ASSERT_TRUE(rec) << rec.err().message;
+  auto& at_a = rec->value.locations.at(loc_a);
+  EXPECT_EQ(at_a.confirmed, want_a[code(4)]);
+  EXPECT_FALSE(at_a.pending);
+}
+
+TEST_F(cluster_shops, a_killed_driver_s_shop_is_taken_over_and_converges) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  const int products = 10;
+  seed(products);
+  // Answers held back: the kill finds a push in flight, whose record stays
+  // pending for the next owner (it re-reads the level to compare with).
+  auto f = sim.faults("eu");
+  f.delay = 100ms;
+  sim.set_faults("eu", f);
+  start(nats, "n1");
+  start(nats, "n2");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return all_slots_owned(members) && driver_of_eu() != nullptr;
+      },
+      20s));
+  auto* victim = driver_of_eu();
+  auto& survivor = victim == &members[0] ? members[1] : members[0];
+  std::map<std::string, int64_t> want;
+  int id = 0;
+  auto send = [&](int rounds) {
+    for (int r = 0; r < rounds; ++r) {
+      std::vector<stock_event> batch;
+      for (int i = 0; i < products; ++i) {
+        batch.push_back(delta("k" + std::to_string(id++), code(i), "WH-A", 1));
+        ++want[code(i)];
+      }
+      auto stored = survivor.n->ingest(batch);
+      ASSERT_TRUE(stored) << stored.err().message;
+      std::this_thread::sleep_for(20ms);
+    }
+  };
+  send(15);
+  // Mid-stream: some values reached the shop, others not yet.
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a)[code(0)] > 0;
+      },
+      10s));
+  victim->halt();
+  auto killed = std::chrono::steady_clock::now();
+  send(15);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a) == want;
+      },
+      20s))
+      << "the shop did not converge after the take-over";
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - killed);
+  std::cout << "shop converged " << took.count() << " ms after the kill\n";
+  EXPECT_EQ(driver_of_eu(), &survivor);
+  expect_never_backwards();
+  EXPECT_GT(pushes_by(survivor.n->options().node_id), 0u);
+}
+
+TEST_F(cluster_shops,
+       a_fenced_driver_stops_pushing_and_its_late_push_is_refused) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  seed(3);
+  auto& old_owner = start(nats, "n1");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return driver_of_eu() == &old_owner;
+      },
+      20s));
+  ASSERT_TRUE(old_owner.n->ingest({delta("f0", code(1), "WH-A", 5)}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a)[code(1)] == 5;
+      },
+      20s));
+  // What the old owner holds in hand: its last confirmed value.
+  auto held = load_delivery(old_owner.n->js(), "eu", code(1));
+  ASSERT_TRUE(held) << held.err().message;
+  ASSERT_EQ(held->value.locations.at(loc_a).confirmed, 5);
+
+  // The owner pauses: no renewals. Its driver stops before the lease can
+  // run out, so that the next owner is alone.
+  old_owner.n->suspend_renewals(true);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return driver_of_eu() == nullptr;
+      },
+      3000ms))
+      << "the paused owner kept driving past its fencing deadline";
+  auto old_pushes = pushes_by("n1");
+  auto& new_owner = start(nats, "n2");
+  ASSERT_TRUE(new_owner.n->ingest({delta("f1", code(1), "WH-A", 2)}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a)[code(1)] == 7;
+      },
+      20s));
+  EXPECT_EQ(driver_of_eu(), &new_owner);
+
+  // The paused owner's late push, compared with the value it confirmed,
+  // is refused: the level stays the new owner's.
+  shopify::client_config cc;
+  cc.shop_url = server->shop_url("eu");
+  cc.access_token = token;
+  shopify::client late{cc};
+  auto found = late.lookup_skus({code(1)});
+  ASSERT_TRUE(found.status.ok()) << found.status.message;
+  shopify::push_request p;
+  p.idempotency_key = "shelfsync-n1-late";
+  p.quantities.push_back({found.matches.at(0).item.id, loc_a, 5, int64_t{5}});
+  auto refused = late.push(p);
+  ASSERT_TRUE(refused.status.ok()) << refused.status.message;
+  EXPECT_FALSE(refused.outcome.applied);
+  ASSERT_EQ(refused.outcome.row_errors.size(), 1u);
+  EXPECT_EQ(refused.outcome.row_errors[0].error.code,
+            "CHANGE_FROM_QUANTITY_STALE");
+  EXPECT_EQ(levels(loc_a)[code(1)], 7);
+  // Its own driver sent nothing after it was fenced (the manual push above
+  // is the only one with its name since).
+  EXPECT_EQ(pushes_by("n1"), old_pushes + 1);
+  expect_never_backwards();
+  old_owner.halt();
+}
