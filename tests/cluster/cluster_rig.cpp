@@ -14,6 +14,7 @@
 
 #include "cluster/event_log.hpp"
 #include "cluster/jetstream.hpp"
+#include "cluster/product_ids.hpp"
 #include "cluster/slots.hpp"
 #include "net/client.hpp"
 #include "net/url.hpp"
@@ -27,8 +28,6 @@ using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
 
 const std::string api_token = "cluster-rig-token";
-/// Not mapped to a warehouse: shelfsync zeroes what it finds there.
-const std::string location_stray = "gid://shopify/Location/2003";
 
 std::string product_code(int i) {
   char buf[16];
@@ -224,12 +223,10 @@ std::string cluster_rig::start_simulators() {
                      "/_sim/health", 20s))
     return "shelfsync sim did not come up:\n" +
            tail(read_file(dir_ + "/sim.log"), 3000);
-  // The store: every product at both mapped locations at 0, some also at
-  // a location no warehouse maps to.
+  // The store: every product stocked at both mapped locations, at 0.
   json items = json::array();
   for (int i = 0; i < options_.products; ++i) {
     json levels = {{location_a, 0}, {location_b, 0}};
-    if (i % 20 == 7) levels[location_stray] = 5;
     items.push_back(
         {{"sku", product_code(i)}, {"tracked", true}, {"levels", levels}});
   }
@@ -237,8 +234,7 @@ std::string cluster_rig::start_simulators() {
                {"bucket", {{"maximum", 20000}, {"restore_rate", 1000}}},
                {"locations",
                 {{{"id", location_a}, {"name", "Berlin"}},
-                 {{"id", location_b}, {"name", "Hamburg"}},
-                 {{"id", location_stray}, {"name", "Pop-up"}}}},
+                 {{"id", location_b}, {"name", "Hamburg"}}}},
                {"items", items}};
   auto seeded = sim("POST", "/_sim/shopify/" + shopify_store + "/seed", &seed);
   if (seeded.status != 200)
@@ -442,6 +438,16 @@ void cluster_rig::resume_node(int i) {
   n.paused = false;
 }
 
+int cluster_rig::shop_driver(const std::string& shop) const {
+  for (int i : up_nodes()) {
+    auto a = get(i, "/v1/shops/" + shop);
+    if (a.status == 200 && a.body.is_object() &&
+        a.body.value("cluster", json::object()).value("driven_here", false))
+      return i;
+  }
+  return -1;
+}
+
 std::string cluster_rig::restart_node(int i) {
   kill_node(i);
   return start_node(i);
@@ -513,23 +519,29 @@ cluster_rig::product(int i, const std::string& code,
   }
 }
 
-std::optional<std::set<std::string>>
-cluster_rig::applied_ids(const std::string& code, std::string* why) const {
-  auto say = [&](const std::string& text) {
-    if (why != nullptr) *why = text;
-    return std::nullopt;
-  };
-  std::string no_connection;
-  auto* conn = js(&no_connection);
-  if (conn == nullptr) return say(no_connection);
-  auto stored = cluster::load_product(
-      *conn, cluster::slot_of(code, options_.slots), code);
-  if (!stored) return say("cannot read " + code + ": " + stored.err().message);
-  if (!*stored) return say(code + " is not in the cluster's state");
-  // Stop-gap in branch cbench until cfault's merge of the id segments
-  // (cluster/product_ids.hpp) lands: the ids no longer sit in the state.
-  return say("applied ids live in segments now (cluster/product_ids.hpp); "
-             "not read here yet");
+std::string
+cluster_rig::applied_ids_differ(const std::string& code,
+                                const std::set<std::string>& expected) const {
+  std::string why;
+  auto* conn = js(&why);
+  if (conn == nullptr) return why;
+  auto slot = cluster::slot_of(code, options_.slots);
+  auto stored = cluster::load_product(*conn, slot, code);
+  if (!stored) return "cannot read " + code + ": " + stored.err().message;
+  if (!*stored) return code + " is not in the cluster's state";
+  auto& state = (*stored)->value;
+  auto ids = cluster::product_ids::load(*conn, slot, code, state.id_segments,
+                                        state.applied_seq);
+  if (!ids) return "cannot read the ids of " + code + ": " + ids.err().message;
+  std::vector<std::string> missing;
+  for (auto& id : expected)
+    if (!ids->contains(id)) missing.push_back(id);
+  if (missing.empty() && ids->size() == expected.size()) return {};
+  auto extra = ids->size() + missing.size() - expected.size();
+  return code + ": " + std::to_string(missing.size()) +
+         " ids accepted for it are not applied" +
+         (missing.empty() ? std::string{} : " (e.g. " + missing[0] + ")") +
+         ", " + std::to_string(extra) + " applied ids were not accepted for it";
 }
 
 std::string cluster_rig::log_tails(size_t bytes) const {

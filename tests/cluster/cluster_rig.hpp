@@ -160,6 +160,10 @@ class cluster_rig {
   /// kill_node then start_node.
   std::string restart_node(int i);
 
+  /// The node that drives `shop` now: the up node whose GET /v1/shops/{id}
+  /// says `cluster.driven_here`; -1 when none does (a take-over).
+  int shop_driver(const std::string& shop) const;
+
   // -- the HTTP API ----------------------------------------------------------
 
   /// GET `path` on node `i` with the API token.
@@ -178,11 +182,11 @@ class cluster_rig {
                  std::chrono::milliseconds limit = std::chrono::seconds{
                      30}) const;
 
-  /// The event ids the cluster's product state holds as applied to `code`,
-  /// read from the state stream's leader; nothing when the product is not
-  /// stored or cannot be read (then `*why` says which).
-  std::optional<std::set<std::string>>
-  applied_ids(const std::string& code, std::string* why = nullptr) const;
+  /// "" when the cluster's state holds exactly `expected` as the event ids
+  /// applied to `code` (read from the state stream's leader); else what
+  /// differs, or why it could not be read.
+  std::string applied_ids_differ(const std::string& code,
+                                 const std::set<std::string>& expected) const;
 
   // -- the simulators --------------------------------------------------------
 
