@@ -176,9 +176,7 @@ void shop_drivers::watch_round() {
       d->generation = generation_;
       continue;
     }
-    // Amazon shops are not driven from the cluster yet.
-    if (!owned || shop.channel != channel_kind::shopify || !shop.stock_sync)
-      continue;
+    if (!owned || !shop.stock_sync) continue;
     auto fresh = std::make_unique<driver>();
     fresh->owner = &node_;
     fresh->options = &options_;
@@ -208,9 +206,10 @@ void shop_drivers::watch_round() {
 // -----------------------------------------------------------------
 
 void shop_drivers::run(driver& d) {
-  shopify_delivery channel{d};
-  if (!channel.refusal().empty()) {
-    d.say("not driven: " + channel.refusal(), true);
+  auto channel = d.shop.channel == channel_kind::shopify ? shopify_delivery(d)
+                                                         : amazon_delivery(d);
+  if (!channel->refusal().empty()) {
+    d.say("not driven: " + channel->refusal(), true);
     d.pause(milliseconds{2000});
     return;
   }
@@ -251,14 +250,22 @@ void shop_drivers::run(driver& d) {
     return;
   }
 
+  if (!channel->resume()) return;
   while (d.may_write()) {
     // A round: the product states that came, newest per product.
     std::vector<product_update> batch;
     std::unordered_map<std::string, size_t> index;
     uint64_t last = 0;
-    while (batch.size() < options_.batch) {
+    steady::time_point first{};
+    while (batch.size() < channel->batch_limit()) {
       natsMsg* raw = nullptr;
-      auto wait = batch.empty() ? milliseconds{200} : options_.gather;
+      auto wait = milliseconds{200};
+      if (!batch.empty()) {
+        auto left = std::chrono::duration_cast<milliseconds>(
+            first + channel->gather_for() - steady::now());
+        if (left <= milliseconds{0}) break;
+        wait = left;
+      }
       s = natsSubscription_NextMsg(&raw, sub.p, wait.count());
       if (s == NATS_TIMEOUT) break;
       if (s != NATS_OK) {
@@ -272,6 +279,7 @@ void shop_drivers::run(driver& d) {
       uint64_t seq = meta->Sequence.Stream;
       jsMsgMetaData_Destroy(meta);
       if (seq <= cp.value) continue;
+      if (batch.empty()) first = steady::now();
       last = std::max(last, seq);
       auto state = decode_product(
           std::string(natsMsg_GetData(msg.get()),
@@ -292,7 +300,7 @@ void shop_drivers::run(driver& d) {
       }
     }
     if (last == 0) continue;
-    if (!channel.deliver(batch)) return;
+    if (!channel->deliver(batch)) return;
     // Every product of the round is confirmed or failed for good.
     for (;;) {
       auto written = store_shop_checkpoint(js, d.shop.id, last, cp.subject_seq);

@@ -50,7 +50,7 @@ std::string random_hex() {
 
 } // namespace
 
-struct shopify_delivery::impl {
+struct shopify_delivery_impl {
   shop_drivers::driver& d;
   std::unique_ptr<shopify::client> client;
   /// Found items by SKU (the product code), and SKU by item id.
@@ -59,7 +59,7 @@ struct shopify_delivery::impl {
   std::string key_base;
   uint64_t keys = 0;
 
-  explicit impl(shop_drivers::driver& drv) : d(drv) {
+  explicit shopify_delivery_impl(shop_drivers::driver& drv) : d(drv) {
     key_base = "shelfsync-" + d.owner->options().node_id + "-" + random_hex();
   }
 
@@ -246,7 +246,7 @@ struct shopify_delivery::impl {
   bool deliver(const std::vector<product_update>& batch);
 };
 
-bool shopify_delivery::impl::deliver(const std::vector<product_update>& batch) {
+bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
   // What differs from what the shop confirmed.
   std::vector<product_work> work;
   std::vector<row> rows;
@@ -425,8 +425,29 @@ bool shopify_delivery::impl::deliver(const std::vector<product_update>& batch) {
   return true;
 }
 
-shopify_delivery::shopify_delivery(shop_drivers::driver& d)
-    : impl_(std::make_unique<impl>(d)) {
+namespace {
+
+class shopify_channel final : public channel_delivery {
+ public:
+  explicit shopify_channel(shop_drivers::driver& d);
+
+  bool deliver(const std::vector<product_update>& batch) override {
+    if (!impl_->client) return false;
+    return impl_->deliver(batch);
+  }
+
+  size_t batch_limit() const override { return impl_->d.options->batch; }
+
+  std::chrono::milliseconds gather_for() const override {
+    return impl_->d.options->gather;
+  }
+
+ private:
+  std::unique_ptr<shopify_delivery_impl> impl_;
+};
+
+shopify_channel::shopify_channel(shop_drivers::driver& d)
+    : impl_(std::make_unique<shopify_delivery_impl>(d)) {
   auto& sc = d.shop.shopify;
   shopify::client_config cfg;
   cfg.shop_url = sc.shop_url;
@@ -458,11 +479,10 @@ shopify_delivery::shopify_delivery(shop_drivers::driver& d)
   }
 }
 
-shopify_delivery::~shopify_delivery() = default;
+} // namespace
 
-bool shopify_delivery::deliver(const std::vector<product_update>& batch) {
-  if (!impl_->client) return false;
-  return impl_->deliver(batch);
+std::unique_ptr<channel_delivery> shopify_delivery(shop_drivers::driver& d) {
+  return std::make_unique<shopify_channel>(d);
 }
 
 } // namespace shelfsync::cluster
