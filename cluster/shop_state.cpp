@@ -150,25 +150,30 @@ outcome<uint64_t> store_feed_memo(jetstream& js, const std::string& shop,
   return cas_write(js, shop_feeds_subject(shop), encode(m), expected_seq);
 }
 
-outcome<versioned<uint64_t>> load_shop_checkpoint(jetstream& js,
-                                                  const std::string& shop) {
+outcome<versioned<shop_checkpoint>>
+load_shop_checkpoint(jetstream& js, const std::string& shop) {
   auto subject = shop_checkpoint_subject(shop);
   auto last = last_state(js, subject);
   if (!last) return last.err();
-  if (!*last) return versioned<uint64_t>{0, 0};
+  if (!*last) return versioned<shop_checkpoint>{};
   auto body = json::parse((*last)->data, nullptr, false);
-  if (!body.is_object() || !body.contains("state_seq") ||
-      !body["state_seq"].is_number_unsigned())
-    return error{errc::invalid, subject + " is malformed"};
-  return versioned<uint64_t>{body["state_seq"].get<uint64_t>(),
-                             (*last)->sequence};
+  shop_checkpoint cp;
+  try {
+    cp.state_seq = body.at("state_seq").get<uint64_t>();
+    cp.settings = body.at("settings").get<std::string>();
+  } catch (const json::exception& e) {
+    return error{errc::invalid, subject + " is malformed: " + e.what()};
+  }
+  return versioned<shop_checkpoint>{std::move(cp), (*last)->sequence};
 }
 
 outcome<uint64_t> store_shop_checkpoint(jetstream& js, const std::string& shop,
-                                        uint64_t state_seq,
+                                        const shop_checkpoint& cp,
                                         uint64_t expected_seq) {
-  return cas_write(js, shop_checkpoint_subject(shop),
-                   json{{"state_seq", state_seq}}.dump(), expected_seq);
+  return cas_write(
+      js, shop_checkpoint_subject(shop),
+      json{{"state_seq", cp.state_seq}, {"settings", cp.settings}}.dump(),
+      expected_seq);
 }
 
 } // namespace shelfsync::cluster

@@ -103,13 +103,22 @@ outcome<versioned<feed_memo>> load_feed_memo(jetstream& js,
 outcome<uint64_t> store_feed_memo(jetstream& js, const std::string& shop,
                                   const feed_memo& m, uint64_t expected_seq);
 
-/// The shop's checkpoint: the state-stream sequence delivered up to.
-outcome<versioned<uint64_t>> load_shop_checkpoint(jetstream& js,
-                                                  const std::string& shop);
+/// A shop's checkpoint.
+struct shop_checkpoint {
+  /// The state-stream sequence every product state is delivered up to.
+  uint64_t state_seq = 0;
+  /// A digest of the shop settings the views were computed with: other
+  /// settings (a reload) make every product's view count again.
+  std::string settings;
+};
+
+/// The shop's checkpoint (zero with subject_seq 0 when none).
+outcome<versioned<shop_checkpoint>>
+load_shop_checkpoint(jetstream& js, const std::string& shop);
 
 /// Writes the shop's checkpoint by CAS.
 outcome<uint64_t> store_shop_checkpoint(jetstream& js, const std::string& shop,
-                                        uint64_t state_seq,
+                                        const shop_checkpoint& cp,
                                         uint64_t expected_seq);
 
 } // namespace shelfsync::cluster

@@ -21,6 +21,11 @@ struct row {
   int64_t quantity = 0;
   std::string item_id;
   std::optional<int64_t> change_from;
+  /// The item must be stocked at the location first (activated without a
+  /// quantity: its level is then 0, which `change_from` says), or its
+  /// tracking switched on.
+  bool activate = false;
+  bool track = false;
   /// Set once the row is settled: confirmed, or failed for good (`failed`
   /// non-empty).
   bool settled = false;
@@ -155,10 +160,16 @@ struct shopify_delivery_impl {
       shopify::push_request p;
       p.idempotency_key = key;
       p.reference_document_uri = "shelfsync://push/" + key;
-      for (auto i : chunk)
-        p.quantities.push_back(
-            shopify::quantity_row{all[i].item_id, all[i].location,
-                                  all[i].quantity, all[i].change_from});
+      std::set<std::string> track;
+      for (auto i : chunk) {
+        auto& x = all[i];
+        p.quantities.push_back(shopify::quantity_row{
+            x.item_id, x.location, x.quantity, x.change_from});
+        if (x.activate)
+          p.activate.push_back({x.item_id, x.location, std::nullopt});
+        if (x.track && track.insert(x.item_id).second)
+          p.track.push_back(x.item_id);
+      }
       auto r = client->push(p);
       switch (r.status.kind) {
       case shopify::outcome::ok:
@@ -179,8 +190,16 @@ struct shopify_delivery_impl {
       }
       auto& out = r.outcome;
       if (out.applied) {
-        for (auto i : chunk)
-          all[i].settled = true;
+        for (auto i : chunk) {
+          auto& x = all[i];
+          x.settled = true;
+          // What the shop holds now, for the next rounds.
+          auto sku = sku_of.find(x.item_id);
+          auto it = sku == sku_of.end() ? items.end() : items.find(sku->second);
+          if (it == items.end()) continue;
+          it->second.tracked = true;
+          if (x.activate) it->second.levels.push_back({x.location, x.quantity});
+        }
         return true;
       }
       if (out.row_errors.empty()) {
@@ -224,13 +243,10 @@ struct shopify_delivery_impl {
           auto& x = all[i];
           auto sku = sku_of[x.item_id];
           auto now = level(sku, x.location);
-          if (!now) {
-            x.settled = true;
-            x.failed = "ITEM_NOT_STOCKED_AT_LOCATION: SKU " + sku +
-                       " is no longer stocked at " + x.location;
-            continue;
-          }
-          x.change_from = *now;
+          if (auto it = items.find(sku); it != items.end())
+            x.track = !it->second.tracked;
+          x.activate = !now;
+          x.change_from = now.value_or(0);
         }
       }
       chunk.erase(std::remove_if(chunk.begin(), chunk.end(),
@@ -349,20 +365,18 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
     if (x.settled) continue;
     auto& code = work[x.product].code();
     auto it = items.find(code);
-    auto now = level(code, x.location);
-    if (it == items.end() || !now) {
+    if (it == items.end()) {
       x.settled = true;
-      x.failed =
-          it == items.end()
-              ? "INVALID_INVENTORY_ITEM: the item of SKU " + code + " is gone"
-              : "ITEM_NOT_STOCKED_AT_LOCATION: SKU " + code +
-                    " is not stocked at " + x.location;
+      x.failed = "INVALID_INVENTORY_ITEM: the item of SKU " + code + " is gone";
       continue;
     }
-    if (!it->second.tracked) {
-      x.settled = true;
-      x.failed = "NOT_TRACKED: the inventory item of SKU " + code +
-                 " does not track its quantities";
+    x.track = !it->second.tracked;
+    auto now = level(code, x.location);
+    if (!now) {
+      // Stocked there first, in the same push (the activation runs before
+      // the quantities, so the compare value is the new level's 0).
+      x.activate = true;
+      x.change_from = 0;
       continue;
     }
     if (!x.change_from) x.change_from = *now;

@@ -367,6 +367,50 @@ TEST_F(cluster_shops,
   old_owner.halt();
 }
 
+TEST_F(cluster_shops, an_item_is_tracked_and_stocked_where_it_was_not) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  sim.add_item("eu", "NEW-1", false, {{loc_a, 0}});
+  auto& m = start(nats, "n1");
+  ASSERT_TRUE(m.n->ingest(
+      {delta("t1", "NEW-1", "WH-A", 4), delta("t2", "NEW-1", "WH-B", 6)}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a)["NEW-1"] == 4 && levels(loc_b)["NEW-1"] == 6;
+      },
+      20s));
+  auto inv = sim.inventory("eu");
+  for (auto& it : inv.items())
+    if (it.sku == "NEW-1") EXPECT_TRUE(it.tracked);
+  expect_never_backwards();
+}
+
+TEST_F(cluster_shops, a_reload_with_other_rules_sends_every_changed_view) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  seed(3);
+  auto& m = start(nats, "n1");
+  ASSERT_TRUE(m.n->ingest({delta("r0", code(0), "WH-A", 10),
+                           delta("r1", code(1), "WH-A", 20),
+                           delta("r2", code(2), "WH-A", 1)}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return levels(loc_a)[code(1)] == 20 && levels(loc_a)[code(2)] == 1;
+      },
+      20s));
+  // A buffer of 2: every product's view changes without a new event.
+  auto next = std::make_shared<config>(*conf);
+  next->shops[0].rules.buffer = 2;
+  m.drivers->reload(next);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto a = levels(loc_a);
+        return a[code(0)] == 8 && a[code(1)] == 18 && a[code(2)] == 0;
+      },
+      20s))
+      << "the new rules did not reach the shop";
+}
+
 // -- Amazon -------------------------------------------------------------------
 
 namespace {
