@@ -125,8 +125,9 @@ stock_of_answers() {
 # tracked yet and not stocked at the second location, which it tracks and
 # activates, rule 3) and the Amazon seller A2EXAMPLE. With $2 = "stocked",
 # every SKU is tracked and stocked at both mapped locations, and there is no
-# pop-up stock (the cluster's Shopify driver does not track, activate or
-# zero yet).
+# pop-up stock: scripts/demo-cluster's store, as the cluster's Shopify
+# driver does not zero unmapped locations (rule 5) yet, and its first push
+# of 200 activations was refused for its query cost (over 1000 points).
 seed_simulators() { # $1 = simulator URL, [$2 = stocked]
   local items
   items=$(awk -v stocked="${2:-}" 'BEGIN {

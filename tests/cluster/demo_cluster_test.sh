@@ -5,7 +5,7 @@
 # store's owner landed while a batch was in flight, the resend to the other
 # nodes showed duplicates, the survivors took every slot, the stock read on
 # random nodes equals the events, the store holds what the events imply, and
-# the verdict. The demo itself exits 1 when one of its checks fails. Exits
+# the Amazon seller too, and the verdict. The demo itself exits 1 when one of its checks fails. Exits
 # 77 (skipped) when nats-server is not installed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -35,5 +35,6 @@ expect '^== take-over: the survivors own all 16 slots [0-9.]+ s after the kill'
 expect '^   n[1-3] owns  8 slots: '
 expect '^   0 differences \(each event counted once'
 expect '^   eu-store: ([0-9]+) of \1 numbers as the events imply'
+expect '^   amazon-us: ([0-9]+) of \1 numbers as the events imply'
 expect '^== verdict: PASS\.'
 echo "demo_cluster_test: ok"
