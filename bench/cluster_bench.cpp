@@ -12,10 +12,10 @@
 //             (6 s); while events stream to random nodes, K SIGKILLs of the
 //             node owning the Shopify store's slot, each timed from the kill
 //             until the store receives an applied push again; then every
-//             number the store holds and every product's stock in the
-//             cluster are checked against an oracle of the acknowledged
-//             batches (lost), and every value the store took against the
-//             order the log implies (backwards).
+//             number the Shopify store and the Amazon seller hold and every
+//             product's stock in the cluster are checked against an oracle
+//             of the acknowledged batches (lost), and every value they took
+//             against the order the log implies (backwards).
 // The last three lines are
 //   cluster ingest: nodes=3 events_per_s=N raw_jetstream_events_per_s=M ratio=R
 //   cluster failover: kills=K resume_p50_s=X resume_max_s=Y lost=L backwards=B
@@ -480,8 +480,14 @@ failover_figures failover(const options& o) {
     auto deadline = steady::now() + 60s;
     while (first_push_since(rig, flowing_since) < 0 && steady::now() < deadline)
       std::this_thread::sleep_for(100ms);
-    int victim = owner_of(rig, store_slot);
-    if (victim < 0) give_up("no node owns the store's slot");
+    // The node driving the store (GET /v1/shops/{id} says so), else the
+    // owner of its slot.
+    int victim = -1;
+    for (auto until = steady::now() + 30s; victim < 0 && steady::now() < until;
+         std::this_thread::sleep_for(100ms))
+      victim = rig.shop_driver(store);
+    if (victim < 0) victim = owner_of(rig, store_slot);
+    if (victim < 0) give_up("no node drives the store");
     auto killed_ms = now_ms();
     rig.kill_node(victim);
     rig.sim("DELETE", "/_sim/shopify/" + store + "/requests");
@@ -504,7 +510,7 @@ failover_figures failover(const options& o) {
     }
     char line[160];
     std::snprintf(line, sizeof line,
-                  "kill %d: %s owned the store's slot %u; pushes resumed "
+                  "kill %d: %s drove the store (slot %u); its pushes resumed "
                   "after %.2f s",
                   k, rig.node_id(victim).c_str(), store_slot,
                   f.resume_s.back());
@@ -554,10 +560,26 @@ failover_figures failover(const options& o) {
     if (levels_out != nullptr) *levels_out = std::move(levels);
     return wrong;
   };
-  json levels;
+  const auto seller = cluster_rig::amazon_seller;
+  auto seller_wrong = [&](json* listings_out) {
+    size_t wrong = 0;
+    auto listings = rig.amazon_listings().value("listings", json::object());
+    for (auto& code : oracle.products()) {
+      auto& views = oracle.views(seller, code, "");
+      if (views.empty()) continue;
+      auto l = listings.find(code);
+      if (l == listings.end() || !(*l)["quantity"].is_number_integer() ||
+          (*l)["quantity"].get<int64_t>() != views.back())
+        ++wrong;
+    }
+    if (listings_out != nullptr) *listings_out = std::move(listings);
+    return wrong;
+  };
+  json levels, listings;
   size_t wrong = 0;
   auto deadline = steady::now() + 120s;
-  while ((wrong = store_wrong(&levels)) > 0 && steady::now() < deadline)
+  while ((wrong = store_wrong(&levels) + seller_wrong(&listings)) > 0 &&
+         steady::now() < deadline)
     std::this_thread::sleep_for(500ms);
   f.lost += wrong;
 
@@ -581,9 +603,19 @@ failover_figures failover(const options& o) {
       }
     }
   }
+  for (auto& [code, l] : listings.items()) {
+    ++f.entries;
+    auto problem =
+        tests::check_history(oracle.views(seller, code, ""),
+                             l["history"].get<std::vector<int64_t>>());
+    if (!problem.empty()) {
+      ++f.backwards;
+      say("backwards: Amazon " + code + ": " + problem);
+    }
+  }
   say("failover: " + std::to_string(oracle.accepted()) +
       " events acknowledged; " + std::to_string(f.entries) +
-      " store entries checked");
+      " entries of the store and the seller checked");
   return f;
 }
 
