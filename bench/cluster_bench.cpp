@@ -235,24 +235,15 @@ double http_ingest(const cluster_rig& rig, const std::vector<int>& nodes,
 
 const std::string raw_stream = "BENCH_RAW";
 
-/// Raw JetStream: the same split as ingest (event_messages), subjects moved
-/// to a stream of its own with the same replicas, so that no msg-id meets
-/// the ingest's; one connection per sender.
+/// Raw JetStream: each batch split as ingest splits it (event_messages,
+/// timed: it is part of getting the events into JetStream in that shape),
+/// subjects moved to a stream of its own with the same replicas, so that no
+/// msg-id meets the ingest's; one connection per sender.
 double raw_publish(cluster_rig& rig, const std::vector<stock_event>& events,
                    const options& o) {
-  std::vector<std::vector<cluster::outgoing_message>> batches;
   const std::string from = "shelfsync.events.";
-  for (size_t at = 0; at < events.size(); at += batch_size) {
-    std::vector<stock_event> part(events.begin() + at,
-                                  events.begin() +
-                                      std::min(events.size(), at + batch_size));
-    size_t repeated = 0;
-    auto messages = cluster::event_messages(part, o.slots, &repeated);
-    for (auto& m : messages)
-      m.subject = "bench.raw." + m.subject.substr(from.size());
-    batches.push_back(std::move(messages));
-  }
-  auto [secs, failed] = in_parallel(batches.size(), o.clients, [&](size_t c) {
+  auto batches = (events.size() + batch_size - 1) / batch_size;
+  auto [secs, failed] = in_parallel(batches, o.clients, [&](size_t c) {
     cluster::connect_options co;
     co.urls = rig.nats().urls();
     co.name = "bench-raw-" + std::to_string(c);
@@ -261,8 +252,16 @@ double raw_publish(cluster_rig& rig, const std::vector<stock_event>& events,
     if (!js) give_up("raw JetStream connect: " + js.err().message);
     auto conn = std::shared_ptr<cluster::jetstream>(std::move(*js));
     return [&, conn](size_t b) {
+      // The split is part of this side, as it is of ingest.
+      std::vector<stock_event> part(
+          events.begin() + b * batch_size,
+          events.begin() + std::min(events.size(), (b + 1) * batch_size));
+      size_t repeated = 0;
+      auto messages = cluster::event_messages(part, o.slots, &repeated);
+      for (auto& m : messages)
+        m.subject = "bench.raw." + m.subject.substr(from.size());
       for (int attempt = 0; attempt < 3; ++attempt)
-        if (conn->publish_batch(batches[b], 5s)) return true;
+        if (conn->publish_batch(messages, 5s)) return true;
       return false;
     };
   });
@@ -542,6 +541,9 @@ failover_figures failover(const options& o) {
     return wrong;
   };
   f.lost = stock_lost();
+  if (f.lost > 0)
+    say("lost: " + std::to_string(f.lost) +
+        " product/warehouse stocks in the cluster differ from the oracle");
   auto store_wrong = [&](json* levels_out) {
     size_t wrong = 0;
     auto levels = rig.shopify_levels();
@@ -581,6 +583,20 @@ failover_figures failover(const options& o) {
   while ((wrong = store_wrong(&levels) + seller_wrong(&listings)) > 0 &&
          steady::now() < deadline)
     std::this_thread::sleep_for(500ms);
+  if (wrong > 0) {
+    say("lost: " + std::to_string(store_wrong(nullptr)) + " store levels and " +
+        std::to_string(seller_wrong(nullptr)) +
+        " seller quantities are not the last value the log implies, 120 s "
+        "after the load stopped");
+    for (auto& code : oracle.products()) {
+      auto& views = oracle.views(seller, code, "");
+      auto l = listings.find(code);
+      if (!views.empty() && l != listings.end() &&
+          (*l)["quantity"] != json(views.back()))
+        say("  seller " + code + ": holds " + (*l)["quantity"].dump() +
+            ", the log implies " + std::to_string(views.back()));
+    }
+  }
   f.lost += wrong;
 
   // Backwards: each location's history against the order of the log.
