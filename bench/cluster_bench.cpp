@@ -605,7 +605,7 @@ failover_figures failover(const options& o) {
   say("seller: " + std::to_string(seller_off) +
       " quantities not yet the last value the log implies" +
       (o.seller_wait.count() > 0
-           ? " after waiting " + std::to_string(o.seller_wait.count()) + " s"
+           ? " within " + std::to_string(o.seller_wait.count()) + " s"
            : " (not waited for: its feeds are paced, 5 per 5 minutes)"));
   if (o.seller_wait.count() > 0) f.lost += seller_off;
 
