@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "actors/log.hpp"
+#include "api/cluster_report.hpp"
 #include "api/config_preview.hpp"
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
@@ -366,6 +367,11 @@ void http_api::handle(http::request&& req, http::responder r) {
     r.send(error_answer(http::status::method_not_allowed,
                         "method not allowed on " + shorten(path), req));
   };
+  if (path == "/v1/cluster") {
+    if (method != http::verb::get) return bad_method();
+    get_cluster(req, std::move(r));
+    return;
+  }
   if (path == "/v1/stock/events") {
     if (method != http::verb::post) return bad_method();
     post_events(std::move(req), std::move(r));
@@ -901,11 +907,61 @@ void http_api::post_backup(const http::request& req, http::responder r) {
                      req));
 }
 
+void http_api::get_cluster(const http::request& req, http::responder r) {
+  auto keep_alive = req.keep_alive();
+  if (cluster_ == nullptr) {
+    r.send(json_answer(
+        http::status::not_found,
+        json{{"error", "this node is not clustered: it runs alone on its "
+                       "own store (its config has no node.cluster)"},
+             {"clustered", false}},
+        keep_alive));
+    return;
+  }
+  // Read from the cluster on one of the node's request threads (blocking).
+  cluster_->view_async([this, r, keep_alive](
+                           cluster::outcome<cluster::cluster_view> view) {
+    if (!view) {
+      auto res =
+          json_answer(http::status::service_unavailable,
+                      json{{"error", "cannot read the cluster's state now: " +
+                                         view.err().message}},
+                      keep_alive);
+      res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+      return;
+    }
+    auto& o = cluster_->options();
+    r.send(json_answer(http::status::ok,
+                       cluster_json(*view, o.node_id, o.config_digest,
+                                    cluster_->config_problem()),
+                       keep_alive));
+  });
+}
+
 void http_api::get_metrics(const http::request& req, http::responder r) {
   auto keep_alive = req.keep_alive();
-  engine_.shops([this, r, keep_alive](std::vector<shop_status> all) {
+  if (cluster_ != nullptr) {
+    // The lag of the owned slots is read from the cluster first, on one of
+    // the node's request threads (blocking calls).
+    cluster_->owned_lags_async(
+        [this, keep_alive,
+         r](std::vector<std::pair<uint32_t, cluster::slot_lag>> lags) {
+          render_metrics(keep_alive, r, std::move(lags));
+        });
+    return;
+  }
+  render_metrics(keep_alive, std::move(r), {});
+}
+
+void http_api::render_metrics(
+    bool keep_alive, http::responder r,
+    std::vector<std::pair<uint32_t, cluster::slot_lag>> lags) {
+  engine_.shops([this, r, keep_alive,
+                 lags = std::move(lags)](std::vector<shop_status> all) {
     auto text = metrics_.render(all);
     if (cluster_ != nullptr) {
+      text += cluster_lag_metrics(lags, cluster_->config_problem().empty());
       // This node's share of the cluster (no JetStream call: read-only
       // figures the node keeps).
       text += "# HELP shelfsync_cluster_slot_owned Whether this node owns "

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -36,16 +37,20 @@ struct serve_cluster : ::testing::Test {
   /// Starts node `id` on `port`; nothing when it does not come up.
   std::unique_ptr<tests::shelfsync_process>
   start(const std::string& id, uint16_t port,
-        const std::vector<std::string>& urls) {
-    json conf{
-        {"node",
-         {{"data_dir", dir + "/" + id},
-          {"listen", "127.0.0.1:" + std::to_string(port)},
-          {"cluster",
-           {{"node_id", id}, {"nats", urls}, {"slots", 4}, {"replicas", 3}}}}},
-        {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
-        {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
-        {"shops", json::array()}};
+        const std::vector<std::string>& urls, int replicas = 3,
+        json warehouses = {{{"id", "WH-A"}}, {{"id", "WH-B"}}},
+        json shops = json::array()) {
+    json conf{{"node",
+               {{"data_dir", dir + "/" + id},
+                {"listen", "127.0.0.1:" + std::to_string(port)},
+                {"cluster",
+                 {{"node_id", id},
+                  {"nats", urls},
+                  {"slots", 4},
+                  {"replicas", replicas}}}}},
+              {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
+              {"warehouses", std::move(warehouses)},
+              {"shops", std::move(shops)}};
     auto path = dir + "/" + id + ".json";
     std::ofstream{path} << conf.dump(2);
     auto child = std::make_unique<tests::shelfsync_process>(
@@ -188,4 +193,127 @@ TEST_F(serve_cluster,
               std::string::npos)
         << "n2 took slot " << slot << "\n"
         << m.value().body();
+}
+
+namespace {
+
+/// A Shopify shop whose token is not set: it is not started, but it is in
+/// the config (and so in what must agree).
+json one_shop() {
+  return json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"shopify",
+         {{"shop_url", "http://127.0.0.1:1"},
+          {"access_token_env", "SERVE_CLUSTER_UNSET_TOKEN"}}},
+        {"warehouses", {{{"warehouse", "WH-A"}, {"enabled", false}}}}}});
+}
+
+} // namespace
+
+TEST_F(serve_cluster, a_node_with_another_config_takes_no_slots_and_says_so) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  ::unsetenv("SERVE_CLUSTER_UNSET_TOKEN");
+  auto p1 = tests::free_port();
+  auto p2 = tests::free_port();
+  json both = {{{"id", "WH-A"}}, {{"id", "WH-B"}}};
+  auto n1 = start("n1", p1, nats.urls(), 1, both, one_shop());
+  ASSERT_TRUE(n1);
+  // n2 lacks a warehouse: its config differs from the cluster's.
+  auto n2 = start("n2", p2, nats.urls(), 1, {{{"id", "WH-A"}}}, one_shop());
+  ASSERT_TRUE(n2);
+
+  auto cluster_of = [&](uint16_t port) {
+    auto r = send(port, http::verb::get, "/v1/cluster");
+    EXPECT_TRUE(r.ok());
+    if (!r.ok() || r.value().result_int() != 200) return json{};
+    return json::parse(r.value().body());
+  };
+  auto owned_by = [](const json& view, const std::string& id) {
+    for (auto& n : view["nodes"])
+      if (n["id"] == id) return n["slots_owned"].get<int>();
+    return -1;
+  };
+  json view;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    view = cluster_of(p2);
+    if (!view.is_null() && view["node"]["takes_slots"] == false &&
+        owned_by(view, "n1") == 4 && owned_by(view, "n2") == 0)
+      break;
+    std::this_thread::sleep_for(200ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_FALSE(view.is_null());
+  EXPECT_EQ(view["node"]["id"], "n2") << view.dump(2);
+  EXPECT_EQ(view["node"]["takes_slots"], false) << view.dump(2);
+  EXPECT_EQ(owned_by(view, "n1"), 4) << view.dump(2);
+  EXPECT_EQ(owned_by(view, "n2"), 0) << view.dump(2);
+  EXPECT_EQ(view["config_digest_set_by"], "n1");
+  ASSERT_EQ(view["nodes"].size(), 2u);
+  EXPECT_EQ(view["nodes"][0]["address"], "127.0.0.1:" + std::to_string(p1));
+  EXPECT_EQ(view["nodes"][0]["alive"], true);
+  EXPECT_EQ(view["nodes"][0]["shops_owned"], json::array({"eu"}));
+  EXPECT_NE(view["nodes"][1]["config_digest"], view["config_digest"]);
+  ASSERT_EQ(view["slots"].size(), 4u);
+  for (auto& s : view["slots"]) {
+    EXPECT_EQ(s["owner"], "n1");
+    EXPECT_EQ(s["lag_events"], 0);
+  }
+  ASSERT_EQ(view["problems"].size(), 1u) << view.dump(2);
+  EXPECT_NE(
+      view["problems"][0].get<std::string>().find("node n2's config digest"),
+      std::string::npos);
+  EXPECT_NE(n2->log().find("differs from the cluster's"), std::string::npos)
+      << n2->log();
+
+  // Events posted to n2 are stored and applied by n1.
+  auto posted =
+      send(p2, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-x"));
+  ASSERT_TRUE(posted.ok());
+  ASSERT_EQ(posted.value().result_int(), 200) << posted.value().body();
+  EXPECT_EQ(product(p1, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
+
+  // /metrics: n2 says it disagrees; n1 shows the lag of the slots it owns,
+  // and the scrape passes promtool.
+  auto m2 = send(p2, http::verb::get, "/metrics");
+  ASSERT_TRUE(m2.ok());
+  EXPECT_NE(m2.value().body().find("shelfsync_cluster_config_agrees 0"),
+            std::string::npos);
+  auto m1 = send(p1, http::verb::get, "/metrics");
+  ASSERT_TRUE(m1.ok());
+  auto text = m1.value().body();
+  EXPECT_NE(text.find("shelfsync_cluster_config_agrees 1"), std::string::npos);
+  for (int slot = 0; slot < 4; ++slot)
+    EXPECT_NE(text.find("shelfsync_cluster_slot_lag_events{slot=\"" +
+                        std::to_string(slot) + "\"} 0"),
+              std::string::npos)
+        << text;
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    std::ofstream{dir + "/scrape.txt"} << text;
+    auto lint = std::system(("promtool check metrics <" + dir +
+                             "/scrape.txt >" + dir + "/lint.txt 2>&1")
+                                .c_str());
+    std::stringstream said;
+    said << std::ifstream{dir + "/lint.txt"}.rdbuf();
+    EXPECT_EQ(lint, 0) << said.str();
+    EXPECT_EQ(said.str(), "");
+  }
+
+  // n2 restarts with n1's config: it takes a fair share.
+  n2.reset();
+  n2 = start("n2", p2, nats.urls(), 1, both, one_shop());
+  ASSERT_TRUE(n2);
+  deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    view = cluster_of(p1);
+    if (!view.is_null() && owned_by(view, "n1") == 2 &&
+        owned_by(view, "n2") == 2 && view["problems"].empty())
+      break;
+    std::this_thread::sleep_for(200ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(owned_by(view, "n1"), 2) << view.dump(2);
+  EXPECT_EQ(owned_by(view, "n2"), 2) << view.dump(2);
+  EXPECT_TRUE(view["problems"].empty()) << view.dump(2);
+  EXPECT_EQ(product(p2, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
 }
