@@ -37,8 +37,9 @@ start_cluster_node(const config& conf) {
   o.node_id = c.node_id;
   // Config agreement: the digest of what every node must read alike.
   o.config_digest = cluster::config_digest(conf.shared_json);
-  o.address =
-      conf.node.listen_host + ":" + std::to_string(conf.node.listen_port);
+  auto& host = conf.node.listen_host;
+  o.address = (host.find(':') == std::string::npos ? host : "[" + host + "]") +
+              ":" + std::to_string(conf.node.listen_port);
   for (auto& shop : conf.shops)
     o.shop_ids.push_back(shop.id);
   o.connect.urls = c.nats;
