@@ -2,6 +2,8 @@
 // nats-server processes, over HTTP: ingest on one node, read on the other,
 // a resend, a refused batch, and a SIGKILLed node whose slots the other
 // takes over.
+#include <sys/wait.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cluster/event_log.hpp"
+#include "cluster/slots.hpp"
 #include "net/client.hpp"
 #include "net/url.hpp"
 #include "tests/api/child_process.hpp"
@@ -316,4 +320,106 @@ TEST_F(serve_cluster, a_node_with_another_config_takes_no_slots_and_says_so) {
   EXPECT_EQ(owned_by(view, "n2"), 2) << view.dump(2);
   EXPECT_TRUE(view["problems"].empty()) << view.dump(2);
   EXPECT_EQ(product(p2, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
+}
+
+namespace {
+
+/// Runs the shelfsync binary with `args`; its exit code, output in `out`.
+int run_cli(const std::string& dir, const std::string& args, std::string& out) {
+  auto cmd = std::string{std::getenv("SHELFSYNC_BIN")} + " " + args + " >" +
+             dir + "/cli.out 2>&1";
+  auto status = std::system(cmd.c_str());
+  std::stringstream text;
+  text << std::ifstream{dir + "/cli.out"}.rdbuf();
+  out = text.str();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+TEST_F(serve_cluster, log_and_replay_read_the_cluster_s_log) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  auto p1 = tests::free_port();
+  auto n1 = start("n1", p1, nats.urls(), 1);
+  ASSERT_TRUE(n1);
+  // sku-x: +1 three times, then an absolute value with a version, then an
+  // older version (stale); sku-y elsewhere in the same batches.
+  json first = json::parse(batch(0, 3, "sku-x"));
+  first.push_back({{"id", "y-1"},
+                   {"product", "sku-y"},
+                   {"warehouse", "WH-B"},
+                   {"delta", 7}});
+  json second = json::array({{{"id", "v-2"},
+                              {"product", "sku-x"},
+                              {"warehouse", "WH-A"},
+                              {"on_hand", 10},
+                              {"version", 2}},
+                             {{"id", "v-1"},
+                              {"product", "sku-x"},
+                              {"warehouse", "WH-A"},
+                              {"on_hand", 4},
+                              {"version", 1}}});
+  for (auto& body : {first, second}) {
+    auto r = send(p1, http::verb::post, "/v1/stock/events", body.dump());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  ASSERT_EQ(product(p1, "sku-x")["warehouses"]["WH-A"]["on_hand"], 10);
+  ASSERT_EQ(product(p1, "sku-y")["warehouses"]["WH-B"]["on_hand"], 7);
+
+  auto config = "--config " + dir + "/n1.json";
+  std::string out;
+  // log: the product's events from the cluster's log, while n1 serves.
+  ASSERT_EQ(run_cli(dir, "log " + config + " --product sku-x", out), 0) << out;
+  EXPECT_NE(out.find("product sku-x: 5 events in the cluster's log"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("ev-2  delta  WH-A  delta=+1  -> on_hand 3"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("v-2  absolute  WH-A"), std::string::npos) << out;
+  EXPECT_NE(out.find("v-1  absolute  WH-A  on_hand=4 version=1  -> on_hand 10 "
+                     "reserved 0 available 10  stale"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("y-1"), std::string::npos) << "another product's event";
+  EXPECT_NE(out.find("WH-A  on_hand 10 reserved 0 available 10"),
+            std::string::npos)
+      << "the stored state\n"
+      << out;
+  EXPECT_EQ(run_cli(dir, "log " + config + " --product never-seen", out), 1);
+  EXPECT_NE(out.find("no event for product \"never-seen\" in the cluster's "
+                     "log"),
+            std::string::npos)
+      << out;
+
+  // replay: the states rebuilt from the log equal the stored ones.
+  ASSERT_EQ(run_cli(dir, "replay " + config, out), 0) << out;
+  EXPECT_NE(out.find("2 products from the cluster's log: 0 differ"),
+            std::string::npos)
+      << out;
+
+  // A stored state that its events do not give is found.
+  auto js = test::connect_to(nats.urls());
+  ASSERT_TRUE(js);
+  auto slot = cluster::slot_of("sku-x", 4);
+  auto stored = cluster::load_product(*js, slot, "sku-x");
+  ASSERT_TRUE(stored && *stored);
+  auto wrong = (*stored)->value;
+  wrong.record.stock["WH-A"].on_hand = 99;
+  ASSERT_TRUE(cluster::store_product(*js, slot, wrong, (*stored)->subject_seq));
+  EXPECT_EQ(run_cli(dir, "replay " + config, out), 3) << out;
+  EXPECT_NE(out.find("product \"sku-x\" (slot " + std::to_string(slot) +
+                     "): the cluster stores WH-A on_hand 99"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("1 differ"), std::string::npos) << out;
+
+  // explain says plainly that it does not read the cluster yet.
+  EXPECT_EQ(
+      run_cli(dir, "explain " + config + " --product sku-x --shop eu", out), 1);
+  EXPECT_NE(out.find("explain does not read the cluster yet"),
+            std::string::npos)
+      << out;
 }
