@@ -45,7 +45,7 @@ std::string cluster_lag_metrics(
   std::string events =
       "# HELP shelfsync_cluster_slot_lag_events Events stored in the slot's "
       "share of the cluster's log and not applied yet, for the slots this "
-      "node owns (counted over at most 256 messages).\n"
+      "node owns (counted over at most 32 messages).\n"
       "# TYPE shelfsync_cluster_slot_lag_events gauge\n";
   std::string messages =
       "# HELP shelfsync_cluster_slot_lag_messages Messages (one per slot per "

@@ -426,7 +426,8 @@ void node::owned_lags_async(
       if (!s.owned) continue;
       auto last = last_event_seq(*js_, s.slot);
       if (!last) continue;
-      auto lag = measure_lag(*js_, s.slot, s.applied_seq, *last);
+      // A scrape reads at most 32 messages per slot to count events.
+      auto lag = measure_lag(*js_, s.slot, s.applied_seq, *last, 32);
       if (lag) out.emplace_back(s.slot, *lag);
     }
     done(std::move(out));
