@@ -324,6 +324,14 @@ void http_api::handle(http::request&& req, http::responder r) {
           json{{"status", "not ready"}, {"reason", error_message(why)}}, req));
       return;
     }
+    // A cluster node whose config differs from the cluster's takes neither
+    // slots nor events: out of a load balancer's rotation.
+    if (cluster_ != nullptr)
+      if (auto problem = cluster_->config_problem(); !problem.empty()) {
+        r.send(unavailable_answer(
+            json{{"status", "not ready"}, {"reason", problem}}, req));
+        return;
+      }
     // A shop whose channel refuses its credentials (or that has none)
     // delivers nothing until someone changes them.
     auto keep_alive = req.keep_alive();
@@ -553,6 +561,12 @@ void http_api::post_events_to_cluster(std::vector<stock_event> events,
                                       http::responder r) {
   auto started = clock_type::now();
   auto keep_alive = req.keep_alive();
+  // Its events were checked against a config the cluster does not share.
+  if (auto problem = cluster_->config_problem(); !problem.empty())
+    return answer_unstored(r, keep_alive,
+                           "this node takes no events, nothing of the batch "
+                           "was stored; send it to another node: " +
+                               problem);
   // On one of the node's request threads: publishing blocks until every
   // slot's message is acknowledged by a quorum.
   cluster_->ingest_async(

@@ -271,12 +271,25 @@ TEST_F(serve_cluster, a_node_with_another_config_takes_no_slots_and_says_so) {
   EXPECT_NE(n2->log().find("differs from the cluster's"), std::string::npos)
       << n2->log();
 
-  // Events posted to n2 are stored and applied by n1.
-  auto posted =
+  // n2 is not ready and refuses events (checked against a config the
+  // cluster does not share); n1 takes them.
+  auto ready = send(p2, http::verb::get, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready.value().result_int(), 503);
+  EXPECT_NE(ready.value().body().find("differs from the cluster's"),
+            std::string::npos)
+      << ready.value().body();
+  auto refused =
       send(p2, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-x"));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused.value().result_int(), 503) << refused.value().body();
+  EXPECT_NE(refused.value().body().find("send it to another node"),
+            std::string::npos);
+  auto posted =
+      send(p1, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-x"));
   ASSERT_TRUE(posted.ok());
   ASSERT_EQ(posted.value().result_int(), 200) << posted.value().body();
-  EXPECT_EQ(product(p1, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
+  EXPECT_EQ(product(p2, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
 
   // /metrics: n2 says it disagrees; n1 shows the lag of the slots it owns,
   // and the scrape passes promtool.
@@ -320,6 +333,15 @@ TEST_F(serve_cluster, a_node_with_another_config_takes_no_slots_and_says_so) {
   EXPECT_EQ(owned_by(view, "n2"), 2) << view.dump(2);
   EXPECT_TRUE(view["problems"].empty()) << view.dump(2);
   EXPECT_EQ(product(p2, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
+  ready = send(p2, http::verb::get, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  // Not ready only for its shop's missing token now.
+  EXPECT_EQ(ready.value().body().find("differs from the cluster's"),
+            std::string::npos)
+      << ready.value().body();
+  EXPECT_NE(ready.value().body().find("SERVE_CLUSTER_UNSET_TOKEN"),
+            std::string::npos)
+      << ready.value().body();
 }
 
 namespace {
