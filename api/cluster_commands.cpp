@@ -4,6 +4,8 @@
 #include <iostream>
 
 #include "api/cluster_commands.hpp"
+#include "api/cluster_explain.hpp"
+#include "api/explanation.hpp"
 #include "api/product_history.hpp"
 #include "cluster/event_log.hpp"
 #include "cluster/history.hpp"
@@ -120,6 +122,39 @@ int cluster_replay(const config& conf) {
               << " were being applied and were not compared";
   std::cout << '\n';
   return report->different == 0 ? 0 : 3;
+}
+
+int cluster_explain(const config& conf, const std::string& code,
+                    const std::string& shop_id) {
+  auto* shop = conf.find_shop(shop_id);
+  if (shop == nullptr) {
+    std::cerr << "shelfsync: no shop \"" << shop_id << "\" in " << conf.path
+              << '\n';
+    return 1;
+  }
+  auto js = connect_to_cluster(conf);
+  if (!js) return 1;
+  auto slots = conf.node.cluster->slots;
+  auto stored = cluster::load_product(*js, cluster::slot_of(code, slots), code);
+  if (!stored) {
+    std::cerr << "shelfsync: cannot read the cluster's state of \"" << code
+              << "\": " << stored.err().message << '\n';
+    return 1;
+  }
+  if (!*stored) {
+    std::cerr << "shelfsync: the cluster stores no state for product \"" << code
+              << "\"\n";
+    return 1;
+  }
+  auto x = explain_in_cluster(*js, slots, conf, *shop, code, (*stored)->value);
+  if (!x) {
+    std::cerr << "shelfsync: cannot read the cluster's log: " << x.err().message
+              << '\n';
+    return 1;
+  }
+  std::cout << explanation_text(*x)
+            << (*x)["cluster"]["note"].get<std::string>() << '\n';
+  return 0;
 }
 
 } // namespace shelfsync::commands

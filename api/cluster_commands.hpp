@@ -18,4 +18,11 @@ int cluster_product_log(const config& conf, const std::string& code);
 /// a count), 1 the cluster unreachable.
 int cluster_replay(const config& conf);
 
+/// `explain` in clustered mode: how each number the shop holds for the
+/// product derives from the state the cluster stores, with its latest events
+/// from the cluster's log. 0 printed, 1 not found or the cluster
+/// unreachable.
+int cluster_explain(const config& conf, const std::string& code,
+                    const std::string& shop_id);
+
 } // namespace shelfsync::commands

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "actors/log.hpp"
+#include "api/cluster_explain.hpp"
 #include "api/cluster_report.hpp"
 #include "api/config_preview.hpp"
 #include "api/event_parser.hpp"
@@ -405,13 +406,6 @@ void http_api::handle(http::request&& req, http::responder r) {
                           "no such resource: " + shorten(path), req));
       return;
     }
-    if (explaining && cluster_ != nullptr) {
-      r.send(error_answer(http::status::not_implemented,
-                          "explain does not read the cluster's log yet; it "
-                          "works on a single node",
-                          req));
-      return;
-    }
     if (explaining) return get_explanation(code, target, req, std::move(r));
     get_product(code, req, std::move(r));
     return;
@@ -668,6 +662,8 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
     return;
   }
   auto keep_alive = req.keep_alive();
+  if (cluster_ != nullptr)
+    return get_cluster_explanation(code, conf, shop, keep_alive, std::move(r));
   engine_.product(code, [this, conf, code, shop, r,
                          keep_alive](caf::expected<product_record> rec) {
     auto answer = [&](http::status status, const json& body) {
@@ -686,6 +682,38 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
     if (!x)
       return answer(http::status::internal_server_error,
                     json{{"error", to_string(x.error())}});
+    answer(http::status::ok, *x);
+  });
+}
+
+void http_api::get_cluster_explanation(const std::string& code, config_ptr conf,
+                                       const std::string& shop, bool keep_alive,
+                                       http::responder r) {
+  // On one of the node's request threads: the reads block.
+  cluster_->read_async([this, code, conf, shop, keep_alive,
+                        r](cluster::jetstream& js) {
+    auto answer = [&](http::status status, const json& body) {
+      auto res = json_answer(status, body, keep_alive, 2);
+      if (status == http::status::service_unavailable)
+        res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+    };
+    auto state = cluster_->product(code);
+    if (!state)
+      return answer(http::status::service_unavailable,
+                    json{{"error", "cannot read product \"" + shorten(code) +
+                                       "\" from the cluster now: " +
+                                       state.err().message}});
+    if (!*state)
+      return answer(http::status::not_found,
+                    json{{"error", "shelfsync never saw product \"" +
+                                       shorten(code) + "\""}});
+    auto x = explain_in_cluster(js, cluster_->options().slots, *conf,
+                                *conf->find_shop(shop), code, **state);
+    if (!x)
+      return answer(http::status::service_unavailable,
+                    json{{"error", "cannot read the cluster's log now: " +
+                                       x.err().message}});
     answer(http::status::ok, *x);
   });
 }

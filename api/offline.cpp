@@ -245,13 +245,8 @@ int product_log(const std::string& config_path, const std::string& code) {
 
 int explain(const std::string& config_path, const std::string& code,
             const std::string& shop_id) {
-  if (clustered(config_path)) {
-    std::cerr << "shelfsync: explain does not read the cluster yet: shop "
-                 "views and delivery records are not kept in the cluster; "
-                 "`shelfsync log --product " +
-                     code + "` shows its events from the cluster's log\n";
-    return 1;
-  }
+  if (auto conf = clustered(config_path))
+    return cluster_explain(*conf, code, shop_id);
   offline_state st;
   if (!open_offline(config_path, st)) return 1;
   auto* shop = st.conf->find_shop(shop_id);

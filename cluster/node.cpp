@@ -418,6 +418,12 @@ void node::view_async(std::function<void(outcome<cluster_view>)> done) {
   });
 }
 
+void node::read_async(std::function<void(jetstream&)> job) {
+  post([this, job = std::move(job)] {
+    job(*js_);
+  });
+}
+
 void node::owned_lags_async(
     std::function<void(std::vector<std::pair<uint32_t, slot_lag>>)> done) {
   post([this, done = std::move(done)] {

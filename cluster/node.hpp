@@ -144,6 +144,10 @@ class node {
   void owned_lags_async(
       std::function<void(std::vector<std::pair<uint32_t, slot_lag>>)> done);
 
+  /// Runs `job`, which may block on cluster reads through this node's
+  /// connection, on a request thread.
+  void read_async(std::function<void(jetstream&)> job);
+
   /// Slot lease renewals that succeeded, and those that failed (refused or
   /// unanswered), since the node started.
   uint64_t renewals() const { return renewals_; }

@@ -363,7 +363,20 @@ TEST_F(serve_cluster, log_and_replay_read_the_cluster_s_log) {
   ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
   START_NATS(nats, 1);
   auto p1 = tests::free_port();
-  auto n1 = start("n1", p1, nats.urls(), 1);
+  // A shop selling WH-A's stock with a buffer of 2.
+  json shop =
+      json::array({{{"id", "eu"},
+                    {"channel", "shopify"},
+                    {"shopify",
+                     {{"shop_url", "http://127.0.0.1:1"},
+                      {"access_token_env", "SERVE_CLUSTER_UNSET_TOKEN"}}},
+                    {"rules", {{"buffer", 2}}},
+                    {"warehouses",
+                     {{{"warehouse", "WH-A"},
+                       {"enabled", true},
+                       {"location", "gid://shopify/Location/1"}}}}}});
+  auto n1 = start("n1", p1, nats.urls(), 1,
+                  {{{"id", "WH-A"}}, {{"id", "WH-B"}}}, shop);
   ASSERT_TRUE(n1);
   // sku-x: +1 three times, then an absolute value with a version, then an
   // older version (stale); sku-y elsewhere in the same batches.
@@ -438,10 +451,26 @@ TEST_F(serve_cluster, log_and_replay_read_the_cluster_s_log) {
       << out;
   EXPECT_NE(out.find("1 differ"), std::string::npos) << out;
 
-  // explain says plainly that it does not read the cluster yet.
-  EXPECT_EQ(
-      run_cli(dir, "explain " + config + " --product sku-x --shop eu", out), 1);
-  EXPECT_NE(out.find("explain does not read the cluster yet"),
+  // explain, on the command line and over HTTP: the number the shop gets
+  // from the stock the cluster stores (the tampered 99 - buffer 2), with the
+  // events behind it.
+  ASSERT_EQ(
+      run_cli(dir, "explain " + config + " --product sku-x --shop eu", out), 0)
+      << out;
+  EXPECT_NE(out.find("location gid://shopify/Location/1: 97"),
             std::string::npos)
       << out;
+  EXPECT_NE(out.find("v-2"), std::string::npos) << out;
+  EXPECT_NE(out.find("clustered mode"), std::string::npos) << out;
+  auto x = send(p1, http::verb::get, "/v1/products/sku-x/explain?shop=eu");
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(x.value().result_int(), 200) << x.value().body();
+  auto body = json::parse(x.value().body());
+  ASSERT_EQ(body["numbers"].size(), 1u) << body.dump(2);
+  EXPECT_EQ(body["numbers"][0]["value"], 97) << "the tampered 99 - 2";
+  EXPECT_EQ(body["numbers"][0]["events"].size(), 5u) << body.dump(2);
+  EXPECT_EQ(body["cluster"]["applied_seq"], body["applied_seq"]);
+  x = send(p1, http::verb::get, "/v1/products/never-seen/explain?shop=eu");
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x.value().result_int(), 404);
 }
