@@ -20,7 +20,10 @@ namespace shelfsync::cluster {
 // and releases those it holds, and the others leave it out when they share
 // out the slots. So a cluster never splits into two configs; a changed config
 // takes effect once every node running the old one has restarted with the new
-// one (the last old node to go hands the role to the new config).
+// one (the last old node to go hands the role to the new config). When the
+// longest-running node goes, the next one sets the digest: nodes that
+// agreed with the one that went but differ from the new one hand their
+// slots over.
 
 /// The digest of a config's shared part (`shared_json`, canonical JSON of
 /// everything but `node`): the first 12 hex digits of its SHA-256.

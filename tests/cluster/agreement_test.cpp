@@ -23,6 +23,17 @@ namespace {
 
 constexpr uint32_t agreement_slots = 6;
 
+/// Guards the logs the nodes write from their threads.
+std::mutex log_mutex;
+
+/// The lines containing `text` in `log`.
+long lines_with(const std::vector<std::string>& log, const std::string& text) {
+  std::lock_guard<std::mutex> guard{log_mutex};
+  return std::count_if(log.begin(), log.end(), [&](const std::string& line) {
+    return line.find(text) != std::string::npos;
+  });
+}
+
 std::unique_ptr<node> start_member(const nats_servers& nats,
                                    const std::string& id,
                                    const std::string& digest,
@@ -40,9 +51,8 @@ std::unique_ptr<node> start_member(const nats_servers& nats,
   o.address = "127.0.0.1:1" + id.substr(1);
   o.shop_ids = {"shop-a", "shop-b", "shop-c"};
   if (log != nullptr) {
-    static std::mutex m;
     o.log = [log](const std::string& line) {
-      std::lock_guard<std::mutex> guard{m};
+      std::lock_guard<std::mutex> guard{log_mutex};
       log->push_back(line);
     };
   }
@@ -129,10 +139,7 @@ TEST(config_agreement, a_node_with_another_config_takes_no_slots) {
   EXPECT_EQ(a->owned_slots(), agreement_slots);
   EXPECT_TRUE(a->config_problem().empty());
   // Said once, not every round.
-  auto said = std::count_if(b_log.begin(), b_log.end(), [](auto& line) {
-    return line.find("differs from the cluster's") != std::string::npos;
-  });
-  EXPECT_EQ(said, 1);
+  EXPECT_EQ(lines_with(b_log, "differs from the cluster's"), 1);
 
   // The view, read through either node, names the problem.
   auto v = view_of(*a);
@@ -210,4 +217,51 @@ TEST(config_agreement, the_view_shows_slots_that_lag_and_have_no_owner) {
                now->problems.size() == agreement_slots;
       },
       10s));
+}
+
+TEST(config_agreement,
+     when_the_longest_running_node_goes_the_next_one_sets_it) {
+  // n1 and n3 share a config, n2 has another; n1 runs longest. When n1
+  // goes, n2 runs longest: its config is the cluster's, so n3 hands over
+  // every slot it holds and n2 takes them all.
+  START_NATS(nats, 1);
+  auto n1 = start_member(nats, "n1", "aaaaaaaaaaaa");
+  ASSERT_TRUE(n1);
+  ASSERT_TRUE(agreement_wait(
+      [&] {
+        return n1->owned_slots() == agreement_slots;
+      },
+      15s));
+  auto n2 = start_member(nats, "n2", "bbbbbbbbbbbb");
+  ASSERT_TRUE(n2);
+  ASSERT_TRUE(agreement_wait(
+      [&] {
+        return !n2->config_problem().empty();
+      },
+      10s));
+  std::vector<std::string> n3_log;
+  auto n3 = start_member(nats, "n3", "aaaaaaaaaaaa", &n3_log);
+  ASSERT_TRUE(n3);
+  ASSERT_TRUE(agreement_wait(
+      [&] {
+        return n1->owned_slots() == agreement_slots / 2 &&
+               n3->owned_slots() == agreement_slots / 2;
+      },
+      15s))
+      << "n1 owns " << n1->owned_slots() << ", n3 " << n3->owned_slots();
+  EXPECT_EQ(n2->owned_slots(), 0u);
+
+  n1.reset(); // a clean stop: its leases are released at once
+  ASSERT_TRUE(agreement_wait(
+      [&] {
+        return n2->owned_slots() == agreement_slots && n3->owned_slots() == 0 &&
+               !n3->config_problem().empty();
+      },
+      15s))
+      << "n2 owns " << n2->owned_slots() << ", n3 " << n3->owned_slots();
+  EXPECT_TRUE(n2->config_problem().empty());
+  EXPECT_NE(n3->config_problem().find("(set by n2"), std::string::npos)
+      << n3->config_problem();
+  EXPECT_EQ(lines_with(n3_log, "released to n2"),
+            static_cast<long>(agreement_slots / 2));
 }
