@@ -4,6 +4,7 @@
 // takes over.
 #include <sys/wait.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -317,7 +318,10 @@ TEST_F(serve_cluster, a_node_with_another_config_takes_no_slots_and_says_so) {
     EXPECT_EQ(said.str(), "");
   }
 
-  // n2 restarts with n1's config: it takes a fair share.
+  // n2 restarts with n1's config: it takes a fair share. SIGTERM: it hands
+  // its membership over at once.
+  n2->signal(SIGTERM);
+  ASSERT_EQ(n2->wait_exit(15s), 0) << n2->log();
   n2.reset();
   n2 = start("n2", p2, nats.urls(), 1, both, one_shop());
   ASSERT_TRUE(n2);
