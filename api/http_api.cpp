@@ -1,6 +1,7 @@
 #include "api/http_api.hpp"
 
 #include <chrono>
+#include <map>
 #include <optional>
 
 #include <boost/beast/core/string.hpp>
@@ -177,6 +178,21 @@ json shop_json(const shop_status& s, const std::string& problem) {
   auto details = json::parse(s.details, nullptr, false);
   if (details.is_object()) out.update(details);
   return out;
+}
+
+/// A shop's "cluster" object in GET /v1/shops: the node driving it and what
+/// this node's driver did (counts since this node started).
+json cluster_shop_json(const cluster::shop_drive_status& c) {
+  return json{
+      {"slot", c.slot},
+      {"driver", c.driver ? json(*c.driver) : json()},
+      {"driven_here", c.driven_here},
+      {"rows_confirmed", c.rows_confirmed},
+      {"rows_failed", c.rows_failed},
+      {"stale_refusals", c.stale_refusals},
+      {"pending", c.pending},
+      {"checkpoint", c.checkpoint},
+      {"last_error", c.last_error.empty() ? json() : json(c.last_error)}};
 }
 
 /// Finds `name` in the query of `target` and percent-decodes its value;
@@ -722,19 +738,29 @@ void http_api::get_shops(const std::string& id, const http::request& req,
                          http::responder r) {
   auto keep_alive = req.keep_alive();
   auto unset = unset_variables(*engine_.current_config());
-  engine_.shops([id, r, keep_alive, unset](std::vector<shop_status> all) {
+  // Clustered mode: the shop's driver as this node sees it.
+  std::map<std::string, json> in_cluster;
+  if (cluster_shops_ != nullptr)
+    for (auto& c : cluster_shops_->status())
+      in_cluster[c.shop] = cluster_shop_json(c);
+  engine_.shops([id, r, keep_alive, unset,
+                 in_cluster](std::vector<shop_status> all) {
+    auto one = [&](const shop_status& s) {
+      auto out = shop_json(s, shop_problem(unset, s.shop));
+      if (auto c = in_cluster.find(s.shop); c != in_cluster.end())
+        out["cluster"] = c->second;
+      return out;
+    };
     if (id.empty()) {
       json list = json::array();
       for (auto& s : all)
-        list.push_back(shop_json(s, shop_problem(unset, s.shop)));
+        list.push_back(one(s));
       r.send(json_answer(http::status::ok, json{{"shops", list}}, keep_alive));
       return;
     }
     for (auto& s : all)
       if (s.shop == id) {
-        r.send(json_answer(http::status::ok,
-                           shop_json(s, shop_problem(unset, s.shop)),
-                           keep_alive));
+        r.send(json_answer(http::status::ok, one(s), keep_alive));
         return;
       }
     r.send(json_answer(

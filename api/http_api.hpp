@@ -12,6 +12,7 @@
 #include "actors/engine.hpp"
 #include "api/metrics.hpp"
 #include "cluster/node.hpp"
+#include "cluster/shop_drivers.hpp"
 #include "config/config.hpp"
 #include "net/server.hpp"
 
@@ -42,6 +43,13 @@ class http_api {
   /// cluster through `node` (which must outlive this object) instead of
   /// the local engine. Set before the server starts.
   void set_cluster(cluster::node* node) { cluster_ = node; }
+
+  /// Clustered mode: GET /v1/shops adds to each shop a "cluster" object
+  /// (which node drives it, what this node's driver did) from `drivers`
+  /// (which must outlive this object). Set before the server starts.
+  void set_cluster_shops(cluster::shop_drivers* drivers) {
+    cluster_shops_ = drivers;
+  }
 
  private:
   /// The 200 of a stored batch (and its metrics), or the 503 with
@@ -91,6 +99,7 @@ class http_api {
   std::atomic<bool> preview_running_{false};
   std::atomic<bool> preview_cancel_{false};
   cluster::node* cluster_ = nullptr;
+  cluster::shop_drivers* cluster_shops_ = nullptr;
 };
 
 /// What the API answers while the engine starts, before an http_api exists:

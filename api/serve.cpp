@@ -11,6 +11,7 @@
 #include "api/http_api.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/node.hpp"
+#include "cluster/shop_drivers.hpp"
 #include "net/server.hpp"
 
 namespace shelfsync::commands {
@@ -137,6 +138,11 @@ int serve(const std::string& config_path) {
     starting.set_reason("replaying the event log: " + std::to_string(replayed) +
                         " of " + std::to_string(total) + " events");
   };
+  // Clustered mode: the cluster's shop drivers push to the shops (from the
+  // node owning each shop's slot); the local shop actors only keep their
+  // outboxes, so that a store from single-node days can never have a second
+  // node pushing to the same shop.
+  if (conf->node.cluster) eopts.deliver = false;
   auto eng = engine::start(conf, std::move(eopts));
   if (!eng) {
     server.stop();
@@ -144,9 +150,10 @@ int serve(const std::string& config_path) {
     return 1;
   }
   log_shop_problems(*conf);
-  // Clustered mode: ingests and product reads go through the cluster; the
-  // local engine keeps the rest (shops are not driven from the cluster yet).
+  // Clustered mode: ingests, product reads and the shops go through the
+  // cluster; the local engine keeps the rest.
   std::unique_ptr<cluster::node> cluster_node;
+  std::unique_ptr<cluster::shop_drivers> cluster_shops;
   if (conf->node.cluster) {
     auto started = start_cluster_node(*conf);
     if (!started) {
@@ -156,6 +163,12 @@ int serve(const std::string& config_path) {
       return 1;
     }
     cluster_node = std::move(*started);
+    cluster::shop_drivers_options so;
+    so.log = [](const std::string& line) {
+      log_line(log_level::info, "cluster", line);
+    };
+    cluster_shops =
+        std::make_unique<cluster::shop_drivers>(*cluster_node, conf, so);
   }
   metrics counters;
   // Reloads come from HTTP threads and from SIGHUP: one at a time.
@@ -194,6 +207,7 @@ int serve(const std::string& config_path) {
       log_line(log_level::warning, "config",
                "node settings take effect only after a restart");
     (*eng)->reload(next.value);
+    if (cluster_shops) cluster_shops->reload(next.value);
     apply_log_settings(next.value->node.log_level, next.value->node.log_format);
     if (next_token) {
       api->set_token(std::move(*next_token));
@@ -207,6 +221,7 @@ int serve(const std::string& config_path) {
   };
   api = std::make_unique<http_api>(**eng, counters, *token, reload);
   api->set_cluster(cluster_node.get());
+  api->set_cluster_shops(cluster_shops.get());
   live.store(api.get(), std::memory_order_release);
   log_line(log_level::info, "serve", "ready");
   for (;;) {
@@ -231,7 +246,9 @@ int serve(const std::string& config_path) {
   // did not confirm stays in the outbox and goes out after the restart.
   server.stop();
   api.reset(); // ends a config preview still reading the store
-  // Hands this node's slots to the others at once (leases released).
+  // Hands this node's slots and shops to the others at once (drivers
+  // stopped, leases released).
+  cluster_shops.reset();
   cluster_node.reset();
   auto committed = (*eng)->sync();
   // Committed derived state skips the WAL: only once the store has written

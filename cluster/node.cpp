@@ -8,6 +8,7 @@
 
 #include "cluster/membership.hpp"
 #include "cluster/nats_status.hpp"
+#include "cluster/product_ids.hpp"
 #include "cluster/slots.hpp"
 #include "core/stock.hpp"
 
@@ -272,6 +273,14 @@ size_t node::owned_slots() const {
       }));
 }
 
+std::chrono::steady_clock::time_point node::slot_deadline(uint32_t slot) const {
+  return steady::time_point{steady::duration{deadlines_[slot].load()}};
+}
+
+std::optional<std::string> node::slot_holder(uint32_t slot) {
+  return holder_of(*bucket_, lease_bucket::slot_key(slot));
+}
+
 // -- ownership ----------------------------------------------------------------
 
 void node::ownership_loop() {
@@ -511,8 +520,12 @@ void node::apply_loop(slot_worker& w) {
     return;
   }
 
-  // Products of this slot as last written by this applier.
-  std::unordered_map<std::string, versioned<product_state>> cache;
+  // Products of this slot as last written by this applier, with their ids.
+  struct cached_product {
+    versioned<product_state> state;
+    product_ids ids;
+  };
+  std::unordered_map<std::string, cached_product> cache;
   // Retries a write while the lease holds; false when it must stop.
   auto write = [&](auto&& attempt) -> bool {
     while (may_write()) {
@@ -527,6 +540,34 @@ void node::apply_loop(slot_worker& w) {
       std::this_thread::sleep_for(milliseconds{100});
     }
     return false;
+  };
+
+  // A product's state and ids as the cluster holds them, read while the
+  // lease holds; nothing when it is lost.
+  auto load_cached =
+      [&](const std::string& code) -> std::optional<cached_product> {
+    for (;;) {
+      auto loaded = load_product(*js_, slot, code);
+      if (loaded) {
+        cached_product c;
+        if (*loaded)
+          c.state = std::move(**loaded);
+        else
+          c.state.value.product = code;
+        auto ids =
+            product_ids::load(*js_, slot, code, c.state.value.id_segments,
+                              c.state.value.applied_seq);
+        if (ids) {
+          c.ids = std::move(*ids);
+          return c;
+        }
+        loaded = ids.err();
+      }
+      if (!may_write()) return std::nullopt;
+      say_retry("cannot read product \"" + code +
+                "\": " + loaded.err().message);
+      std::this_thread::sleep_for(milliseconds{100});
+    }
   };
 
   while (!w.stop) {
@@ -566,37 +607,38 @@ void node::apply_loop(slot_worker& w) {
       for (auto& code : order) {
         auto i = cache.find(code);
         if (i == cache.end()) {
-          auto loaded = load_product(*js_, slot, code);
-          while (!loaded && may_write()) {
-            say_retry("cannot read product \"" + code +
-                      "\": " + loaded.err().message);
-            std::this_thread::sleep_for(milliseconds{100});
-            loaded = load_product(*js_, slot, code);
-          }
+          auto loaded = load_cached(code);
           if (!loaded) return;
-          versioned<product_state> v;
-          if (*loaded)
-            v = std::move(**loaded);
-          else
-            v.value.product = code;
-          i = cache.emplace(code, std::move(v)).first;
+          i = cache.emplace(code, std::move(*loaded)).first;
         }
-        auto next = i->second.value;
+        auto& cached = i->second;
+        auto next = cached.state.value;
         // Already applied (by a former owner, before its checkpoint).
         if (next.applied_seq >= seq) continue;
+        // The ids change in place: a failed write ends this applier, and
+        // its cache with it.
         for (auto* e : by_product[code]) {
-          if (!next.ids.insert(e->id).second) continue;
+          if (!cached.ids.add(e->id, seq)) continue;
           apply_event(next.record, *e);
         }
         next.applied_seq = seq;
-        uint64_t written = 0;
+        next.id_segments = cached.ids.segments();
+        next.id_count = cached.ids.size();
+        // The ids first: a product state never names an id segment that is
+        // not there, and ids written for a message whose product write did
+        // not land are ignored by their sequence (product_ids).
         bool ok = write([&] {
-          auto r = store_product(*js_, slot, next, i->second.subject_seq);
-          if (r) written = *r;
-          return r;
+          return cached.ids.store(*js_, slot, code);
         });
+        uint64_t written = 0;
+        ok = ok && write([&] {
+               auto r =
+                   store_product(*js_, slot, next, cached.state.subject_seq);
+               if (r) written = *r;
+               return r;
+             });
         if (!ok) return;
-        i->second = versioned<product_state>{std::move(next), written};
+        cached.state = versioned<product_state>{std::move(next), written};
       }
     }
     uint64_t written = 0;

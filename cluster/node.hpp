@@ -155,6 +155,20 @@ class node {
 
   const node_options& options() const { return options_; }
 
+  // -- for the shop drivers (cluster/shop_drivers.hpp) -----------------------
+
+  /// The node's connection; its calls may come from any thread.
+  jetstream& js() { return *js_; }
+
+  /// The fencing deadline of this node's lease on `slot`: past it (or when
+  /// the slot is not held, a time in the past) nothing may be written or
+  /// pushed on the slot's behalf.
+  std::chrono::steady_clock::time_point slot_deadline(uint32_t slot) const;
+
+  /// The node holding `slot`'s lease as a (possibly stale) read of the
+  /// bucket says; nothing when none. For display only.
+  std::optional<std::string> slot_holder(uint32_t slot);
+
   /// Stops like a killed process: threads end, leases are neither renewed
   /// nor released (they expire by their TTL). For tests.
   void halt();
