@@ -587,3 +587,47 @@ TEST_F(serve_cluster, log_and_replay_read_the_cluster_s_log) {
   ASSERT_TRUE(x.ok());
   EXPECT_EQ(x.value().result_int(), 404);
 }
+
+TEST_F(serve_cluster, explain_shows_the_delivery_the_cluster_keeps) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  const std::string loc_a = "gid://shopify/Location/1001";
+  shopify::simulator sim;
+  sim.add_shop("eu", "shpat_serve_cluster");
+  sim.add_location("eu", "WH A", loc_a);
+  sim.add_item("eu", "sku-0", true, {{loc_a, 0}});
+  shopify::simulator_server server{sim};
+  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+  json shops = json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"shopify",
+         {{"shop_url", server.shop_url("eu")},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"rules", {{"buffer", 1}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
+  auto p1 = tests::free_port();
+  auto n1 = start_with("n1", p1, nats.urls(), 1, {{{"id", "WH-A"}}}, shops);
+  ASSERT_TRUE(n1);
+  auto r = send(p1, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-0"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  // Until the shop confirmed 3 - buffer 1.
+  json number;
+  for (int i = 0; i < 300; ++i) {
+    auto x = send(p1, http::verb::get, "/v1/products/sku-0/explain?shop=eu");
+    ASSERT_TRUE(x.ok());
+    ASSERT_EQ(x.value().result_int(), 200) << x.value().body();
+    auto body = json::parse(x.value().body());
+    ASSERT_EQ(body["numbers"].size(), 1u) << body.dump(2);
+    number = body["numbers"][0];
+    if (number["delivery"]["state"] == "confirmed") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(number["value"], 2) << number.dump(2);
+  EXPECT_EQ(number["delivery"]["state"], "confirmed") << number.dump(2);
+  EXPECT_EQ(number["delivery"]["confirmed"], 2) << number.dump(2);
+  EXPECT_EQ(number["events"].size(), 3u) << number.dump(2);
+  server.stop();
+}
