@@ -9,6 +9,7 @@
 #include "api/product_history.hpp"
 #include "cluster/event_log.hpp"
 #include "cluster/history.hpp"
+#include "cluster/shop_state.hpp"
 #include "cluster/slots.hpp"
 #include "core/clock.hpp"
 
@@ -95,6 +96,27 @@ int cluster_product_log(const config& conf, const std::string& code) {
   for (auto& [warehouse, s] : state.record.stock)
     std::cout << "  " << warehouse << "  on_hand " << s.on_hand << " reserved "
               << s.reserved << " available " << s.available() << '\n';
+  // The channel side: each shop's delivery record of the product.
+  for (auto& shop : conf.shops) {
+    auto kept = cluster::load_delivery(*js, shop.id, code);
+    if (!kept) {
+      std::cerr << "shelfsync: cannot read shop \"" << shop.id
+                << "\"'s delivery record: " << kept.err().message << '\n';
+      return 1;
+    }
+    for (auto& [location, l] : kept->value.locations) {
+      std::cout << "shop " << shop.id << (location.empty() ? "" : " ")
+                << location << ": confirmed "
+                << (l.confirmed ? std::to_string(*l.confirmed) : "none");
+      if (l.confirmed) std::cout << " (from seq " << l.confirmed_seq << ")";
+      if (l.pending)
+        std::cout << ", in flight " << *l.pending << " (from seq "
+                  << l.pending_seq << ", request " << l.key << ")";
+      if (!l.failed.empty())
+        std::cout << ", refused for seq " << l.failed_seq << ": " << l.failed;
+      std::cout << '\n';
+    }
+  }
   return 0;
 }
 

@@ -629,5 +629,13 @@ TEST_F(serve_cluster, explain_shows_the_delivery_the_cluster_keeps) {
   EXPECT_EQ(number["delivery"]["state"], "confirmed") << number.dump(2);
   EXPECT_EQ(number["delivery"]["confirmed"], 2) << number.dump(2);
   EXPECT_EQ(number["events"].size(), 3u) << number.dump(2);
+  // log --product shows the same delivery record.
+  std::string out;
+  ASSERT_EQ(
+      run_cli(dir, "log --config " + dir + "/n1.json --product sku-0", out), 0)
+      << out;
+  EXPECT_NE(out.find("shop eu " + loc_a + ": confirmed 2 (from seq"),
+            std::string::npos)
+      << out;
   server.stop();
 }
