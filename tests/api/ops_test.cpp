@@ -408,9 +408,9 @@ TEST_F(ops_test, the_sample_configs_pass_check_config) {
         "SHELFSYNC_NATS_TOKEN", "EU_STORE_TOKEN", "AMZ_CLIENT_ID",
         "AMZ_CLIENT_SECRET", "AMZ_REFRESH_TOKEN"})
     ::setenv(name, "set-for-the-test", 1);
-  for (auto name : {"shopify.sample.json", "amazon.sample.json",
-                    "cluster/node-1.json", "cluster/node-2.json",
-                    "cluster/node-3.json"}) {
+  for (auto name :
+       {"shopify.sample.json", "amazon.sample.json", "cluster/node-1.json",
+        "cluster/node-2.json", "cluster/node-3.json"}) {
     auto path = std::string{SHELFSYNC_SOURCE_DIR} + "/config/" + name;
     ASSERT_TRUE(std::filesystem::exists(path)) << path;
     auto r = run("check-config --config " + path);
