@@ -75,26 +75,38 @@ struct shop_drivers::driver {
   }
 };
 
-/// Delivers product views to one Shopify shop (cluster/shopify_delivery.cpp).
-class shopify_delivery {
+/// How a driver delivers to one channel: the driver reads product states
+/// and hands them over in rounds.
+class channel_delivery {
  public:
-  /// Empty `why` when the shop's client could be made.
-  explicit shopify_delivery(shop_drivers::driver& d);
-  ~shopify_delivery();
+  virtual ~channel_delivery() = default;
 
-  /// Why the shop cannot be driven (a missing token, a bad version).
+  /// Why the shop cannot be driven (a missing secret, a bad URL); empty
+  /// when it can.
   const std::string& refusal() const { return refusal_; }
+
+  /// Called once before the first round: finishes what a former owner left
+  /// in flight. False when the driver must stop.
+  virtual bool resume() { return true; }
 
   /// Brings the shop to the views of `batch`: true when every product of it
   /// is confirmed or failed for good; false when the driver must stop (lease
   /// lost, another owner wrote, told to stop, or a failure to retry from
   /// the checkpoint).
-  bool deliver(const std::vector<product_update>& batch);
+  virtual bool deliver(const std::vector<product_update>& batch) = 0;
 
- private:
-  struct impl;
-  std::unique_ptr<impl> impl_;
+  /// Most product states per round, and how long a round gathers them.
+  virtual size_t batch_limit() const = 0;
+  virtual std::chrono::milliseconds gather_for() const = 0;
+
+ protected:
   std::string refusal_;
 };
+
+/// Delivers to a Shopify shop (cluster/shopify_delivery.cpp).
+std::unique_ptr<channel_delivery> shopify_delivery(shop_drivers::driver& d);
+
+/// Delivers to an Amazon seller (cluster/amazon_delivery.cpp).
+std::unique_ptr<channel_delivery> amazon_delivery(shop_drivers::driver& d);
 
 } // namespace shelfsync::cluster

@@ -33,7 +33,32 @@ bool same_settings(const shop_config& a, const shop_config& b) {
          a.rules.percent == b.rules.percent && a.rules.max == b.rules.max &&
          a.shopify.shop_url == b.shopify.shop_url &&
          a.shopify.api_version == b.shopify.api_version &&
-         a.shopify.access_token_env == b.shopify.access_token_env;
+         a.shopify.access_token_env == b.shopify.access_token_env &&
+         a.amazon.endpoint == b.amazon.endpoint &&
+         a.amazon.lwa_endpoint == b.amazon.lwa_endpoint &&
+         a.amazon.seller_id == b.amazon.seller_id &&
+         a.amazon.marketplace_ids == b.amazon.marketplace_ids &&
+         a.amazon.client_id_env == b.amazon.client_id_env &&
+         a.amazon.client_secret_env == b.amazon.client_secret_env &&
+         a.amazon.refresh_token_env == b.amazon.refresh_token_env &&
+         a.amazon.batch_interval == b.amazon.batch_interval &&
+         a.amazon.feed_poll == b.amazon.feed_poll &&
+         a.amazon.product_type == b.amazon.product_type;
+}
+
+/// A digest of what a shop's views are computed with (slot_of's stable
+/// hash of the settings in a fixed text form).
+std::string settings_digest(const shop_config& shop) {
+  std::string text = shop.stock_sync ? "sync;" : "off;";
+  for (auto& w : shop.warehouses)
+    text +=
+        w.warehouse + "=" + (w.enabled ? "1" : "0") + "@" + w.location + ";";
+  auto opt = [](const std::optional<int64_t>& x) {
+    return x ? std::to_string(*x) : std::string{"-"};
+  };
+  text += "rules:" + opt(shop.rules.buffer) + "," + opt(shop.rules.percent) +
+          "," + opt(shop.rules.max);
+  return std::to_string(stable_hash(text));
 }
 
 /// Owns a natsSubscription.
@@ -176,9 +201,7 @@ void shop_drivers::watch_round() {
       d->generation = generation_;
       continue;
     }
-    // Amazon shops are not driven from the cluster yet.
-    if (!owned || shop.channel != channel_kind::shopify || !shop.stock_sync)
-      continue;
+    if (!owned || !shop.stock_sync) continue;
     auto fresh = std::make_unique<driver>();
     fresh->owner = &node_;
     fresh->options = &options_;
@@ -208,15 +231,19 @@ void shop_drivers::watch_round() {
 // -----------------------------------------------------------------
 
 void shop_drivers::run(driver& d) {
-  shopify_delivery channel{d};
-  if (!channel.refusal().empty()) {
-    d.say("not driven: " + channel.refusal(), true);
+  auto channel = d.shop.channel == channel_kind::shopify ? shopify_delivery(d)
+                                                         : amazon_delivery(d);
+  if (!channel->refusal().empty()) {
+    d.say("not driven: " + channel->refusal(), true);
     d.pause(milliseconds{2000});
     return;
   }
   auto& js = node_.js();
-  // The shop's checkpoint: every product state up to it is delivered.
-  versioned<uint64_t> cp;
+  // The shop's checkpoint: every product state up to it is delivered, with
+  // the settings it names. Other settings (a reload) start from the
+  // beginning: every product's view is computed again and compared with
+  // what the shop confirmed, so only what changed is sent.
+  versioned<shop_checkpoint> cp;
   for (;;) {
     auto loaded = load_shop_checkpoint(js, d.shop.id);
     if (loaded) {
@@ -227,16 +254,24 @@ void shop_drivers::run(driver& d) {
     d.say("cannot read its checkpoint: " + loaded.err().message, true);
     d.pause(milliseconds{200});
   }
-  d.checkpoint = cp.value;
-  d.say("driven by this node from state sequence " + std::to_string(cp.value));
+  auto settings = settings_digest(d.shop);
+  if (cp.value.settings != settings) {
+    if (cp.value.state_seq > 0)
+      d.say("settings changed since the checkpoint: every product's view is "
+            "compared again");
+    cp.value = shop_checkpoint{0, settings};
+  }
+  uint64_t from = cp.value.state_seq;
+  d.checkpoint = from;
+  d.say("driven by this node from state sequence " + std::to_string(from));
 
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Ordered = true;
   so.Stream = state_stream.c_str();
-  if (cp.value > 0) {
+  if (from > 0) {
     so.Config.DeliverPolicy = js_DeliverByStartSequence;
-    so.Config.OptStartSeq = cp.value + 1;
+    so.Config.OptStartSeq = from + 1;
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
@@ -251,14 +286,22 @@ void shop_drivers::run(driver& d) {
     return;
   }
 
+  if (!channel->resume()) return;
   while (d.may_write()) {
     // A round: the product states that came, newest per product.
     std::vector<product_update> batch;
     std::unordered_map<std::string, size_t> index;
     uint64_t last = 0;
-    while (batch.size() < options_.batch) {
+    steady::time_point first{};
+    while (batch.size() < channel->batch_limit()) {
       natsMsg* raw = nullptr;
-      auto wait = batch.empty() ? milliseconds{200} : options_.gather;
+      auto wait = milliseconds{200};
+      if (!batch.empty()) {
+        auto left = std::chrono::duration_cast<milliseconds>(
+            first + channel->gather_for() - steady::now());
+        if (left <= milliseconds{0}) break;
+        wait = left;
+      }
       s = natsSubscription_NextMsg(&raw, sub.p, wait.count());
       if (s == NATS_TIMEOUT) break;
       if (s != NATS_OK) {
@@ -271,7 +314,8 @@ void shop_drivers::run(driver& d) {
       if (natsMsg_GetMetaData(&meta, msg.get()) != NATS_OK) continue;
       uint64_t seq = meta->Sequence.Stream;
       jsMsgMetaData_Destroy(meta);
-      if (seq <= cp.value) continue;
+      if (seq <= from) continue;
+      if (batch.empty()) first = steady::now();
       last = std::max(last, seq);
       auto state = decode_product(
           std::string(natsMsg_GetData(msg.get()),
@@ -292,12 +336,13 @@ void shop_drivers::run(driver& d) {
       }
     }
     if (last == 0) continue;
-    if (!channel.deliver(batch)) return;
+    if (!channel->deliver(batch)) return;
     // Every product of the round is confirmed or failed for good.
     for (;;) {
-      auto written = store_shop_checkpoint(js, d.shop.id, last, cp.subject_seq);
+      auto next = shop_checkpoint{last, settings};
+      auto written = store_shop_checkpoint(js, d.shop.id, next, cp.subject_seq);
       if (written) {
-        cp = versioned<uint64_t>{last, *written};
+        cp = versioned<shop_checkpoint>{next, *written};
         d.checkpoint = last;
         break;
       }

@@ -30,6 +30,10 @@ struct shop_drivers_options {
   /// Shopify requests: connect and whole-request limits.
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{5000};
+  /// An Amazon feed recorded in the memo whose createFeed answer was lost
+  /// may exist and be processed later: a new owner waits this long from its
+  /// recording before it sends newer values.
+  std::chrono::milliseconds unknown_feed_wait{std::chrono::minutes{5}};
   /// How often the drivers are started and stopped as slots come and go.
   std::chrono::milliseconds watch_every{100};
   /// Where drivers say what they do and what fails; one line each.
@@ -59,7 +63,7 @@ struct shop_drive_status {
 
 /// The channel side of a cluster node (PRODUCT.md §7): the node that owns a
 /// shop's slot (`slot_of_shop`) drives the shop, so one node at a time holds
-/// its Shopify bucket.
+/// its Shopify bucket or its Amazon feed budget.
 ///
 /// One plain thread per driven shop (every JetStream and channel call
 /// blocks): it reads every product state from the shop's checkpoint on
@@ -74,7 +78,13 @@ struct shop_drive_status {
 /// of a fenced owner cannot overwrite a newer value. The checkpoint moves
 /// only past products confirmed or failed for good.
 ///
-/// Shopify shops only; Amazon shops are listed but not driven yet.
+/// Amazon sellers: the changed views of a round (gathered for the shop's
+/// `batch_interval`) go out as one JSON_LISTINGS_FEED, recorded in the
+/// seller's memo (`shelfsync.state.shop.<hex>.feeds`) before createFeed,
+/// with createFeed's budget (5 per 5 minutes) kept there too; the driver
+/// follows the feed to its end and applies its report to the delivery
+/// records. A new owner first follows the feeds the memo names to their
+/// end, so no value goes backwards.
 class shop_drivers {
  public:
   /// Starts watching `n`'s slots for the shops of `conf`.

@@ -94,25 +94,86 @@ outcome<uint64_t> store_delivery(jetstream& js, const std::string& shop,
   return cas_write(js, shop_sent_subject(shop, code), encode(r), expected_seq);
 }
 
-outcome<versioned<uint64_t>> load_shop_checkpoint(jetstream& js,
-                                                  const std::string& shop) {
+std::string encode(const feed_memo& m) {
+  json feeds = json::array();
+  for (auto& f : m.feeds) {
+    json skus = json::array();
+    for (auto& s : f.skus)
+      skus.push_back(json::array({s.sku, s.quantity, s.seq}));
+    feeds.push_back(json{{"feed_id", f.feed_id},
+                         {"creating", f.creating},
+                         {"created_ms", f.created_ms},
+                         {"skus", std::move(skus)}});
+  }
+  return json{{"feeds", std::move(feeds)},
+              {"create_times_ms", m.create_times_ms}}
+      .dump();
+}
+
+outcome<feed_memo> decode_feed_memo(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  feed_memo out;
+  try {
+    for (auto& f : body.at("feeds")) {
+      feed_memo_entry e;
+      e.feed_id = f.at("feed_id").get<std::string>();
+      e.creating = f.at("creating").get<bool>();
+      e.created_ms = f.at("created_ms").get<int64_t>();
+      for (auto& s : f.at("skus"))
+        e.skus.push_back(feed_memo_sku{s.at(0).get<std::string>(),
+                                       s.at(1).get<int64_t>(),
+                                       s.at(2).get<uint64_t>()});
+      out.feeds.push_back(std::move(e));
+    }
+    out.create_times_ms =
+        body.at("create_times_ms").get<std::vector<int64_t>>();
+  } catch (const json::exception& e) {
+    return error{errc::invalid,
+                 std::string{"a feed memo is malformed: "} + e.what()};
+  }
+  return out;
+}
+
+outcome<versioned<feed_memo>> load_feed_memo(jetstream& js,
+                                             const std::string& shop) {
+  auto subject = shop_feeds_subject(shop);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<feed_memo>{};
+  auto m = decode_feed_memo((*last)->data);
+  if (!m) return error{m.err().code, subject + ": " + m.err().message};
+  return versioned<feed_memo>{std::move(*m), (*last)->sequence};
+}
+
+outcome<uint64_t> store_feed_memo(jetstream& js, const std::string& shop,
+                                  const feed_memo& m, uint64_t expected_seq) {
+  return cas_write(js, shop_feeds_subject(shop), encode(m), expected_seq);
+}
+
+outcome<versioned<shop_checkpoint>>
+load_shop_checkpoint(jetstream& js, const std::string& shop) {
   auto subject = shop_checkpoint_subject(shop);
   auto last = last_state(js, subject);
   if (!last) return last.err();
-  if (!*last) return versioned<uint64_t>{0, 0};
+  if (!*last) return versioned<shop_checkpoint>{};
   auto body = json::parse((*last)->data, nullptr, false);
-  if (!body.is_object() || !body.contains("state_seq") ||
-      !body["state_seq"].is_number_unsigned())
-    return error{errc::invalid, subject + " is malformed"};
-  return versioned<uint64_t>{body["state_seq"].get<uint64_t>(),
-                             (*last)->sequence};
+  shop_checkpoint cp;
+  try {
+    cp.state_seq = body.at("state_seq").get<uint64_t>();
+    cp.settings = body.at("settings").get<std::string>();
+  } catch (const json::exception& e) {
+    return error{errc::invalid, subject + " is malformed: " + e.what()};
+  }
+  return versioned<shop_checkpoint>{std::move(cp), (*last)->sequence};
 }
 
 outcome<uint64_t> store_shop_checkpoint(jetstream& js, const std::string& shop,
-                                        uint64_t state_seq,
+                                        const shop_checkpoint& cp,
                                         uint64_t expected_seq) {
-  return cas_write(js, shop_checkpoint_subject(shop),
-                   json{{"state_seq", state_seq}}.dump(), expected_seq);
+  return cas_write(
+      js, shop_checkpoint_subject(shop),
+      json{{"state_seq", cp.state_seq}, {"settings", cp.settings}}.dump(),
+      expected_seq);
 }
 
 } // namespace shelfsync::cluster

@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cluster/error.hpp"
 #include "cluster/event_log.hpp"
@@ -64,13 +65,60 @@ outcome<uint64_t> store_delivery(jetstream& js, const std::string& shop,
                                  const delivery_record& r,
                                  uint64_t expected_seq);
 
-/// The shop's checkpoint: the state-stream sequence delivered up to.
-outcome<versioned<uint64_t>> load_shop_checkpoint(jetstream& js,
-                                                  const std::string& shop);
+/// One SKU of an Amazon feed: message n of the feed is the n-th SKU.
+struct feed_memo_sku {
+  std::string sku;
+  int64_t quantity = 0;
+  /// The product's applied_seq the quantity came from.
+  uint64_t seq = 0;
+};
+
+/// An Amazon feed recorded before createFeed.
+struct feed_memo_entry {
+  /// Empty until createFeed answered.
+  std::string feed_id;
+  /// Set just before createFeed is called: without a feed id the feed may
+  /// or may not exist then. Unset, no feed can exist for the entry.
+  bool creating = false;
+  /// When it was recorded (milliseconds since the Unix epoch).
+  int64_t created_ms = 0;
+  std::vector<feed_memo_sku> skus;
+};
+
+/// An Amazon seller's feeds in flight and its createFeed budget: the times
+/// of its recent createFeed calls, whichever node made them.
+struct feed_memo {
+  std::vector<feed_memo_entry> feeds;
+  std::vector<int64_t> create_times_ms;
+};
+
+std::string encode(const feed_memo& m);
+outcome<feed_memo> decode_feed_memo(const std::string& data);
+
+/// The seller's memo (empty with subject_seq 0 when none).
+outcome<versioned<feed_memo>> load_feed_memo(jetstream& js,
+                                             const std::string& shop);
+
+/// Writes it over `expected_seq` by CAS.
+outcome<uint64_t> store_feed_memo(jetstream& js, const std::string& shop,
+                                  const feed_memo& m, uint64_t expected_seq);
+
+/// A shop's checkpoint.
+struct shop_checkpoint {
+  /// The state-stream sequence every product state is delivered up to.
+  uint64_t state_seq = 0;
+  /// A digest of the shop settings the views were computed with: other
+  /// settings (a reload) make every product's view count again.
+  std::string settings;
+};
+
+/// The shop's checkpoint (zero with subject_seq 0 when none).
+outcome<versioned<shop_checkpoint>>
+load_shop_checkpoint(jetstream& js, const std::string& shop);
 
 /// Writes the shop's checkpoint by CAS.
 outcome<uint64_t> store_shop_checkpoint(jetstream& js, const std::string& shop,
-                                        uint64_t state_seq,
+                                        const shop_checkpoint& cp,
                                         uint64_t expected_seq);
 
 } // namespace shelfsync::cluster

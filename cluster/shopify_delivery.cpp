@@ -21,6 +21,11 @@ struct row {
   int64_t quantity = 0;
   std::string item_id;
   std::optional<int64_t> change_from;
+  /// The item must be stocked at the location first (activated without a
+  /// quantity: its level is then 0, which `change_from` says), or its
+  /// tracking switched on.
+  bool activate = false;
+  bool track = false;
   /// Set once the row is settled: confirmed, or failed for good (`failed`
   /// non-empty).
   bool settled = false;
@@ -50,7 +55,7 @@ std::string random_hex() {
 
 } // namespace
 
-struct shopify_delivery::impl {
+struct shopify_delivery_impl {
   shop_drivers::driver& d;
   std::unique_ptr<shopify::client> client;
   /// Found items by SKU (the product code), and SKU by item id.
@@ -59,7 +64,7 @@ struct shopify_delivery::impl {
   std::string key_base;
   uint64_t keys = 0;
 
-  explicit impl(shop_drivers::driver& drv) : d(drv) {
+  explicit shopify_delivery_impl(shop_drivers::driver& drv) : d(drv) {
     key_base = "shelfsync-" + d.owner->options().node_id + "-" + random_hex();
   }
 
@@ -155,10 +160,16 @@ struct shopify_delivery::impl {
       shopify::push_request p;
       p.idempotency_key = key;
       p.reference_document_uri = "shelfsync://push/" + key;
-      for (auto i : chunk)
-        p.quantities.push_back(
-            shopify::quantity_row{all[i].item_id, all[i].location,
-                                  all[i].quantity, all[i].change_from});
+      std::set<std::string> track;
+      for (auto i : chunk) {
+        auto& x = all[i];
+        p.quantities.push_back(shopify::quantity_row{
+            x.item_id, x.location, x.quantity, x.change_from});
+        if (x.activate)
+          p.activate.push_back({x.item_id, x.location, std::nullopt});
+        if (x.track && track.insert(x.item_id).second)
+          p.track.push_back(x.item_id);
+      }
       auto r = client->push(p);
       switch (r.status.kind) {
       case shopify::outcome::ok:
@@ -179,8 +190,16 @@ struct shopify_delivery::impl {
       }
       auto& out = r.outcome;
       if (out.applied) {
-        for (auto i : chunk)
-          all[i].settled = true;
+        for (auto i : chunk) {
+          auto& x = all[i];
+          x.settled = true;
+          // What the shop holds now, for the next rounds.
+          auto sku = sku_of.find(x.item_id);
+          auto it = sku == sku_of.end() ? items.end() : items.find(sku->second);
+          if (it == items.end()) continue;
+          it->second.tracked = true;
+          if (x.activate) it->second.levels.push_back({x.location, x.quantity});
+        }
         return true;
       }
       if (out.row_errors.empty()) {
@@ -224,13 +243,10 @@ struct shopify_delivery::impl {
           auto& x = all[i];
           auto sku = sku_of[x.item_id];
           auto now = level(sku, x.location);
-          if (!now) {
-            x.settled = true;
-            x.failed = "ITEM_NOT_STOCKED_AT_LOCATION: SKU " + sku +
-                       " is no longer stocked at " + x.location;
-            continue;
-          }
-          x.change_from = *now;
+          if (auto it = items.find(sku); it != items.end())
+            x.track = !it->second.tracked;
+          x.activate = !now;
+          x.change_from = now.value_or(0);
         }
       }
       chunk.erase(std::remove_if(chunk.begin(), chunk.end(),
@@ -246,7 +262,7 @@ struct shopify_delivery::impl {
   bool deliver(const std::vector<product_update>& batch);
 };
 
-bool shopify_delivery::impl::deliver(const std::vector<product_update>& batch) {
+bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
   // What differs from what the shop confirmed.
   std::vector<product_work> work;
   std::vector<row> rows;
@@ -349,20 +365,18 @@ bool shopify_delivery::impl::deliver(const std::vector<product_update>& batch) {
     if (x.settled) continue;
     auto& code = work[x.product].code();
     auto it = items.find(code);
-    auto now = level(code, x.location);
-    if (it == items.end() || !now) {
+    if (it == items.end()) {
       x.settled = true;
-      x.failed =
-          it == items.end()
-              ? "INVALID_INVENTORY_ITEM: the item of SKU " + code + " is gone"
-              : "ITEM_NOT_STOCKED_AT_LOCATION: SKU " + code +
-                    " is not stocked at " + x.location;
+      x.failed = "INVALID_INVENTORY_ITEM: the item of SKU " + code + " is gone";
       continue;
     }
-    if (!it->second.tracked) {
-      x.settled = true;
-      x.failed = "NOT_TRACKED: the inventory item of SKU " + code +
-                 " does not track its quantities";
+    x.track = !it->second.tracked;
+    auto now = level(code, x.location);
+    if (!now) {
+      // Stocked there first, in the same push (the activation runs before
+      // the quantities, so the compare value is the new level's 0).
+      x.activate = true;
+      x.change_from = 0;
       continue;
     }
     if (!x.change_from) x.change_from = *now;
@@ -425,8 +439,29 @@ bool shopify_delivery::impl::deliver(const std::vector<product_update>& batch) {
   return true;
 }
 
-shopify_delivery::shopify_delivery(shop_drivers::driver& d)
-    : impl_(std::make_unique<impl>(d)) {
+namespace {
+
+class shopify_channel final : public channel_delivery {
+ public:
+  explicit shopify_channel(shop_drivers::driver& d);
+
+  bool deliver(const std::vector<product_update>& batch) override {
+    if (!impl_->client) return false;
+    return impl_->deliver(batch);
+  }
+
+  size_t batch_limit() const override { return impl_->d.options->batch; }
+
+  std::chrono::milliseconds gather_for() const override {
+    return impl_->d.options->gather;
+  }
+
+ private:
+  std::unique_ptr<shopify_delivery_impl> impl_;
+};
+
+shopify_channel::shopify_channel(shop_drivers::driver& d)
+    : impl_(std::make_unique<shopify_delivery_impl>(d)) {
   auto& sc = d.shop.shopify;
   shopify::client_config cfg;
   cfg.shop_url = sc.shop_url;
@@ -461,11 +496,10 @@ shopify_delivery::shopify_delivery(shop_drivers::driver& d)
   }
 }
 
-shopify_delivery::~shopify_delivery() = default;
+} // namespace
 
-bool shopify_delivery::deliver(const std::vector<product_update>& batch) {
-  if (!impl_->client) return false;
-  return impl_->deliver(batch);
+std::unique_ptr<channel_delivery> shopify_delivery(shop_drivers::driver& d) {
+  return std::make_unique<shopify_channel>(d);
 }
 
 } // namespace shelfsync::cluster

@@ -22,7 +22,7 @@ push_request sample_push(size_t rows) {
   for (size_t i = 0; i < rows; ++i)
     p.quantities.push_back(
         {"gid://shopify/InventoryItem/" + std::to_string(i + 1),
-         "gid://shopify/Location/1", static_cast<int64_t>(i)});
+         "gid://shopify/Location/1", static_cast<int64_t>(i), std::nullopt});
   return p;
 }
 
