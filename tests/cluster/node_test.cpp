@@ -451,3 +451,37 @@ TEST(cluster_node, ids_over_several_segments_still_dedupe_after_a_take_over) {
   ASSERT_TRUE(p && *p);
   EXPECT_EQ((*p)->id_count, count + 1);
 }
+
+TEST(cluster_node, ids_written_without_their_product_write_do_not_count) {
+  START_NATS(nats, 3);
+  // A former owner wrote the ids of a message, then died before it wrote
+  // the product state: the message is not applied, its ids must not count.
+  auto raw = connect_to(nats.urls());
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, events_stream_spec(3, 0ms)));
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, state_stream_spec(3)));
+  const std::string product = "O1";
+  auto slot = slot_of(product, slot_count);
+  auto acks = raw->publish_batch(
+      event_messages({delta("o0", product, 7)}, slot_count, nullptr), 5s);
+  ASSERT_TRUE(acks) << acks.err().message;
+  product_ids orphan;
+  orphan.add("o0", (*acks)[0].sequence);
+  ASSERT_TRUE(orphan.store(*raw, slot, product));
+  auto loaded = product_ids::load(*raw, slot, product, 0, 0);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  EXPECT_FALSE(loaded->contains("o0"));
+
+  // The next owner applies the message (once) and rewrites the segment.
+  auto a = start_node(nats, "n1");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(read_on_hand(*a, product), 7);
+  auto p = a->product(product);
+  ASSERT_TRUE(p && *p);
+  EXPECT_EQ((*p)->id_count, 1u);
+  loaded = product_ids::load(*raw, slot, product, (*p)->id_segments,
+                             (*p)->applied_seq);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  EXPECT_TRUE(loaded->contains("o0"));
+  EXPECT_EQ(loaded->segments(), 1u);
+}

@@ -465,7 +465,8 @@ class cluster_amazon : public ::testing::Test {
     server.reset();
   }
 
-  member& start(const nats_servers& nats, const std::string& id) {
+  member& start(const nats_servers& nats, const std::string& id,
+                std::chrono::milliseconds unknown_feed_wait = 3000ms) {
     auto n = node::start(options_for(nats, id));
     EXPECT_TRUE(n) << (n ? "" : n.err().message);
     member m;
@@ -474,7 +475,7 @@ class cluster_amazon : public ::testing::Test {
     o.request_timeout = 3000ms;
     // A feed whose createFeed answer was lost (a move mid-call) holds the
     // seller for this long instead of minutes.
-    o.unknown_feed_wait = 3000ms;
+    o.unknown_feed_wait = unknown_feed_wait;
     o.log = [id](const std::string& line) {
       if (std::getenv("CLUSTER_TEST_LOG") != nullptr)
         std::cerr << id << ": " << line << "\n";
@@ -621,4 +622,42 @@ TEST_F(cluster_amazon, a_new_owner_follows_the_feed_in_flight_before_sending) {
   EXPECT_FALSE(created_before) << "a feed was created before the one in "
                                   "flight was followed";
   EXPECT_EQ(driver_of_seller(), &survivor);
+}
+
+TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_holds_newer_values) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  // A former owner called createFeed and died before the answer: the memo
+  // names a feed being created, without its id.
+  auto raw = connect_to(nats.urls());
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, state_stream_spec(1)));
+  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+  feed_memo memo;
+  feed_memo_entry lost;
+  lost.creating = true;
+  lost.created_ms = now_ms;
+  lost.skus.push_back({code(0), 1, 1});
+  memo.feeds.push_back(lost);
+  memo.create_times_ms.push_back(now_ms);
+  ASSERT_TRUE(store_feed_memo(*raw, "amazon-us", memo, 0));
+
+  auto started = std::chrono::steady_clock::now();
+  auto& m = start(nats, "n1", 1500ms);
+  ASSERT_TRUE(m.n->ingest({delta("u0", code(0), "WH-A", 5)}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return listed(1)[code(0)] == 5;
+      },
+      20s));
+  // Nothing was created before the lost feed would have been done.
+  auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, 1400ms);
+  EXPECT_EQ(sim->feeds().size(), 1u);
+  auto after = load_feed_memo(*raw, "amazon-us");
+  ASSERT_TRUE(after) << after.err().message;
+  EXPECT_EQ(after->value.create_times_ms.size(), 2u)
+      << "the budget counts the lost call too";
 }
