@@ -201,7 +201,7 @@ void cluster_rig::write_config(int i) const {
            {"client_id_env", "CLU_AMZ_CLIENT_ID"},
            {"client_secret_env", "CLU_AMZ_CLIENT_SECRET"},
            {"refresh_token_env", "CLU_AMZ_REFRESH_TOKEN"},
-           {"batch_interval_seconds", 2},
+           {"batch_interval_seconds", options_.amazon_batch_seconds},
            {"feed_poll_seconds", 1}}},
          {"warehouses",
           {{{"warehouse", "WH-A"}, {"enabled", true}},
@@ -545,10 +545,23 @@ cluster_rig::applied_ids_differ(const std::string& code,
 }
 
 std::string cluster_rig::log_tails(size_t bytes) const {
+  // Without the access log's lines, which would fill the tails.
+  auto without_access = [](const std::string& log) {
+    std::string out;
+    size_t start = 0;
+    while (start < log.size()) {
+      auto end = log.find('\n', start);
+      if (end == std::string::npos) end = log.size();
+      auto line = log.substr(start, end - start + 1);
+      if (line.find(" access: ") == std::string::npos) out += line;
+      start = end + 1;
+    }
+    return out;
+  };
   std::string out;
   for (int i = 0; i < node_count(); ++i)
-    out += "-- " + node_id(i) + ".log (tail) --\n" + tail(node_log(i), bytes) +
-           "\n";
+    out += "-- " + node_id(i) + ".log (tail, without access lines) --\n" +
+           tail(without_access(node_log(i)), bytes) + "\n";
   if (options_.simulators)
     out += "-- sim.log (tail) --\n" +
            tail(read_file(dir_ + "/sim.log"), bytes / 2) + "\n";
