@@ -68,7 +68,7 @@ shopify::push_request to_push_request(const shopify_push& p) {
   for (auto& a : p.activate)
     out.activate.push_back({a.item, a.location, std::nullopt});
   for (auto& r : p.rows)
-    out.quantities.push_back({r.item, r.location, r.quantity});
+    out.quantities.push_back({r.item, r.location, r.quantity, std::nullopt});
   out.reference_document_uri = "shelfsync://push/" + p.key;
   return out;
 }

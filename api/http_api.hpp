@@ -12,6 +12,7 @@
 #include "actors/engine.hpp"
 #include "api/metrics.hpp"
 #include "cluster/node.hpp"
+#include "cluster/shop_drivers.hpp"
 #include "config/config.hpp"
 #include "net/server.hpp"
 
@@ -43,6 +44,13 @@ class http_api {
   /// the local engine. Set before the server starts.
   void set_cluster(cluster::node* node) { cluster_ = node; }
 
+  /// Clustered mode: GET /v1/shops adds to each shop a "cluster" object
+  /// (which node drives it, what this node's driver did) from `drivers`
+  /// (which must outlive this object). Set before the server starts.
+  void set_cluster_shops(cluster::shop_drivers* drivers) {
+    cluster_shops_ = drivers;
+  }
+
  private:
   /// The 200 of a stored batch (and its metrics), or the 503 with
   /// Retry-After of one that could not be stored (nothing of it applied).
@@ -64,6 +72,12 @@ class http_api {
                  http::responder r);
   void post_preview(http::request&& req, http::responder r);
   void get_metrics(const http::request& req, http::responder r);
+  void render_metrics(bool keep_alive, http::responder r,
+                      std::vector<std::pair<uint32_t, cluster::slot_lag>> lags);
+  void get_cluster(const http::request& req, http::responder r);
+  void get_cluster_explanation(const std::string& code, config_ptr conf,
+                               const std::string& shop, bool keep_alive,
+                               http::responder r);
   void get_deliveries(const std::string& id, std::string_view target,
                       const http::request& req, http::responder r);
   void get_product_list(std::string_view target, const http::request& req,
@@ -85,6 +99,7 @@ class http_api {
   std::atomic<bool> preview_running_{false};
   std::atomic<bool> preview_cancel_{false};
   cluster::node* cluster_ = nullptr;
+  cluster::shop_drivers* cluster_shops_ = nullptr;
 };
 
 /// What the API answers while the engine starts, before an http_api exists:

@@ -9,7 +9,9 @@
 #include "api/commands.hpp"
 #include "api/error_text.hpp"
 #include "api/http_api.hpp"
+#include "cluster/membership.hpp"
 #include "cluster/node.hpp"
+#include "cluster/shop_drivers.hpp"
 #include "net/server.hpp"
 
 namespace shelfsync::commands {
@@ -30,9 +32,17 @@ void log_shop_problems(const config& conf) {
 /// Joins the cluster `c` describes: connects to NATS, creates the streams
 /// and the lease bucket when absent, starts taking slots.
 cluster::outcome<std::unique_ptr<cluster::node>>
-start_cluster_node(const cluster_config& c) {
+start_cluster_node(const config& conf) {
+  auto& c = *conf.node.cluster;
   cluster::node_options o;
   o.node_id = c.node_id;
+  // Config agreement: the digest of what every node must read alike.
+  o.config_digest = cluster::config_digest(conf.shared_json);
+  auto& host = conf.node.listen_host;
+  o.address = (host.find(':') == std::string::npos ? host : "[" + host + "]") +
+              ":" + std::to_string(conf.node.listen_port);
+  for (auto& shop : conf.shops)
+    o.shop_ids.push_back(shop.id);
   o.connect.urls = c.nats;
   if (!c.token_env.empty()) {
     auto token = read_secret(c.token_env);
@@ -51,7 +61,8 @@ start_cluster_node(const cluster_config& c) {
   log_line(log_level::info, "cluster",
            "node " + c.node_id + " joining the cluster (" +
                std::to_string(c.slots) + " slots, " +
-               std::to_string(c.replicas) + " replicas)");
+               std::to_string(c.replicas) + " replicas, config digest " +
+               o.config_digest + ")");
   return cluster::node::start(std::move(o));
 }
 
@@ -127,6 +138,11 @@ int serve(const std::string& config_path) {
     starting.set_reason("replaying the event log: " + std::to_string(replayed) +
                         " of " + std::to_string(total) + " events");
   };
+  // Clustered mode: the cluster's shop drivers push to the shops (from the
+  // node owning each shop's slot); the local shop actors only keep their
+  // outboxes, so that a store from single-node days can never have a second
+  // node pushing to the same shop.
+  if (conf->node.cluster) eopts.deliver = false;
   auto eng = engine::start(conf, std::move(eopts));
   if (!eng) {
     server.stop();
@@ -134,11 +150,12 @@ int serve(const std::string& config_path) {
     return 1;
   }
   log_shop_problems(*conf);
-  // Clustered mode: ingests and product reads go through the cluster; the
-  // local engine keeps the rest (shops are not driven from the cluster yet).
+  // Clustered mode: ingests, product reads and the shops go through the
+  // cluster; the local engine keeps the rest.
   std::unique_ptr<cluster::node> cluster_node;
+  std::unique_ptr<cluster::shop_drivers> cluster_shops;
   if (conf->node.cluster) {
-    auto started = start_cluster_node(*conf->node.cluster);
+    auto started = start_cluster_node(*conf);
     if (!started) {
       server.stop();
       std::cerr << "shelfsync: cannot join the cluster: "
@@ -146,6 +163,12 @@ int serve(const std::string& config_path) {
       return 1;
     }
     cluster_node = std::move(*started);
+    cluster::shop_drivers_options so;
+    so.log = [](const std::string& line) {
+      log_line(log_level::info, "cluster", line);
+    };
+    cluster_shops =
+        std::make_unique<cluster::shop_drivers>(*cluster_node, conf, so);
   }
   metrics counters;
   // Reloads come from HTTP threads and from SIGHUP: one at a time.
@@ -184,6 +207,7 @@ int serve(const std::string& config_path) {
       log_line(log_level::warning, "config",
                "node settings take effect only after a restart");
     (*eng)->reload(next.value);
+    if (cluster_shops) cluster_shops->reload(next.value);
     apply_log_settings(next.value->node.log_level, next.value->node.log_format);
     if (next_token) {
       api->set_token(std::move(*next_token));
@@ -197,6 +221,7 @@ int serve(const std::string& config_path) {
   };
   api = std::make_unique<http_api>(**eng, counters, *token, reload);
   api->set_cluster(cluster_node.get());
+  api->set_cluster_shops(cluster_shops.get());
   live.store(api.get(), std::memory_order_release);
   log_line(log_level::info, "serve", "ready");
   for (;;) {
@@ -221,7 +246,9 @@ int serve(const std::string& config_path) {
   // did not confirm stays in the outbox and goes out after the restart.
   server.stop();
   api.reset(); // ends a config preview still reading the store
-  // Hands this node's slots to the others at once (leases released).
+  // Hands this node's slots and shops to the others at once (drivers
+  // stopped, leases released).
+  cluster_shops.reset();
   cluster_node.reset();
   auto committed = (*eng)->sync();
   // Committed derived state skips the WAL: only once the store has written

@@ -41,7 +41,8 @@ json event_json(const stock_event& e) {
   return out;
 }
 
-/// The last message of `subject` in the state stream, with its sequence.
+} // namespace
+
 outcome<std::optional<stored_message>> last_state(jetstream& js,
                                                   const std::string& subject) {
   auto last = js.last_msg(state_stream, subject);
@@ -51,8 +52,6 @@ outcome<std::optional<stored_message>> last_state(jetstream& js,
   return last.err();
 }
 
-/// A CAS write; a conflict whose stored message is `data` itself (a retry
-/// of a write that landed but whose answer was lost) is a success.
 outcome<uint64_t> cas_write(jetstream& js, const std::string& subject,
                             const std::string& data, uint64_t expected_seq) {
   auto ack = js.publish_cas(subject, data, expected_seq);
@@ -64,15 +63,17 @@ outcome<uint64_t> cas_write(jetstream& js, const std::string& subject,
   return ack.err();
 }
 
-} // namespace
-
 std::string events_subject(uint32_t slot) {
   return "shelfsync.events." + std::to_string(slot);
 }
 
+std::string hex_text(const std::string& text) {
+  return hex(reinterpret_cast<const unsigned char*>(text.data()), text.size());
+}
+
 std::string product_subject(uint32_t slot, const std::string& code) {
   return "shelfsync.state.product." + std::to_string(slot) + "." +
-         hex(reinterpret_cast<const unsigned char*>(code.data()), code.size());
+         hex_text(code);
 }
 
 std::string checkpoint_subject(uint32_t slot) {
@@ -185,13 +186,11 @@ std::string encode(const product_state& state) {
     if (s.versioned) w["version"] = s.version;
     stock[wh] = std::move(w);
   }
-  json ids = json::array();
-  for (auto& id : state.ids)
-    ids.push_back(id);
   return json{{"product", state.product},
               {"applied_seq", state.applied_seq},
               {"stock", std::move(stock)},
-              {"ids", std::move(ids)}}
+              {"id_segments", state.id_segments},
+              {"id_count", state.id_count}}
       .dump();
 }
 
@@ -212,8 +211,8 @@ outcome<product_state> decode_product(const std::string& data) {
         s.versioned = true;
       }
     }
-    for (auto& id : body.at("ids"))
-      out.ids.insert(id.get<std::string>());
+    out.id_segments = body.at("id_segments").get<uint32_t>();
+    out.id_count = body.at("id_count").get<uint64_t>();
   } catch (const json::exception& x) {
     return error{errc::invalid,
                  std::string{"a product state is malformed: "} + x.what()};

@@ -21,11 +21,25 @@ namespace shelfsync::cluster {
 // `SHELFSYNC_STATE` (the latest message of each subject), every write a
 // per-subject compare-and-set:
 // - `shelfsync.state.product.<slot>.<hex of the code>`: a product's stock,
-//   the events-stream sequence it was applied up to, and the ids applied;
+//   the events-stream sequence it was applied up to, and how many id
+//   segments it has;
+// - `shelfsync.state.ids.<slot>.<hex of the code>.<n>`: segment n (from 0)
+//   of the event ids applied to the product, each id with the sequence of
+//   the message that applied it (cluster/product_ids.hpp);
 // - `shelfsync.state.checkpoint.<slot>`: the sequence a slot is applied up
 //   to (its owner's checkpoint).
-// The channel side (per-shop outbox, delivery records) is meant to go under
-// `shelfsync.state.shop.<id>....` in the same stream.
+// The channel side (cluster/shop_state.hpp), written by the owner of the
+// shop's slot (`slot_of_shop`):
+// - `shelfsync.state.shop.<hex of the shop id>.checkpoint`: the state-stream
+//   sequence up to which every product state was delivered to the shop (or
+//   failed for good);
+// - `shelfsync.state.shop.<hex of the shop id>.sent.<hex of the code>`: the
+//   shop's delivery record of a product: per location (Shopify) or under ""
+//   (Amazon) the confirmed quantity and the product's applied_seq it came
+//   from, and a pending quantity while a push is in flight;
+// - `shelfsync.state.shop.<hex of the shop id>.feeds`: an Amazon shop's
+//   feeds in flight and its createFeed budget.
+// Hex keeps any character of a code or id out of the subject's syntax.
 
 inline const std::string events_stream = "SHELFSYNC_EVENTS";
 inline const std::string state_stream = "SHELFSYNC_STATE";
@@ -39,6 +53,9 @@ std::string product_subject(uint32_t slot, const std::string& code);
 
 /// `shelfsync.state.checkpoint.<slot>`.
 std::string checkpoint_subject(uint32_t slot);
+
+/// Lower-case hex of every byte of `text`.
+std::string hex_text(const std::string& text);
 
 /// The specification of both streams, with `replicas` and the events
 /// stream's deduplication window (0: the server's 2 minutes).
@@ -74,8 +91,10 @@ struct product_state {
   uint64_t applied_seq = 0;
   /// Stock per warehouse (`applied_seq` and `recent` of the record unused).
   product_record record;
-  /// Every event id applied to it: deduplication beyond JetStream's window.
-  std::set<std::string> ids;
+  /// How many segments hold the event ids applied to it (product_ids), and
+  /// how many ids they hold.
+  uint32_t id_segments = 0;
+  uint64_t id_count = 0;
 };
 
 std::string encode(const product_state& state);
@@ -88,6 +107,18 @@ struct versioned {
   /// Its sequence in the state stream; 0 when the subject has no message.
   uint64_t subject_seq = 0;
 };
+
+/// The last message of `subject` in the state stream, read from the stream
+/// leader, with its sequence; nothing when the subject has none.
+outcome<std::optional<stored_message>> last_state(jetstream& js,
+                                                  const std::string& subject);
+
+/// Writes `data` to `subject` of the state stream over the version
+/// `expected_seq` (0: none yet). A conflict whose stored message is `data`
+/// itself (a retry of a write that landed but whose answer was lost) is a
+/// success. Returns the new subject sequence.
+outcome<uint64_t> cas_write(jetstream& js, const std::string& subject,
+                            const std::string& data, uint64_t expected_seq);
 
 /// Reads a product's state from the stream leader; nothing when the cluster
 /// never stored it.

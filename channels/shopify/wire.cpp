@@ -352,18 +352,27 @@ graphql_request push_request_document(const push_request& p, api_version v) {
   }
   if (!p.quantities.empty()) {
     json rows = json::array();
+    // Before 2026-01 a compare is all or nothing.
+    bool compare_all = !v.has_change_from_quantity();
+    for (auto& q : p.quantities)
+      compare_all = compare_all && q.change_from.has_value();
     for (auto& q : p.quantities) {
       json row{{"inventoryItemId", q.inventory_item_id},
                {"locationId", q.location_id},
                {"quantity", q.quantity}};
       if (v.has_change_from_quantity())
-        row["changeFromQuantity"] = nullptr; // explicit: "no compare"
+        // null: explicitly "no compare".
+        row["changeFromQuantity"] =
+            q.change_from ? json(*q.change_from) : json(nullptr);
+      else if (compare_all)
+        row["compareQuantity"] = *q.change_from;
       rows.push_back(std::move(row));
     }
     json input{{"name", "available"},
                {"reason", "correction"},
                {"quantities", std::move(rows)}};
-    if (!v.has_change_from_quantity()) input["ignoreCompareQuantity"] = true;
+    if (!v.has_change_from_quantity() && !compare_all)
+      input["ignoreCompareQuantity"] = true;
     if (!p.reference_document_uri.empty())
       input["referenceDocumentUri"] = p.reference_document_uri;
     var("input", "InventorySetQuantitiesInput!", std::move(input));

@@ -193,6 +193,12 @@ struct quantity_row {
   std::string inventory_item_id;
   std::string location_id;
   int64_t quantity = 0;
+  /// The quantity the sender believes is there (from 2026-01
+  /// `changeFromQuantity`): Shopify refuses the row with
+  /// CHANGE_FROM_QUANTITY_STALE when it is not, so a push based on an
+  /// outdated value cannot overwrite a newer one. Unset: sent as null (no
+  /// compare), as one node does.
+  std::optional<int64_t> change_from;
 };
 
 /// Stocking an item at a location where it is not stocked yet.
@@ -225,8 +231,10 @@ struct push_request {
 std::string check_push(const push_request& p, api_version v);
 
 /// The push mutation for version `v`: before 2026-01 `ignoreCompareQuantity:
-/// true`; from 2026-01 `"changeFromQuantity": null` on every row and
-/// `@idempotent` on inventorySetQuantities and inventoryActivate.
+/// true` (or, when every row has `change_from`, `compareQuantity` on each);
+/// from 2026-01 `changeFromQuantity` on every row (the row's `change_from`,
+/// or null) and `@idempotent` on inventorySetQuantities and
+/// inventoryActivate.
 graphql_request push_request_document(const push_request& p, api_version v);
 
 /// A userError of the quantities that names one row.

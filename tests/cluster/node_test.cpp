@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cluster/product_ids.hpp"
 #include "cluster/slots.hpp"
 #include "tests/cluster/nats_test_support.hpp"
 
@@ -194,7 +195,7 @@ TEST(cluster_node, a_resent_batch_applies_once_within_and_beyond_the_window) {
   auto p = a->product("Q0");
   ASSERT_TRUE(p && *p);
   EXPECT_GT((*p)->applied_seq, first->last_seq) << "the resend was read";
-  EXPECT_EQ((*p)->ids.size(), 3u);
+  EXPECT_EQ((*p)->id_count, 3u);
 }
 
 TEST(cluster_node, a_killed_owner_s_slots_are_taken_over_and_nothing_is_lost) {
@@ -254,7 +255,7 @@ TEST(cluster_node, a_killed_owner_s_slots_are_taken_over_and_nothing_is_lost) {
     EXPECT_EQ(read_on_hand(*n, product), expected);
   auto p = survivors[0]->product(product);
   ASSERT_TRUE(p && *p);
-  EXPECT_EQ((*p)->ids.size(), static_cast<size_t>(expected));
+  EXPECT_EQ((*p)->id_count, static_cast<uint64_t>(expected));
   // Every other product got its events once as well.
   int64_t others = 0;
   for (int k = 0; k < 5; ++k)
@@ -365,7 +366,11 @@ TEST(cluster_node, a_product_written_past_the_checkpoint_is_not_applied_again) {
   applied.product = product;
   applied.applied_seq = (*acks)[0].sequence;
   applied.record.stock["WH-A"].on_hand = 7;
-  applied.ids = {"w0"};
+  product_ids ids;
+  ids.add("w0", applied.applied_seq);
+  ASSERT_TRUE(ids.store(*raw, slot, product));
+  applied.id_segments = ids.segments();
+  applied.id_count = ids.size();
   ASSERT_TRUE(store_product(*raw, slot, applied, 0));
   auto cp = load_checkpoint(*raw, slot);
   ASSERT_TRUE(cp);
@@ -380,4 +385,103 @@ TEST(cluster_node, a_product_written_past_the_checkpoint_is_not_applied_again) {
   cp = load_checkpoint(*raw, slot);
   ASSERT_TRUE(cp);
   EXPECT_EQ(cp->value, 2u);
+}
+
+TEST(cluster_node, ids_over_several_segments_still_dedupe_after_a_take_over) {
+  START_NATS(nats, 3);
+  auto a = start_node(nats, "n1", 1000ms);
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return all_slots_owned({a.get()});
+      },
+      20s));
+  auto b = start_node(nats, "n2", 1000ms);
+  ASSERT_TRUE(b);
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return all_slots_owned({a.get(), b.get()}) && b->owned_slots() > 0;
+      },
+      20s));
+  // More ids than one segment holds, to one product, in batches.
+  const std::string product = "BIG";
+  const size_t count = product_ids::max_segment_ids + 500;
+  std::vector<std::vector<stock_event>> batches(5);
+  for (size_t i = 0; i < count; ++i)
+    batches[i % batches.size()].push_back(
+        delta("big-" + std::to_string(i), product, 1));
+  std::vector<node*> nodes{a.get(), b.get()};
+  auto owner = owner_of(nodes, product);
+  ASSERT_GE(owner, 0);
+  auto* entry = nodes[1 - owner];
+  for (auto& batch : batches)
+    ASSERT_TRUE(entry->ingest(batch));
+  ASSERT_EQ(read_on_hand(*entry, product), static_cast<int64_t>(count));
+  auto p = entry->product(product);
+  ASSERT_TRUE(p && *p);
+  EXPECT_EQ((*p)->id_count, count);
+  EXPECT_EQ((*p)->id_segments, 2u);
+  // The product state stays small: the ids are in their own subjects.
+  auto raw = connect_to(nats.urls());
+  ASSERT_TRUE(raw);
+  auto slot = slot_of(product, slot_count);
+  auto state = last_state(*raw, product_subject(slot, product));
+  ASSERT_TRUE(state && *state);
+  EXPECT_LT((*state)->data.size(), 1000u);
+  auto second = last_state(*raw, ids_subject(slot, product, 1));
+  ASSERT_TRUE(second && *second);
+
+  // The owner dies; the other node takes the slot over, and every batch is
+  // resent after the deduplication window: nothing applies twice.
+  nodes[owner]->halt();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return entry->slots()[slot].owned;
+      },
+      20s));
+  std::this_thread::sleep_for(1100ms);
+  for (auto& batch : batches) {
+    auto again = entry->ingest(batch);
+    ASSERT_TRUE(again) << again.err().message;
+    EXPECT_EQ(again->accepted, batch.size()) << "stored again, past the window";
+  }
+  ASSERT_TRUE(entry->ingest({delta("big-last", product, 1)}));
+  EXPECT_EQ(read_on_hand(*entry, product), static_cast<int64_t>(count) + 1);
+  p = entry->product(product);
+  ASSERT_TRUE(p && *p);
+  EXPECT_EQ((*p)->id_count, count + 1);
+}
+
+TEST(cluster_node, ids_written_without_their_product_write_do_not_count) {
+  START_NATS(nats, 3);
+  // A former owner wrote the ids of a message, then died before it wrote
+  // the product state: the message is not applied, its ids must not count.
+  auto raw = connect_to(nats.urls());
+  ASSERT_TRUE(raw);
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, events_stream_spec(3, 0ms)));
+  ASSERT_TRUE(ensure_stream_when_ready(*raw, state_stream_spec(3)));
+  const std::string product = "O1";
+  auto slot = slot_of(product, slot_count);
+  auto acks = raw->publish_batch(
+      event_messages({delta("o0", product, 7)}, slot_count, nullptr), 5s);
+  ASSERT_TRUE(acks) << acks.err().message;
+  product_ids orphan;
+  orphan.add("o0", (*acks)[0].sequence);
+  ASSERT_TRUE(orphan.store(*raw, slot, product));
+  auto loaded = product_ids::load(*raw, slot, product, 0, 0);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  EXPECT_FALSE(loaded->contains("o0"));
+
+  // The next owner applies the message (once) and rewrites the segment.
+  auto a = start_node(nats, "n1");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(read_on_hand(*a, product), 7);
+  auto p = a->product(product);
+  ASSERT_TRUE(p && *p);
+  EXPECT_EQ((*p)->id_count, 1u);
+  loaded = product_ids::load(*raw, slot, product, (*p)->id_segments,
+                             (*p)->applied_seq);
+  ASSERT_TRUE(loaded) << loaded.err().message;
+  EXPECT_TRUE(loaded->contains("o0"));
+  EXPECT_EQ(loaded->segments(), 1u);
 }

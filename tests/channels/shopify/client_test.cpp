@@ -221,7 +221,7 @@ TEST_F(client_test, zeroes_unmapped_locations_from_fresh_levels) {
   p.quantities = {{a, loc_a, 10}};
   for (auto& lv : read.items[0].item->levels)
     if (lv.location_id != loc_a && lv.available != 0)
-      p.quantities.push_back({a, lv.location_id, 0});
+      p.quantities.push_back({a, lv.location_id, 0, std::nullopt});
   ASSERT_EQ(p.quantities.size(), 2u);
   auto r = c.push(p);
   ASSERT_TRUE(r.status.ok()) << r.status.message;

@@ -4,8 +4,8 @@
 
 #include <regex>
 
-#include "simulators/shopify/graphql.hpp"
 #include "simulators/shopify/document.hpp"
+#include "simulators/shopify/graphql.hpp"
 #include "simulators/shopify/validate.hpp"
 
 using namespace shelfsync::shopify;
@@ -22,7 +22,7 @@ push_request sample_push(size_t rows) {
   for (size_t i = 0; i < rows; ++i)
     p.quantities.push_back(
         {"gid://shopify/InventoryItem/" + std::to_string(i + 1),
-         "gid://shopify/Location/1", static_cast<int64_t>(i)});
+         "gid://shopify/Location/1", static_cast<int64_t>(i), std::nullopt});
   return p;
 }
 
@@ -55,6 +55,24 @@ TEST(wire_push, every_row_carries_an_explicit_null_change_from_quantity) {
   EXPECT_EQ(body.find("ignoreCompareQuantity"), std::string::npos);
   EXPECT_EQ(r.variables["input"]["name"], "available");
   EXPECT_EQ(r.variables["input"]["reason"], "correction");
+}
+
+TEST(wire_push, a_row_with_a_compare_value_sends_it_as_an_integer) {
+  auto p = sample_push(2);
+  p.quantities[1].change_from = 41;
+  auto r = push_request_document(p, api_version{2026, 10});
+  auto& rows = r.variables["input"]["quantities"];
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_TRUE(rows[0]["changeFromQuantity"].is_null());
+  ASSERT_TRUE(rows[1]["changeFromQuantity"].is_number_integer());
+  EXPECT_EQ(rows[1]["changeFromQuantity"], 41);
+  expect_valid(r, api_version{2026, 10});
+  // Before 2026-01: compareQuantity on every row when every row has one.
+  p.quantities[0].change_from = 0;
+  auto old = push_request_document(p, api_version{2025, 10});
+  EXPECT_FALSE(old.variables["input"].contains("ignoreCompareQuantity"));
+  EXPECT_EQ(old.variables["input"]["quantities"][1]["compareQuantity"], 41);
+  expect_valid(old, api_version{2025, 10});
 }
 
 TEST(wire_push, idempotent_directive_on_set_and_activate_only) {

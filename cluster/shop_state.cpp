@@ -1,0 +1,179 @@
+#include "cluster/shop_state.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace shelfsync::cluster {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string shop_prefix(const std::string& shop) {
+  return "shelfsync.state.shop." + hex_text(shop);
+}
+
+} // namespace
+
+std::string shop_checkpoint_subject(const std::string& shop) {
+  return shop_prefix(shop) + ".checkpoint";
+}
+
+std::string shop_sent_subject(const std::string& shop,
+                              const std::string& code) {
+  return shop_prefix(shop) + ".sent." + hex_text(code);
+}
+
+std::string shop_feeds_subject(const std::string& shop) {
+  return shop_prefix(shop) + ".feeds";
+}
+
+std::string encode(const delivery_record& r) {
+  json locations = json::object();
+  for (auto& [where, d] : r.locations) {
+    json x = json::object();
+    if (d.confirmed) {
+      x["confirmed"] = *d.confirmed;
+      x["confirmed_seq"] = d.confirmed_seq;
+    }
+    if (d.pending) {
+      x["pending"] = *d.pending;
+      x["pending_seq"] = d.pending_seq;
+      x["key"] = d.key;
+    }
+    if (!d.failed.empty()) {
+      x["failed"] = d.failed;
+      x["failed_seq"] = d.failed_seq;
+    }
+    locations[where] = std::move(x);
+  }
+  return json{{"locations", std::move(locations)}}.dump();
+}
+
+outcome<delivery_record> decode_delivery(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  delivery_record out;
+  try {
+    for (auto& [where, x] : body.at("locations").items()) {
+      auto& d = out.locations[where];
+      if (x.contains("confirmed")) {
+        d.confirmed = x["confirmed"].get<int64_t>();
+        d.confirmed_seq = x.at("confirmed_seq").get<uint64_t>();
+      }
+      if (x.contains("pending")) {
+        d.pending = x["pending"].get<int64_t>();
+        d.pending_seq = x.at("pending_seq").get<uint64_t>();
+        d.key = x.at("key").get<std::string>();
+      }
+      if (x.contains("failed")) {
+        d.failed = x["failed"].get<std::string>();
+        d.failed_seq = x.at("failed_seq").get<uint64_t>();
+      }
+    }
+  } catch (const json::exception& e) {
+    return error{errc::invalid,
+                 std::string{"a delivery record is malformed: "} + e.what()};
+  }
+  return out;
+}
+
+outcome<versioned<delivery_record>>
+load_delivery(jetstream& js, const std::string& shop, const std::string& code) {
+  auto subject = shop_sent_subject(shop, code);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<delivery_record>{};
+  auto r = decode_delivery((*last)->data);
+  if (!r) return error{r.err().code, subject + ": " + r.err().message};
+  return versioned<delivery_record>{std::move(*r), (*last)->sequence};
+}
+
+outcome<uint64_t> store_delivery(jetstream& js, const std::string& shop,
+                                 const std::string& code,
+                                 const delivery_record& r,
+                                 uint64_t expected_seq) {
+  return cas_write(js, shop_sent_subject(shop, code), encode(r), expected_seq);
+}
+
+std::string encode(const feed_memo& m) {
+  json feeds = json::array();
+  for (auto& f : m.feeds) {
+    json skus = json::array();
+    for (auto& s : f.skus)
+      skus.push_back(json::array({s.sku, s.quantity, s.seq}));
+    feeds.push_back(json{{"feed_id", f.feed_id},
+                         {"creating", f.creating},
+                         {"created_ms", f.created_ms},
+                         {"skus", std::move(skus)}});
+  }
+  return json{{"feeds", std::move(feeds)},
+              {"create_times_ms", m.create_times_ms}}
+      .dump();
+}
+
+outcome<feed_memo> decode_feed_memo(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  feed_memo out;
+  try {
+    for (auto& f : body.at("feeds")) {
+      feed_memo_entry e;
+      e.feed_id = f.at("feed_id").get<std::string>();
+      e.creating = f.at("creating").get<bool>();
+      e.created_ms = f.at("created_ms").get<int64_t>();
+      for (auto& s : f.at("skus"))
+        e.skus.push_back(feed_memo_sku{s.at(0).get<std::string>(),
+                                       s.at(1).get<int64_t>(),
+                                       s.at(2).get<uint64_t>()});
+      out.feeds.push_back(std::move(e));
+    }
+    out.create_times_ms =
+        body.at("create_times_ms").get<std::vector<int64_t>>();
+  } catch (const json::exception& e) {
+    return error{errc::invalid,
+                 std::string{"a feed memo is malformed: "} + e.what()};
+  }
+  return out;
+}
+
+outcome<versioned<feed_memo>> load_feed_memo(jetstream& js,
+                                             const std::string& shop) {
+  auto subject = shop_feeds_subject(shop);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<feed_memo>{};
+  auto m = decode_feed_memo((*last)->data);
+  if (!m) return error{m.err().code, subject + ": " + m.err().message};
+  return versioned<feed_memo>{std::move(*m), (*last)->sequence};
+}
+
+outcome<uint64_t> store_feed_memo(jetstream& js, const std::string& shop,
+                                  const feed_memo& m, uint64_t expected_seq) {
+  return cas_write(js, shop_feeds_subject(shop), encode(m), expected_seq);
+}
+
+outcome<versioned<shop_checkpoint>>
+load_shop_checkpoint(jetstream& js, const std::string& shop) {
+  auto subject = shop_checkpoint_subject(shop);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<shop_checkpoint>{};
+  auto body = json::parse((*last)->data, nullptr, false);
+  shop_checkpoint cp;
+  try {
+    cp.state_seq = body.at("state_seq").get<uint64_t>();
+    cp.settings = body.at("settings").get<std::string>();
+  } catch (const json::exception& e) {
+    return error{errc::invalid, subject + " is malformed: " + e.what()};
+  }
+  return versioned<shop_checkpoint>{std::move(cp), (*last)->sequence};
+}
+
+outcome<uint64_t> store_shop_checkpoint(jetstream& js, const std::string& shop,
+                                        const shop_checkpoint& cp,
+                                        uint64_t expected_seq) {
+  return cas_write(
+      js, shop_checkpoint_subject(shop),
+      json{{"state_seq", cp.state_seq}, {"settings", cp.settings}}.dump(),
+      expected_seq);
+}
+
+} // namespace shelfsync::cluster
