@@ -371,6 +371,7 @@ caf::expected<std::unique_ptr<store>> store::open(const std::string& dir,
   result->events_ = events;
   events->attach(result.get());
   if (auto err = result->load_last_seq()) return err;
+  if (auto err = result->load_unindexed()) return err;
   // Every entry from here on gets its index entry; a store created before
   // the index existed keeps a scan for the part below. A store that started
   // read-only writes its marker at a later start: until then it scans.
@@ -409,6 +410,22 @@ caf::error store::load_last_seq() {
   auto snap = snapshot_seq();
   if (!snap) return snap.error();
   last_seq_ = std::max(last_seq_, *snap);
+  return caf::none;
+}
+
+caf::error store::load_unindexed() {
+  auto from = read_seq(keys::checkpoint);
+  if (!from) return from.error();
+  for (auto next = *from + 1; next <= last_seq_;) {
+    auto events = read_log(next, last_seq_, 10000);
+    if (!events) return events.error();
+    if (events->empty()) break;
+    next = events->back().seq + 1;
+    for (auto& e : *events) {
+      unindexed_.push_back({e.seq, std::move(e.id), std::move(e.product)});
+      unindexed_ids_.insert(unindexed_.back().id);
+    }
+  }
   return caf::none;
 }
 
@@ -458,6 +475,7 @@ store::open_read_only(const std::string& dir) {
   result->dir_ = dir;
   result->lock_ = lock;
   if (auto err = result->load_last_seq()) return err;
+  if (auto err = result->load_unindexed()) return err;
   if (auto err = result->count_old_segments()) return err;
   return result;
 }
@@ -558,7 +576,28 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
   if (auto err = before_write()) return err;
   std::shared_lock<std::shared_mutex> guard{db_mtx_};
   append_result result;
-  // Look up every id at once; ids repeated within the batch count too.
+  // Ids not yet indexed first, then the index: a commit writes an event's
+  // id key before it forgets the id, so that no id slips between the two.
+  std::vector<char> seen(batch.size(), 0);
+  {
+    std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
+    if (!unindexed_ids_.empty())
+      for (size_t i = 0; i < batch.size(); ++i)
+        seen[i] = unindexed_ids_.count(batch[i].id) != 0 ? 1 : 0;
+  }
+  // An id repeated within the batch: all but its first event are
+  // duplicates (found by sorting positions, without a set's allocations).
+  {
+    std::vector<uint32_t> by_id(batch.size());
+    for (size_t i = 0; i < batch.size(); ++i)
+      by_id[i] = static_cast<uint32_t>(i);
+    std::stable_sort(by_id.begin(), by_id.end(), [&](uint32_t x, uint32_t y) {
+      return batch[x].id < batch[y].id;
+    });
+    for (size_t k = 1; k < by_id.size(); ++k)
+      if (batch[by_id[k]].id == batch[by_id[k - 1]].id) seen[by_id[k]] = 1;
+  }
+  // Look up every id at once.
   std::vector<std::string> id_keys;
   id_keys.reserve(batch.size());
   for (auto& e : batch)
@@ -568,14 +607,11 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
   std::vector<rocksdb::Status> statuses(batch.size());
   db_->MultiGet(rocksdb::ReadOptions{}, db_->DefaultColumnFamily(),
                 slices.size(), slices.data(), values.data(), statuses.data());
-  std::unordered_set<std::string_view> in_batch;
   rocksdb::WriteBatch wb;
   auto seq = last_seq_;
   std::string value;
-  std::vector<size_t> fresh;
-  fresh.reserve(batch.size());
   for (size_t i = 0; i < batch.size(); ++i) {
-    if (statuses[i].ok() || !in_batch.insert(batch[i].id).second) {
+    if (seen[i] != 0 || statuses[i].ok()) {
       ++result.duplicates;
       continue;
     }
@@ -586,32 +622,22 @@ caf::expected<append_result> store::append(std::vector<stock_event> batch) {
     value.clear();
     encode(e, value);
     wb.Put(keys::log_key(e.seq), value);
-    fresh.push_back(i);
   }
-  // Ids go in key order: the memtable inserts a sorted run much faster
-  // than scattered keys.
-  std::sort(fresh.begin(), fresh.end(), [&](size_t x, size_t y) {
-    return id_keys[x] < id_keys[y];
-  });
-  for (auto i : fresh) {
-    value.clear();
-    codec::append_big_endian(value, batch[i].seq);
-    wb.Put(id_keys[i], value);
-  }
-  // The per-product index, also as one sorted run; empty values.
-  std::vector<std::string> index_keys;
-  index_keys.reserve(fresh.size());
-  for (auto i : fresh)
-    index_keys.push_back(keys::product_log_key(batch[i].product, batch[i].seq));
-  std::sort(index_keys.begin(), index_keys.end());
-  for (auto& k : index_keys)
-    wb.Put(k, rocksdb::Slice{});
+  // The index keys (`I`, `X`) follow with the commit that moves the
+  // checkpoint past these events; meanwhile the ids are held here.
   if (seq != last_seq_) {
     auto st = db_->Write(durable_writes(), &wb);
     if (!st.ok()) return write_failed(st, "cannot append to the event log");
   }
+  {
+    std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
+    for (auto& e : batch)
+      if (e.seq != 0) {
+        unindexed_.push_back({e.seq, e.id, e.product});
+        unindexed_ids_.insert(unindexed_.back().id);
+      }
+  }
   // Move accepted events out only after the write succeeded.
-  in_batch.clear();
   result.accepted.reserve(seq - last_seq_);
   for (auto& e : batch)
     if (e.seq != 0) result.accepted.push_back(std::move(e));
@@ -684,22 +710,33 @@ caf::expected<std::vector<stock_event>> store::read_product_log(
     if (progress) progress(next - 1, scan_to);
   }
   if (*indexed == 0) return result;
+  // Events not yet indexed first, then the index: a commit writes an
+  // event's index key before it forgets the event. Both may hold one.
+  std::vector<uint64_t> seqs;
+  {
+    std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
+    for (auto& e : unindexed_)
+      if (e.seq > scan_to && e.product == code) seqs.push_back(e.seq);
+  }
   // The index: `X code NUL` never prefixes another code's entries.
   auto prefix = keys::make(keys::by_product, code);
   prefix.push_back('\0');
-  std::vector<uint64_t> seqs;
   std::shared_lock<std::shared_mutex> guard{db_mtx_};
   std::unique_ptr<rocksdb::Iterator> it{
       db_->NewIterator(rocksdb::ReadOptions{})};
   for (it->Seek(slice(prefix));
        it->Valid() && it->key().starts_with(slice(prefix)); it->Next())
-    if (it->key().size() == prefix.size() + 8)
-      seqs.push_back(
-          codec::read_big_endian({it->key().data() + prefix.size(), 8}));
+    if (it->key().size() == prefix.size() + 8) {
+      auto seq = codec::read_big_endian({it->key().data() + prefix.size(), 8});
+      // The part below the index was scanned above.
+      if (seq > scan_to) seqs.push_back(seq);
+    }
   if (!it->status().ok())
     return to_error(it->status(), "cannot read the product index");
   it.reset();
   guard.unlock();
+  std::sort(seqs.begin(), seqs.end());
+  seqs.erase(std::unique(seqs.begin(), seqs.end()), seqs.end());
   auto indexed_events = read_events(seqs);
   if (!indexed_events) return indexed_events.error();
   for (auto& e : *indexed_events)
@@ -820,15 +857,23 @@ caf::error store::drop_log(
   wb.Put(slice(keys::snapshot_seq), value);
   auto st = wb.DeleteRange(keys::log_key(*from + 1), keys::log_key(upto + 1));
   if (!st.ok()) return to_error(st, "cannot drop log entries");
+  // Commits index every event they move the checkpoint past, also the
+  // ones below the marker of a store that had no index before.
   for (auto& e : dropped) {
     wb.Delete(keys::make(keys::event_id, e.id));
-    if (*indexed != 0 && e.seq >= *indexed)
-      wb.Delete(keys::product_log_key(e.product, e.seq));
+    if (*indexed != 0) wb.Delete(keys::product_log_key(e.product, e.seq));
   }
   rocksdb::WriteOptions opts;
   opts.sync = true;
   st = db_->Write(opts, &wb);
   if (!st.ok()) return write_failed(st, "cannot drop log entries");
+  // Dropped ids are new again, also those not yet indexed.
+  std::lock_guard<std::mutex> indexing{indexing_mtx_};
+  std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
+  while (!unindexed_.empty() && unindexed_.front().seq <= upto) {
+    unindexed_ids_.erase(unindexed_.front().id);
+    unindexed_.pop_front();
+  }
   return caf::none;
 }
 
@@ -913,19 +958,64 @@ caf::expected<std::string> store::scan_product_bytes(
   return last;
 }
 
+size_t store::put_index_keys(rocksdb::WriteBatch& batch, uint64_t checkpoint) {
+  // The caller holds indexing_mtx_, and the append adds at the end: the
+  // elements collected here stay in place until the commit removes them.
+  std::vector<const unindexed_event*> due;
+  {
+    std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
+    for (auto& e : unindexed_) {
+      if (e.seq > checkpoint) break;
+      due.push_back(&e);
+    }
+  }
+  if (due.empty()) return 0;
+  // Each kind as one sorted run: the memtable inserts a run of neighbours
+  // much faster than scattered keys, and a commit's run is long.
+  std::sort(due.begin(), due.end(), [](auto* x, auto* y) {
+    return x->id < y->id;
+  });
+  std::string key;
+  std::string value;
+  for (auto* e : due) {
+    key.assign(1, keys::event_id);
+    key.append(e->id);
+    value.clear();
+    codec::append_big_endian(value, e->seq);
+    batch.Put(key, value);
+  }
+  std::sort(due.begin(), due.end(), [](auto* x, auto* y) {
+    return x->product != y->product ? x->product < y->product : x->seq < y->seq;
+  });
+  for (auto* e : due)
+    batch.Put(keys::product_log_key(e->product, e->seq), rocksdb::Slice{});
+  return due.size();
+}
+
 caf::error store::commit(state_batch& batch, uint64_t checkpoint) {
   if (auto err = before_write()) return err;
   std::shared_lock<std::shared_mutex> guard{db_mtx_};
+  std::lock_guard<std::mutex> indexing{indexing_mtx_};
+  size_t indexed = 0;
   if (checkpoint != 0) {
     std::string value;
     codec::append_big_endian(value, checkpoint);
     batch.batch_->Put(slice(keys::checkpoint), value);
+    indexed = put_index_keys(*batch.batch_, checkpoint);
   }
   if (batch.batch_->Count() == 0) return caf::none;
   auto st = db_->Write(derived_writes(), batch.batch_.get());
   if (!st.ok()) return write_failed(st, "cannot write derived state");
   batch.batch_->Clear();
   batch.writes_ = 0;
+  // Forgotten only now that their keys are in: see append.
+  if (indexed > 0) {
+    std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
+    for (; indexed > 0; --indexed) {
+      unindexed_ids_.erase(unindexed_.front().id);
+      unindexed_.pop_front();
+    }
+  }
   return caf::none;
 }
 

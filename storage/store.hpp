@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/error.hpp>
@@ -87,13 +89,18 @@ class state_batch {
 /// The one place that knows RocksDB. Holds the event log (the source of
 /// truth), the idempotency index, and the state derived from the log.
 ///
-/// Durability model: the log and its id index are written through RocksDB's
-/// WAL (and fsync'ed with `durability::fsync`) before an event is
-/// acknowledged. Derived state (product records, outbox segments,
-/// checkpoint) is written without WAL in atomic batches that carry the
-/// checkpoint: after a crash, the surviving derived state is a consistent
-/// prefix and the log tail after its checkpoint is replayed. Delivery records
-/// (what a channel confirmed) cannot be derived and go through the WAL.
+/// Durability model: the log is written through RocksDB's WAL (and fsync'ed
+/// with `durability::fsync`) before an event is acknowledged. Derived state
+/// (product records, outbox segments, checkpoint) is written without WAL in
+/// atomic batches that carry the checkpoint: after a crash, the surviving
+/// derived state is a consistent prefix and the log tail after its
+/// checkpoint is replayed. The log's indexes (`I` ids for deduplication,
+/// `X` per product) are derived state too: the commit that moves the
+/// checkpoint past an event writes its index keys, and until then the store
+/// holds its id and product in memory, where deduplication and
+/// `read_product_log` look first; opening the store reads them back from
+/// the log after the checkpoint. Delivery records (what a channel
+/// confirmed) cannot be derived and go through the WAL.
 ///
 /// Storage failures (a full disk, a file system gone read-only, an I/O
 /// error) never stop the process: the failed write returns an error that
@@ -159,9 +166,10 @@ class store {
 
   // -- event log -------------------------------------------------------------
 
-  /// Drops events whose id was seen before, assigns sequence numbers to the
-  /// rest and writes them durably in one atomic write. Not thread-safe:
-  /// exactly one writer appends.
+  /// Drops events whose id was seen before (in the id index, or among the
+  /// events not yet indexed), assigns sequence numbers to the rest and writes
+  /// them durably in one atomic write. Not thread-safe: exactly one writer
+  /// appends.
   caf::expected<append_result> append(std::vector<stock_event> batch);
 
   /// Returns the highest sequence number in the log (0 when empty).
@@ -178,10 +186,10 @@ class store {
   read_events(const std::vector<uint64_t>& seqs) const;
 
   /// Reads every retained event of product `code`, in log order: through
-  /// the per-product index (`X` keys, written with each log entry), plus a
-  /// scan of the part of the log written before the store had the index
-  /// (a store created by an older shelfsync); `progress(seq, last)` follows
-  /// that scan.
+  /// the per-product index (`X` keys, written by the commits) and the
+  /// events not yet indexed, plus a scan of the part of the log written
+  /// before the store had the index (a store created by an older
+  /// shelfsync); `progress(seq, last)` follows that scan.
   caf::expected<std::vector<stock_event>> read_product_log(
       std::string_view code,
       const std::function<void(uint64_t, uint64_t)>& progress = {}) const;
@@ -257,7 +265,9 @@ class store {
       const std::function<void(std::string_view, std::string_view)>& visit)
       const;
 
-  /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it.
+  /// Writes `batch` atomically; a non-zero `checkpoint` is stored with it,
+  /// with the index keys (`I`, `X`) of the events up to it not yet indexed.
+  /// Not thread-safe: exactly one writer commits.
   caf::error commit(state_batch& batch, uint64_t checkpoint);
 
   /// Starts writing the memtables out to files and returns at once. Derived
@@ -365,6 +375,14 @@ class store {
   /// Sets last_seq_ from the log and the snapshot seq.
   caf::error load_last_seq();
 
+  /// Reads the events after the checkpoint from the log into unindexed_:
+  /// their index keys, if a commit wrote them, may not have survived.
+  caf::error load_unindexed();
+
+  /// Adds to `batch` the index keys of the unindexed events up to
+  /// `checkpoint`, each kind as one sorted run; returns how many events.
+  size_t put_index_keys(rocksdb::WriteBatch& batch, uint64_t checkpoint);
+
   /// Called before every write: fails at once while a failure is known and
   /// no recovery is due; tries one (at most every `recovery_pause`) when it
   /// is.
@@ -404,6 +422,27 @@ class store {
   rocksdb::FileLock* lock_ = nullptr;
   durability mode_;
   uint64_t last_seq_ = 0;
+
+  /// An event in the log whose index keys are not written yet.
+  struct unindexed_event {
+    uint64_t seq = 0;
+    std::string id;
+    std::string product;
+  };
+  /// Held by whoever removes from unindexed_ (a commit, a drop of the
+  /// log), taken before unindexed_mtx_: the elements a commit collects stay
+  /// in place until it removes them.
+  std::mutex indexing_mtx_;
+  /// Guards unindexed_ and unindexed_ids_ (append, commit and readers of
+  /// the product log run on different threads).
+  mutable std::mutex unindexed_mtx_;
+  /// The events after the checkpoint, in log order (the append adds, the
+  /// commit that writes their index keys removes, and so does a drop of
+  /// the log; a deque keeps the elements, and so the views into them, in
+  /// place).
+  std::deque<unindexed_event> unindexed_;
+  /// The ids of unindexed_, viewing its elements.
+  std::unordered_set<std::string_view> unindexed_ids_;
 };
 
 } // namespace shelfsync

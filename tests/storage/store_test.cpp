@@ -195,7 +195,8 @@ TEST_F(store_test, channel_memos_are_per_shop_and_scannable) {
   EXPECT_FALSE(*s->load_memo("eu", "sku/003", v));
 }
 
-// -- per-product index and retention -------------------------------------------
+// -- per-product index and retention
+// -------------------------------------------
 
 namespace {
 
@@ -257,6 +258,62 @@ TEST_F(store_test, a_store_from_before_the_index_scans_the_older_part) {
   ASSERT_TRUE(p1);
   EXPECT_EQ(seqs_of(*p1), (std::vector<uint64_t>{1, 3, 4}));
   EXPECT_EQ(scanned_to, 3u); // the scan stops where the index starts
+}
+
+namespace {
+
+/// Whether the store in `dir` (closed) holds `key`.
+bool holds_key(const std::string& dir, const std::string& key) {
+  rocksdb::DB* raw = nullptr;
+  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::Options{}, dir, &raw).ok());
+  std::unique_ptr<rocksdb::DB> db{raw};
+  std::string value;
+  return db && db->Get(rocksdb::ReadOptions{}, key, &value).ok();
+}
+
+} // namespace
+
+TEST_F(store_test, index_keys_come_with_the_commit_and_ids_are_held_till_then) {
+  {
+    auto s = open();
+    ASSERT_TRUE(s->append({make_event("a", "p1", 1), make_event("b", "p2", 2),
+                           make_event("c", "p1", 3)}));
+    // Not indexed yet, and still a duplicate.
+    auto r = s->append({make_event("a", "p1", 9)});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->duplicates, 1u);
+    // The commit that moves the checkpoint to 2 indexes events 1 and 2.
+    state_batch batch;
+    ASSERT_FALSE(s->commit(batch, 2));
+    r = s->append({make_event("a", "p1", 9), make_event("b", "p2", 9),
+                   make_event("c", "p1", 9)});
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->duplicates, 3u);
+    EXPECT_EQ(seqs_of(*s->read_product_log("p1")),
+              (std::vector<uint64_t>{1, 3}));
+  }
+  EXPECT_TRUE(holds_key(dir, "Ia"));
+  EXPECT_TRUE(holds_key(dir, "Ib"));
+  EXPECT_FALSE(holds_key(dir, "Ic"));
+  std::string x2 = "Xp2";
+  x2.push_back('\0');
+  x2 += std::string(7, '\0') + '\2';
+  EXPECT_TRUE(holds_key(dir, x2));
+  {
+    // The event after the checkpoint is read back from the log.
+    auto ro = store::open_read_only(dir);
+    ASSERT_TRUE(ro);
+    EXPECT_EQ(seqs_of(*(*ro)->read_product_log("p1")),
+              (std::vector<uint64_t>{1, 3}));
+  }
+  auto s = open();
+  auto r = s->append({make_event("c", "p1", 9), make_event("d", "p1", 4)});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->duplicates, 1u);
+  ASSERT_EQ(r->accepted.size(), 1u);
+  EXPECT_EQ(r->accepted[0].seq, 4u);
+  EXPECT_EQ(seqs_of(*s->read_product_log("p1")),
+            (std::vector<uint64_t>{1, 3, 4}));
 }
 
 TEST_F(store_test, the_durable_checkpoint_ignores_what_only_memtables_hold) {
@@ -322,7 +379,8 @@ TEST_F(store_test, sequence_numbers_go_on_after_the_whole_log_is_dropped) {
   EXPECT_EQ(r->last_seq, 3u);
 }
 
-// -- storage failures ----------------------------------------------------------
+// -- storage failures
+// ----------------------------------------------------------
 
 namespace {
 
@@ -334,8 +392,7 @@ std::string text_of(const caf::error& err) { return to_string(err); }
 std::vector<stock_event> big_batch(const std::string& prefix, int n) {
   std::vector<stock_event> out;
   for (int i = 0; i < n; ++i)
-    out.push_back(make_event(prefix + std::to_string(i) +
-                                 std::string(400, 'x'),
+    out.push_back(make_event(prefix + std::to_string(i) + std::string(400, 'x'),
                              "p" + std::to_string(i % 50), i));
   return out;
 }
@@ -355,7 +412,8 @@ TEST_F(store_test, an_injected_failure_fails_writes_and_says_why) {
   ASSERT_TRUE(s->append({make_event("a", "p1", 1)}));
 }
 
-TEST_F(store_test, a_full_disk_fails_writes_keeps_reads_and_recovers_by_itself) {
+TEST_F(store_test,
+       a_full_disk_fails_writes_keeps_reads_and_recovers_by_itself) {
   tests::tmpfs_mount disk{dir, 20};
   if (!disk.ok()) GTEST_SKIP() << disk.why();
   auto s = open();
