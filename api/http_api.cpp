@@ -178,6 +178,27 @@ json shop_json(const shop_status& s, const std::string& problem) {
   return out;
 }
 
+/// A shop's resync record in the cluster (`state`: requested, running or
+/// finished; times in milliseconds since the Unix epoch).
+json cluster_resync_json(const cluster::shop_resync& r) {
+  auto state = r.running > 0          ? "running"
+               : r.requested > r.done ? "requested"
+                                      : "finished";
+  auto ms = [](int64_t x) {
+    return x > 0 ? json(x) : json();
+  };
+  return json{{"state", state},
+              {"requested", r.requested},
+              {"requested_at_ms", ms(r.requested_ms)},
+              {"running", r.running > 0 ? json(r.running) : json()},
+              {"node", r.node.empty() ? json() : json(r.node)},
+              {"started_at_ms", ms(r.started_ms)},
+              {"done", r.done},
+              {"finished_at_ms", ms(r.finished_ms)},
+              {"scanned", r.scanned},
+              {"pushed", r.pushed}};
+}
+
 /// A shop's "cluster" object in GET /v1/shops: the node driving it and what
 /// this node's driver did (counts since this node started).
 json cluster_shop_json(const cluster::shop_drive_status& c) {
@@ -190,6 +211,8 @@ json cluster_shop_json(const cluster::shop_drive_status& c) {
       {"stale_refusals", c.stale_refusals},
       {"pending", c.pending},
       {"checkpoint", c.checkpoint},
+      {"resync", c.resync ? cluster_resync_json(*c.resync) : json()},
+      {"resync_rows_pushed_here", c.resync_pushed},
       {"last_error", c.last_error.empty() ? json() : json(c.last_error)}};
 }
 
@@ -725,6 +748,37 @@ void http_api::get_shops(const std::string& id, const http::request& req,
 void http_api::post_resync(const std::string& id, const http::request& req,
                            http::responder r) {
   auto keep_alive = req.keep_alive();
+  if (cluster_shops_ != nullptr) {
+    // Clustered mode: recorded in the cluster, where the shop's driver (on
+    // whichever node) finds it.
+    cluster_shops_->request_resync_async(
+        id, [id, r, keep_alive](cluster::outcome<cluster::shop_resync> done) {
+          if (done) {
+            r.send(json_answer(http::status::accepted,
+                               json{{"resync", cluster_resync_json(*done)}},
+                               keep_alive));
+            return;
+          }
+          auto code = done.err().code;
+          auto status = code == cluster::errc::not_found
+                            ? http::status::not_found
+                        : code == cluster::errc::conflict
+                            ? http::status::conflict
+                            : http::status::service_unavailable;
+          auto message =
+              code == cluster::errc::not_found
+                  ? "no shop \"" + shorten(id) + "\" in the config"
+              : code == cluster::errc::conflict
+                  ? "a resync of shop \"" + id +
+                        "\" is asked for or running; its progress is under "
+                        "cluster.resync in GET /v1/shops/" +
+                        id
+                  : "cannot record the resync in the cluster: " +
+                        done.err().message;
+          r.send(json_answer(status, json{{"error", message}}, keep_alive));
+        });
+    return;
+  }
   engine_.resync(id, [id, r, keep_alive](caf::expected<std::string> progress) {
     if (progress) {
       auto body = json{{"resync", json::parse(*progress, nullptr, false)}};
@@ -853,6 +907,21 @@ void http_api::get_deliveries(const std::string& id, std::string_view target,
   if (!bad) limit_parameter(target, limit, bad, req);
   if (bad) {
     r.send(std::move(*bad));
+    return;
+  }
+  if (cluster_shops_ != nullptr) {
+    // The cluster's delivery records are not listed yet; the local store
+    // holds none of a clustered node's deliveries, so its answer would be
+    // wrong.
+    r.send(error_answer(
+        http::status::not_implemented,
+        "in clustered mode deliveries are not listed yet: the cluster's "
+        "delivery records of shop \"" +
+            shorten(id) + "\" are not read by this endpoint. GET /v1/shops/" +
+            shorten(id) +
+            " shows the shop's driver (cluster.pending, cluster.rows_failed, "
+            "cluster.last_error)",
+        req));
     return;
   }
   auto page = listings::deliveries(engine_.db(), *shop, state, cursor, limit);

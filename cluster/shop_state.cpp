@@ -27,6 +27,59 @@ std::string shop_feeds_subject(const std::string& shop) {
   return shop_prefix(shop) + ".feeds";
 }
 
+std::string shop_resync_subject(const std::string& shop) {
+  return shop_prefix(shop) + ".resync";
+}
+
+std::string encode(const shop_resync& r) {
+  return json{{"requested", r.requested},
+              {"requested_ms", r.requested_ms},
+              {"running", r.running},
+              {"node", r.node},
+              {"started_ms", r.started_ms},
+              {"done", r.done},
+              {"finished_ms", r.finished_ms},
+              {"scanned", r.scanned},
+              {"pushed", r.pushed}}
+      .dump();
+}
+
+outcome<shop_resync> decode_resync(const std::string& data) {
+  auto body = json::parse(data, nullptr, false);
+  shop_resync r;
+  try {
+    r.requested = body.at("requested").get<uint64_t>();
+    r.requested_ms = body.at("requested_ms").get<int64_t>();
+    r.running = body.at("running").get<uint64_t>();
+    r.node = body.at("node").get<std::string>();
+    r.started_ms = body.at("started_ms").get<int64_t>();
+    r.done = body.at("done").get<uint64_t>();
+    r.finished_ms = body.at("finished_ms").get<int64_t>();
+    r.scanned = body.at("scanned").get<uint64_t>();
+    r.pushed = body.at("pushed").get<uint64_t>();
+  } catch (const json::exception& e) {
+    return error{errc::invalid,
+                 std::string{"a resync record is malformed: "} + e.what()};
+  }
+  return r;
+}
+
+outcome<versioned<shop_resync>> load_resync(jetstream& js,
+                                            const std::string& shop) {
+  auto subject = shop_resync_subject(shop);
+  auto last = last_state(js, subject);
+  if (!last) return last.err();
+  if (!*last) return versioned<shop_resync>{};
+  auto r = decode_resync((*last)->data);
+  if (!r) return error{r.err().code, subject + ": " + r.err().message};
+  return versioned<shop_resync>{std::move(*r), (*last)->sequence};
+}
+
+outcome<uint64_t> store_resync(jetstream& js, const std::string& shop,
+                               const shop_resync& r, uint64_t expected_seq) {
+  return cas_write(js, shop_resync_subject(shop), encode(r), expected_seq);
+}
+
 std::string encode(const delivery_record& r) {
   json locations = json::object();
   for (auto& [where, d] : r.locations) {

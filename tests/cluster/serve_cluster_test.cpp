@@ -37,17 +37,19 @@ struct serve_cluster : ::testing::Test {
   /// Starts node `id` on `port`; nothing when it does not come up.
   std::unique_ptr<tests::shelfsync_process>
   start(const std::string& id, uint16_t port,
-        const std::vector<std::string>& urls,
-        const json& shops = json::array()) {
-    json conf{
-        {"node",
-         {{"data_dir", dir + "/" + id},
-          {"listen", "127.0.0.1:" + std::to_string(port)},
-          {"cluster",
-           {{"node_id", id}, {"nats", urls}, {"slots", 4}, {"replicas", 3}}}}},
-        {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
-        {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
-        {"shops", shops}};
+        const std::vector<std::string>& urls, const json& shops = json::array(),
+        int replicas = 3) {
+    json conf{{"node",
+               {{"data_dir", dir + "/" + id},
+                {"listen", "127.0.0.1:" + std::to_string(port)},
+                {"cluster",
+                 {{"node_id", id},
+                  {"nats", urls},
+                  {"slots", 4},
+                  {"replicas", replicas}}}}},
+              {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
+              {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
+              {"shops", shops}};
     auto path = dir + "/" + id + ".json";
     std::ofstream{path} << conf.dump(2);
     auto child = std::make_unique<tests::shelfsync_process>(
@@ -290,5 +292,120 @@ TEST_F(serve_cluster,
     for (auto& lv : it.levels)
       for (size_t i = 1; i < lv.history.size(); ++i)
         EXPECT_GE(lv.history[i], lv.history[i - 1]) << it.sku;
+  server.stop();
+}
+
+TEST_F(serve_cluster,
+       a_resync_asked_on_a_node_not_driving_the_shop_restores_its_levels) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  const std::string loc_a = "gid://shopify/Location/1001";
+  shopify::simulator sim;
+  sim.add_shop("eu", "shpat_serve_cluster");
+  const std::string loc_b = "gid://shopify/Location/1002";
+  sim.add_location("eu", "WH A", loc_a);
+  sim.add_location("eu", "Pop-up", loc_b); // no warehouse maps to it
+  for (int p = 0; p < 3; ++p)
+    sim.add_item("eu", "sku-" + std::to_string(p), true,
+                 {{loc_a, 0}, {loc_b, p == 2 ? 7 : 0}});
+  shopify::simulator_server server{sim};
+  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+  json shops = json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"stock_sync", true},
+        {"shopify",
+         {{"shop_url", server.shop_url("eu")},
+          {"api_version", "2026-10"},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
+  auto p1 = tests::free_port();
+  auto p2 = tests::free_port();
+  auto n1 = start("n1", p1, nats.urls(), shops, 1);
+  auto n2 = start("n2", p2, nats.urls(), shops, 1);
+  ASSERT_TRUE(n1 && n2);
+  auto item = [&](int p) {
+    auto inv = sim.inventory("eu");
+    for (auto& it : inv.items())
+      if (it.sku == "sku-" + std::to_string(p)) return it;
+    return shopify::sim::item{};
+  };
+  auto level_is = [&](int p, int64_t want, const std::string& loc) {
+    for (int i = 0; i < 300; ++i) {
+      auto it = item(p);
+      if (auto* lv = it.stocked_at(loc); lv && lv->available == want)
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  for (int p = 0; p < 3; ++p) {
+    auto r = send(p1, http::verb::post, "/v1/stock/events",
+                  batch(10 * p, 3, "sku-" + std::to_string(p)));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  for (int p = 0; p < 3; ++p)
+    ASSERT_TRUE(level_is(p, 3, loc_a)) << n1->log() << n2->log();
+  // The unmapped location holding stock is zeroed with the update (rule 5).
+  EXPECT_TRUE(level_is(2, 0, loc_b));
+
+  // The node that does not drive the shop, as both nodes agree.
+  uint16_t other = 0;
+  for (int attempt = 0; attempt < 50 && other == 0; ++attempt) {
+    std::vector<json> seen;
+    for (auto port : {p1, p2}) {
+      auto r = send(port, http::verb::get, "/v1/shops/eu");
+      ASSERT_TRUE(r.ok()) << r.error().message << n1->log() << n2->log();
+      seen.push_back(json::parse(r.value().body())["cluster"]);
+    }
+    if (seen[0]["driver"].is_string() && seen[0]["driver"] == seen[1]["driver"])
+      other = seen[0]["driven_here"].get<bool>() ? p2 : p1;
+    else
+      std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(other, 0) << "the nodes do not agree on the driver";
+
+  // Someone edits levels in Shopify; shelfsync's records still say 3.
+  sim.set_available("eu", item(1).id, loc_a, 42);
+  sim.set_available("eu", item(0).id, loc_b, 5);
+  auto r = send(other, http::verb::post, "/v1/shops/eu/resync");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value().result_int(), 202) << r.value().body();
+  EXPECT_EQ(json::parse(r.value().body())["resync"]["requested"], 1);
+  EXPECT_TRUE(level_is(1, 3, loc_a)) << n1->log() << n2->log();
+  EXPECT_TRUE(level_is(0, 0, loc_b));
+
+  // The progress shows on the node that asked: finished, every product
+  // compared, two rows pushed.
+  json seen;
+  for (int i = 0; i < 100; ++i) {
+    auto got = send(other, http::verb::get, "/v1/shops/eu");
+    ASSERT_TRUE(got.ok());
+    seen = json::parse(got.value().body())["cluster"]["resync"];
+    if (seen.is_object() && seen["state"] == "finished") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(seen.is_object());
+  EXPECT_EQ(seen["state"], "finished") << seen.dump();
+  EXPECT_EQ(seen["done"], 1);
+  EXPECT_EQ(seen["scanned"], 3);
+  EXPECT_EQ(seen["pushed"], 2);
+  EXPECT_TRUE(level_is(0, 3, loc_a) && level_is(2, 3, loc_a));
+  auto history = item(1).stocked_at(loc_a)->history;
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[history.size() - 2], 42);
+  EXPECT_EQ(history.back(), 3);
+
+  // Unknown shop: 404. Delivery lists are not read from the local store in
+  // clustered mode: 501 saying so.
+  r = send(other, http::verb::post, "/v1/shops/nope/resync");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().result_int(), 404) << r.value().body();
+  r = send(other, http::verb::get, "/v1/shops/eu/deliveries?state=failed");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().result_int(), 501) << r.value().body();
+  EXPECT_NE(r.value().body().find("clustered mode"), std::string::npos);
   server.stop();
 }
