@@ -14,6 +14,7 @@
 #include "api/explanation.hpp"
 #include "api/listings.hpp"
 #include "api/status_page.hpp"
+#include "cluster/shop_state.hpp"
 #include "config/json_syntax.hpp"
 #include "core/error.hpp"
 
@@ -867,6 +868,70 @@ void http_api::post_preview(http::request&& req, http::responder r) {
   }};
 }
 
+void http_api::get_cluster_deliveries(const shop_config& shop,
+                                      delivery_state state,
+                                      const std::string& cursor, size_t limit,
+                                      const http::request& req,
+                                      http::responder r) {
+  auto keep_alive = req.keep_alive();
+  if (limit == 0) limit = listings::default_limit;
+  // On one of the node's request threads: the records are read from the
+  // cluster (every record of the shop, then the page after the cursor).
+  cluster_->post([this, shop, state, cursor, limit, r, keep_alive] {
+    auto all = cluster::scan_deliveries(cluster_->js(), shop.id);
+    if (!all) {
+      r.send(json_answer(http::status::service_unavailable,
+                         json{{"error", "cannot read the cluster's delivery "
+                                        "records: " +
+                                            all.err().message}},
+                         keep_alive));
+      return;
+    }
+    json entries = json::array();
+    std::string last;
+    bool more = false;
+    for (auto i = all->upper_bound(cursor); i != all->end(); ++i) {
+      json locations = json::array();
+      for (auto& [location, d] : i->second.locations) {
+        bool in_state = state == delivery_state::failed
+                            ? !d.failed.empty() && !d.pending
+                            : d.pending.has_value();
+        if (!in_state) continue;
+        json x = shop.channel == channel_kind::amazon
+                     ? json{{"sku", i->first}}
+                     : json{{"location", location}};
+        if (state == delivery_state::failed) {
+          x["value"] = nullptr;
+          x["product_seq"] = d.failed_seq;
+          x["request"] = nullptr;
+          x["error"] = json{{"message", d.failed}, {"permanent", true}};
+        } else {
+          x["value"] = *d.pending;
+          x["product_seq"] = d.pending_seq;
+          x["request"] = d.key.empty() ? json() : json(d.key);
+          x["error"] = nullptr;
+        }
+        x["confirmed"] = d.confirmed ? json(*d.confirmed) : json();
+        locations.push_back(std::move(x));
+      }
+      if (locations.empty()) continue;
+      if (entries.size() == limit) {
+        more = true;
+        break;
+      }
+      last = i->first;
+      entries.push_back(
+          json{{"product", i->first}, {"locations", std::move(locations)}});
+    }
+    r.send(json_answer(http::status::ok,
+                       json{{"shop", shop.id},
+                            {"state", to_string(state)},
+                            {"entries", std::move(entries)},
+                            {"next_cursor", more ? json(last) : json()}},
+                       keep_alive));
+  });
+}
+
 void http_api::get_deliveries(const std::string& id, std::string_view target,
                               const http::request& req, http::responder r) {
   auto conf = engine_.current_config();
@@ -909,20 +974,20 @@ void http_api::get_deliveries(const std::string& id, std::string_view target,
     r.send(std::move(*bad));
     return;
   }
-  if (cluster_shops_ != nullptr) {
-    // The cluster's delivery records are not listed yet; the local store
-    // holds none of a clustered node's deliveries, so its answer would be
-    // wrong.
-    r.send(error_answer(
-        http::status::not_implemented,
-        "in clustered mode deliveries are not listed yet: the cluster's "
-        "delivery records of shop \"" +
-            shorten(id) + "\" are not read by this endpoint. GET /v1/shops/" +
-            shorten(id) +
-            " shows the shop's driver (cluster.pending, cluster.rows_failed, "
-            "cluster.last_error)",
-        req));
-    return;
+  if (cluster_shops_ != nullptr && cluster_ != nullptr) {
+    if (state == delivery_state::pending) {
+      r.send(error_answer(
+          http::status::not_implemented,
+          "in clustered mode the pending list is not kept: what waits is "
+          "every product state past shop \"" +
+              shorten(id) +
+              "\"'s checkpoint (cluster.checkpoint in GET /v1/shops/" +
+              shorten(id) + "); state=in_flight and state=failed are listed",
+          req));
+      return;
+    }
+    return get_cluster_deliveries(*shop, state, cursor, limit, req,
+                                  std::move(r));
   }
   auto page = listings::deliveries(engine_.db(), *shop, state, cursor, limit);
   if (!page) {

@@ -100,6 +100,11 @@ outcome<uint64_t> store_delivery(jetstream& js, const std::string& shop,
                                  const delivery_record& r,
                                  uint64_t expected_seq);
 
+/// Every delivery record of `shop` (the newest message of each of its
+/// `sent.` subjects) by product code. Reads them all: O(records).
+outcome<std::map<std::string, delivery_record>>
+scan_deliveries(jetstream& js, const std::string& shop);
+
 /// One SKU of an Amazon feed: message n of the feed is the n-th SKU.
 struct feed_memo_sku {
   std::string sku;

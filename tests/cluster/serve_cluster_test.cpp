@@ -398,12 +398,54 @@ TEST_F(serve_cluster,
   EXPECT_EQ(history[history.size() - 2], 42);
   EXPECT_EQ(history.back(), 3);
 
-  // Unknown shop: 404. Delivery lists are not read from the local store in
-  // clustered mode: 501 saying so.
   r = send(other, http::verb::post, "/v1/shops/nope/resync");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().result_int(), 404) << r.value().body();
-  r = send(other, http::verb::get, "/v1/shops/eu/deliveries?state=failed");
+
+  // Two products Shopify has no item for fail for good; any node lists
+  // them from the cluster's delivery records, a page at a time.
+  for (auto code : {"gone-1", "gone-2"}) {
+    r = send(p1, http::verb::post, "/v1/stock/events",
+             json::array({{{"id", std::string{"ev-"} + code},
+                           {"product", code},
+                           {"warehouse", "WH-A"},
+                           {"delta", 4}}})
+                 .dump());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  json page;
+  for (int i = 0; i < 100; ++i) {
+    r = send(other, http::verb::get,
+             "/v1/shops/eu/deliveries?state=failed&limit=1");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+    page = json::parse(r.value().body());
+    if (page["next_cursor"] == "gone-1") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(page["entries"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["entries"][0]["product"], "gone-1");
+  EXPECT_EQ(page["entries"][0]["locations"][0]["location"], loc_a);
+  EXPECT_NE(page["entries"][0]["locations"][0]["error"]["message"]
+                .get<std::string>()
+                .find("SKU_NOT_FOUND"),
+            std::string::npos)
+      << page.dump();
+  EXPECT_EQ(page["next_cursor"], "gone-1");
+  r = send(other, http::verb::get,
+           "/v1/shops/eu/deliveries?state=failed&limit=1&cursor=gone-1");
+  ASSERT_TRUE(r.ok());
+  page = json::parse(r.value().body());
+  ASSERT_EQ(page["entries"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["entries"][0]["product"], "gone-2");
+  EXPECT_TRUE(page["next_cursor"].is_null());
+  r = send(other, http::verb::get, "/v1/shops/eu/deliveries?state=in_flight");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(json::parse(r.value().body())["entries"].size(), 0u)
+      << r.value().body();
+  // The pending list is not kept in clustered mode: 501 saying so.
+  r = send(other, http::verb::get, "/v1/shops/eu/deliveries?state=pending");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().result_int(), 501) << r.value().body();
   EXPECT_NE(r.value().body().find("clustered mode"), std::string::npos);
