@@ -20,12 +20,7 @@ int check_config(const std::string& config_path) {
   for (auto& u : unset)
     std::cerr << config_path << ": " << u.path
               << ": names the environment variable " << u.name
-              << ", which is not set (or empty); "
-              << (u.shop.empty()
-                      ? std::string{"serve would not start (it holds the API "
-                                    "bearer token)"}
-                      : "serve could not reach shop \"" + u.shop + "\"")
-              << '\n';
+              << ", which is not set (or empty); " << u.effect << '\n';
   if (!unset.empty()) return 1;
   std::cout << config_path << ": ok (" << loaded.value->warehouses.size()
             << " warehouses, " << loaded.value->shops.size() << " shops)\n";

@@ -275,10 +275,7 @@ std::vector<std::string> preview_warnings(const config& next) {
   std::vector<std::string> out;
   for (auto& u : unset_variables(next))
     out.push_back(u.path + ": names the environment variable " + u.name +
-                  ", which is not set (or empty); " +
-                  (u.shop.empty()
-                       ? std::string{"serve would not start"}
-                       : "serve could not reach shop \"" + u.shop + "\""));
+                  ", which is not set (or empty); " + u.effect);
   return out;
 }
 

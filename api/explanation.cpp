@@ -4,9 +4,9 @@
 #include <set>
 #include <sstream>
 
+#include "api/product_history.hpp"
 #include "core/clock.hpp"
 #include "core/shop_view.hpp"
-#include "api/product_history.hpp"
 
 namespace shelfsync {
 
@@ -133,6 +133,13 @@ caf::expected<json> explain_product(const store& db, const config& conf,
   delivery_record deliveries;
   if (auto loaded = db.load_delivery(shop.id, code, deliveries); !loaded)
     return loaded.error();
+  return explain_from(conf, shop, code, rec, *events, deliveries);
+}
+
+json explain_from(const config& conf, const shop_config& shop,
+                  const std::string& code, const product_record& rec,
+                  const std::vector<stock_event>& events,
+                  const delivery_record& deliveries) {
   bool amazon = shop.channel == channel_kind::amazon;
   json mapping = json::array();
   for (auto& w : shop.warehouses) {
@@ -195,7 +202,7 @@ caf::expected<json> explain_product(const store& db, const config& conf,
                     "now; it changes with the product's next update or a "
                     "resync";
       json list = json::array();
-      for (auto& e : *events)
+      for (auto& e : events)
         if (std::find(sources.begin(), sources.end(), e.warehouse) !=
             sources.end())
           list.push_back(event_json(e));

@@ -21,6 +21,14 @@ caf::expected<nlohmann::json>
 explain_product(const store& db, const config& conf, const shop_config& shop,
                 const std::string& code, const product_record& rec);
 
+/// `explain_product` from what it reads: the product's latest events
+/// (`rec.recent`'s, oldest first) and the shop's delivery record of the
+/// product (empty when nothing was sent).
+nlohmann::json explain_from(const config& conf, const shop_config& shop,
+                            const std::string& code, const product_record& rec,
+                            const std::vector<stock_event>& events,
+                            const delivery_record& deliveries);
+
 /// Renders what `explain_product` built as readable text.
 std::string explanation_text(const nlohmann::json& x);
 

@@ -9,6 +9,8 @@
 #include <openssl/crypto.h>
 
 #include "actors/log.hpp"
+#include "api/cluster_explain.hpp"
+#include "api/cluster_report.hpp"
 #include "api/config_preview.hpp"
 #include "api/event_parser.hpp"
 #include "api/explanation.hpp"
@@ -363,6 +365,14 @@ void http_api::handle(http::request&& req, http::responder r) {
           json{{"status", "not ready"}, {"reason", error_message(why)}}, req));
       return;
     }
+    // A cluster node whose config differs from the cluster's takes neither
+    // slots nor events: out of a load balancer's rotation.
+    if (cluster_ != nullptr)
+      if (auto problem = cluster_->config_problem(); !problem.empty()) {
+        r.send(unavailable_answer(
+            json{{"status", "not ready"}, {"reason", problem}}, req));
+        return;
+      }
     // A shop whose channel refuses its credentials (or that has none)
     // delivers nothing until someone changes them.
     auto keep_alive = req.keep_alive();
@@ -406,6 +416,11 @@ void http_api::handle(http::request&& req, http::responder r) {
     r.send(error_answer(http::status::method_not_allowed,
                         "method not allowed on " + shorten(path), req));
   };
+  if (path == "/v1/cluster") {
+    if (method != http::verb::get) return bad_method();
+    get_cluster(req, std::move(r));
+    return;
+  }
   if (path == "/v1/stock/events") {
     if (method != http::verb::post) return bad_method();
     post_events(std::move(req), std::move(r));
@@ -429,13 +444,6 @@ void http_api::handle(http::request&& req, http::responder r) {
         !percent_decode(raw, code)) {
       r.send(error_answer(http::status::not_found,
                           "no such resource: " + shorten(path), req));
-      return;
-    }
-    if (explaining && cluster_ != nullptr) {
-      r.send(error_answer(http::status::not_implemented,
-                          "explain does not read the cluster's log yet; it "
-                          "works on a single node",
-                          req));
       return;
     }
     if (explaining) return get_explanation(code, target, req, std::move(r));
@@ -587,6 +595,12 @@ void http_api::post_events_to_cluster(std::vector<stock_event> events,
                                       http::responder r) {
   auto started = clock_type::now();
   auto keep_alive = req.keep_alive();
+  // Its events were checked against a config the cluster does not share.
+  if (auto problem = cluster_->config_problem(); !problem.empty())
+    return answer_unstored(r, keep_alive,
+                           "this node takes no events, nothing of the batch "
+                           "was stored; send it to another node: " +
+                               problem);
   // On one of the node's request threads: publishing blocks until every
   // slot's message is acknowledged by a quorum.
   cluster_->ingest_async(
@@ -688,6 +702,8 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
     return;
   }
   auto keep_alive = req.keep_alive();
+  if (cluster_ != nullptr)
+    return get_cluster_explanation(code, conf, shop, keep_alive, std::move(r));
   engine_.product(code, [this, conf, code, shop, r,
                          keep_alive](caf::expected<product_record> rec) {
     auto answer = [&](http::status status, const json& body) {
@@ -706,6 +722,38 @@ void http_api::get_explanation(const std::string& code, std::string_view target,
     if (!x)
       return answer(http::status::internal_server_error,
                     json{{"error", to_string(x.error())}});
+    answer(http::status::ok, *x);
+  });
+}
+
+void http_api::get_cluster_explanation(const std::string& code, config_ptr conf,
+                                       const std::string& shop, bool keep_alive,
+                                       http::responder r) {
+  // On one of the node's request threads: the reads block.
+  cluster_->read_async([this, code, conf, shop, keep_alive,
+                        r](cluster::jetstream& js) {
+    auto answer = [&](http::status status, const json& body) {
+      auto res = json_answer(status, body, keep_alive, 2);
+      if (status == http::status::service_unavailable)
+        res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+    };
+    auto state = cluster_->product(code);
+    if (!state)
+      return answer(http::status::service_unavailable,
+                    json{{"error", "cannot read product \"" + shorten(code) +
+                                       "\" from the cluster now: " +
+                                       state.err().message}});
+    if (!*state)
+      return answer(http::status::not_found,
+                    json{{"error", "shelfsync never saw product \"" +
+                                       shorten(code) + "\""}});
+    auto x = explain_in_cluster(js, cluster_->options().slots, *conf,
+                                *conf->find_shop(shop), code, **state);
+    if (!x)
+      return answer(http::status::service_unavailable,
+                    json{{"error", "cannot read the cluster's log now: " +
+                                       x.err().message}});
     answer(http::status::ok, *x);
   });
 }
@@ -1061,11 +1109,61 @@ void http_api::post_backup(const http::request& req, http::responder r) {
                      req));
 }
 
+void http_api::get_cluster(const http::request& req, http::responder r) {
+  auto keep_alive = req.keep_alive();
+  if (cluster_ == nullptr) {
+    r.send(json_answer(
+        http::status::not_found,
+        json{{"error", "this node is not clustered: it runs alone on its "
+                       "own store (its config has no node.cluster)"},
+             {"clustered", false}},
+        keep_alive));
+    return;
+  }
+  // Read from the cluster on one of the node's request threads (blocking).
+  cluster_->view_async([this, r, keep_alive](
+                           cluster::outcome<cluster::cluster_view> view) {
+    if (!view) {
+      auto res =
+          json_answer(http::status::service_unavailable,
+                      json{{"error", "cannot read the cluster's state now: " +
+                                         view.err().message}},
+                      keep_alive);
+      res.set(boost::beast::http::field::retry_after, "1");
+      r.send(std::move(res));
+      return;
+    }
+    auto& o = cluster_->options();
+    r.send(json_answer(http::status::ok,
+                       cluster_json(*view, o.node_id, o.config_digest,
+                                    cluster_->config_problem()),
+                       keep_alive));
+  });
+}
+
 void http_api::get_metrics(const http::request& req, http::responder r) {
   auto keep_alive = req.keep_alive();
-  engine_.shops([this, r, keep_alive](std::vector<shop_status> all) {
+  if (cluster_ != nullptr) {
+    // The lag of the owned slots is read from the cluster first, on one of
+    // the node's request threads (blocking calls).
+    cluster_->owned_lags_async(
+        [this, keep_alive,
+         r](std::vector<std::pair<uint32_t, cluster::slot_lag>> lags) {
+          render_metrics(keep_alive, r, std::move(lags));
+        });
+    return;
+  }
+  render_metrics(keep_alive, std::move(r), {});
+}
+
+void http_api::render_metrics(
+    bool keep_alive, http::responder r,
+    std::vector<std::pair<uint32_t, cluster::slot_lag>> lags) {
+  engine_.shops([this, r, keep_alive,
+                 lags = std::move(lags)](std::vector<shop_status> all) {
     auto text = metrics_.render(all);
     if (cluster_ != nullptr) {
+      text += cluster_lag_metrics(lags, cluster_->config_problem().empty());
       // This node's share of the cluster (no JetStream call: read-only
       // figures the node keeps).
       text += "# HELP shelfsync_cluster_slot_owned Whether this node owns "

@@ -75,6 +75,12 @@ class http_api {
                  http::responder r);
   void post_preview(http::request&& req, http::responder r);
   void get_metrics(const http::request& req, http::responder r);
+  void render_metrics(bool keep_alive, http::responder r,
+                      std::vector<std::pair<uint32_t, cluster::slot_lag>> lags);
+  void get_cluster(const http::request& req, http::responder r);
+  void get_cluster_explanation(const std::string& code, config_ptr conf,
+                               const std::string& shop, bool keep_alive,
+                               http::responder r);
   void get_deliveries(const std::string& id, std::string_view target,
                       const http::request& req, http::responder r);
   void get_product_list(std::string_view target, const http::request& req,

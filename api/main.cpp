@@ -46,7 +46,12 @@ int main(int argc, char** argv) {
       "recovery (stored records plus the log tail after the checkpoint); "
       "views are computed under the given config.\n"
       "Exit codes: 0 replayed state equals the live state, 3 differences "
-      "(each on stdout, then a count), 1 config or storage error, 2 usage.");
+      "(each on stdout, then a count), 1 config or storage error, 2 usage.\n"
+      "Clustered mode (node.cluster): rebuilds every product's stock from "
+      "the cluster's log (the events stream on NATS), each slot up to its "
+      "checkpoint, and compares it with the state the cluster stores; it may "
+      "run while the cluster serves (products applied meanwhile are counted, "
+      "not compared); --from and --to do not apply.");
   replay->add_option("--config", config, "configuration file")->required();
   replay->add_option("--from", from,
                      "report only products touched by an event with seq >= "
@@ -57,7 +62,9 @@ int main(int argc, char** argv) {
   auto* log = app.add_subcommand(
       "log", "a product's events, each with the stock after it and whether it "
              "was ignored as stale, then each shop's last push (full log scan; "
-             "server stopped)");
+             "server stopped). Clustered mode: the product's events from the "
+             "cluster's log, then the state the cluster stores (the cluster "
+             "may be serving)");
   log->add_option("--config", config, "configuration file")->required();
   log->add_option("--product", product, "product code")->required();
   auto* explain = app.add_subcommand(

@@ -5,12 +5,13 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/clock.hpp"
+#include "api/cluster_commands.hpp"
 #include "api/commands.hpp"
 #include "api/error_text.hpp"
 #include "api/explanation.hpp"
 #include "api/product_history.hpp"
 #include "api/state_replay.hpp"
+#include "core/clock.hpp"
 #include "core/error.hpp"
 
 namespace shelfsync::commands {
@@ -39,6 +40,15 @@ bool open_offline(const std::string& config_path, offline_state& out) {
   }
   out.db = std::move(*db);
   return true;
+}
+
+/// The config at `config_path` when it is valid and sets `node.cluster`
+/// (the command then reads the cluster's log); else null, and the command
+/// goes on as on one node (which reports a bad config).
+config_ptr clustered(const std::string& config_path) {
+  auto loaded = load_config(config_path);
+  if (!loaded || !loaded.value->node.cluster) return nullptr;
+  return loaded.value;
 }
 
 /// Progress on stderr, rewritten in place, only when it is a terminal.
@@ -85,6 +95,14 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
     std::cerr << "shelfsync: --from " << from << " is after --to " << to
               << '\n';
     return 2;
+  }
+  if (auto conf = clustered(config_path)) {
+    if (from != 0 || to != 0) {
+      std::cerr << "shelfsync: --from and --to do not apply in clustered "
+                   "mode: replay checks every product the cluster stores\n";
+      return 2;
+    }
+    return cluster_replay(*conf);
   }
   offline_state st;
   if (!open_offline(config_path, st)) return 1;
@@ -149,6 +167,8 @@ int replay(const std::string& config_path, uint64_t from, uint64_t to) {
 }
 
 int product_log(const std::string& config_path, const std::string& code) {
+  if (auto conf = clustered(config_path))
+    return cluster_product_log(*conf, code);
   offline_state st;
   if (!open_offline(config_path, st)) return 1;
   caf::expected<std::vector<history_entry>> history{
@@ -225,6 +245,8 @@ int product_log(const std::string& config_path, const std::string& code) {
 
 int explain(const std::string& config_path, const std::string& code,
             const std::string& shop_id) {
+  if (auto conf = clustered(config_path))
+    return cluster_explain(*conf, code, shop_id);
   offline_state st;
   if (!open_offline(config_path, st)) return 1;
   auto* shop = st.conf->find_shop(shop_id);

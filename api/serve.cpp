@@ -9,6 +9,7 @@
 #include "api/commands.hpp"
 #include "api/error_text.hpp"
 #include "api/http_api.hpp"
+#include "cluster/membership.hpp"
 #include "cluster/node.hpp"
 #include "cluster/shop_drivers.hpp"
 #include "net/server.hpp"
@@ -31,9 +32,17 @@ void log_shop_problems(const config& conf) {
 /// Joins the cluster `c` describes: connects to NATS, creates the streams
 /// and the lease bucket when absent, starts taking slots.
 cluster::outcome<std::unique_ptr<cluster::node>>
-start_cluster_node(const cluster_config& c) {
+start_cluster_node(const config& conf) {
+  auto& c = *conf.node.cluster;
   cluster::node_options o;
   o.node_id = c.node_id;
+  // Config agreement: the digest of what every node must read alike.
+  o.config_digest = cluster::config_digest(conf.shared_json);
+  auto& host = conf.node.listen_host;
+  o.address = (host.find(':') == std::string::npos ? host : "[" + host + "]") +
+              ":" + std::to_string(conf.node.listen_port);
+  for (auto& shop : conf.shops)
+    o.shop_ids.push_back(shop.id);
   o.connect.urls = c.nats;
   if (!c.token_env.empty()) {
     auto token = read_secret(c.token_env);
@@ -52,7 +61,8 @@ start_cluster_node(const cluster_config& c) {
   log_line(log_level::info, "cluster",
            "node " + c.node_id + " joining the cluster (" +
                std::to_string(c.slots) + " slots, " +
-               std::to_string(c.replicas) + " replicas)");
+               std::to_string(c.replicas) + " replicas, config digest " +
+               o.config_digest + ")");
   return cluster::node::start(std::move(o));
 }
 
@@ -145,7 +155,7 @@ int serve(const std::string& config_path) {
   std::unique_ptr<cluster::node> cluster_node;
   std::unique_ptr<cluster::shop_drivers> cluster_shops;
   if (conf->node.cluster) {
-    auto started = start_cluster_node(*conf->node.cluster);
+    auto started = start_cluster_node(*conf);
     if (!started) {
       server.stop();
       std::cerr << "shelfsync: cannot join the cluster: "

@@ -49,8 +49,8 @@ status lease::take() {
   auto start = clock::now();
   uint64_t rev = 0;
   natsStatus s =
-      kvStore_Create(&rev, bucket_.store(), key_.c_str(), holder_.data(),
-                     static_cast<int>(holder_.size()));
+      kvStore_Create(&rev, bucket_.store(), key_.c_str(), value().data(),
+                     static_cast<int>(value().size()));
   if (s != NATS_OK)
     return detail::from_nats(
         "taking lease " + key_ + " of bucket " + bucket_.config().bucket, s);
@@ -66,8 +66,8 @@ status lease::renew() {
   auto start = clock::now();
   uint64_t rev = 0;
   natsStatus s =
-      kvStore_Update(&rev, bucket_.store(), key_.c_str(), holder_.data(),
-                     static_cast<int>(holder_.size()), revision_);
+      kvStore_Update(&rev, bucket_.store(), key_.c_str(), value().data(),
+                     static_cast<int>(value().size()), revision_);
   if (s != NATS_OK) {
     auto e = detail::from_nats("renewing lease " + key_ + " at revision " +
                                    std::to_string(revision_),

@@ -120,10 +120,18 @@ class lease {
   const std::string& key() const { return key_; }
   const std::string& holder() const { return holder_; }
 
+  /// What the key holds from the next take or renew on: `value` instead of
+  /// the holder's id (a node's membership lease says more of the node).
+  void set_value(std::string value) { value_ = std::move(value); }
+
  private:
+  const std::string& value() const { return value_.empty() ? holder_ : value_; }
+
   lease_bucket& bucket_;
   std::string key_;
   std::string holder_;
+  /// Written instead of `holder_` when not empty.
+  std::string value_;
   std::chrono::milliseconds margin_;
   uint64_t revision_ = 0;
   clock::time_point deadline_{};

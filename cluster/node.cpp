@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <unordered_map>
+#include <utility>
 
 #include <nats/nats.h>
 
+#include "cluster/membership.hpp"
 #include "cluster/nats_status.hpp"
 #include "cluster/product_ids.hpp"
 #include "cluster/slots.hpp"
@@ -28,20 +30,6 @@ auto retry_until(milliseconds limit, F f) {
     if (result || steady::now() > deadline) return result;
     std::this_thread::sleep_for(milliseconds{100});
   }
-}
-
-/// The ids of the live nodes: the `node.<id>` keys of the lease bucket
-/// (each expires with its holder's TTL).
-std::vector<std::string> live_nodes(lease_bucket& bucket) {
-  std::vector<std::string> out;
-  kvKeysList list{};
-  if (kvStore_Keys(&list, bucket.store(), nullptr) != NATS_OK) return out;
-  for (int i = 0; i < list.Count; ++i) {
-    std::string key = list.Keys[i];
-    if (key.rfind("node.", 0) == 0) out.push_back(key.substr(5));
-  }
-  kvKeysList_Destroy(&list);
-  return out;
 }
 
 /// The holder of `key` as a (possibly stale) read says; nothing when none.
@@ -117,6 +105,11 @@ status node::open() {
   bucket_ = std::move(*bucket);
   membership_ = std::make_unique<lease>(*bucket_, "node." + o.node_id,
                                         o.node_id, o.lease_margin);
+  joined_ms_ = std::chrono::duration_cast<milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+  membership_->set_value(
+      encode_member({o.node_id, o.config_digest, o.address, joined_ms_}));
   deadlines_.reset(new std::atomic<int64_t>[o.slots]);
   applied_.reset(new std::atomic<uint64_t>[o.slots]);
   for (uint32_t s = 0; s < o.slots; ++s) {
@@ -320,13 +313,7 @@ void node::ownership_round() {
     say("cluster: node lease " + membership_->key() +
         " not held: " + member.err().message);
   }
-  auto live = live_nodes(*bucket_);
-  if (membership_->valid() &&
-      std::find(live.begin(), live.end(), options_.node_id) == live.end())
-    live.push_back(options_.node_id);
-  if (!membership_->valid())
-    live.erase(std::remove(live.begin(), live.end(), options_.node_id),
-               live.end());
+  auto live = agreeing_nodes(say);
 
   // Renew what is held first: that is what fencing depends on.
   for (uint32_t s = 0; s < options_.slots; ++s) {
@@ -350,16 +337,22 @@ void node::ownership_round() {
                      ? std::optional<std::string>{options_.node_id}
                      : holder_of(*bucket_, lease_bucket::slot_key(s));
   auto wanted = assign_slots(current, live);
+  // A node whose config differs is not in `live`: it takes nothing and hands
+  // over everything it holds (the others leave it out of their assignment).
+  bool differs = !config_problem().empty();
 
   for (uint32_t s = 0; s < options_.slots; ++s) {
     auto& l = *leases_[s];
     bool mine = wanted[s] && *wanted[s] == options_.node_id;
-    if (l.held() && !mine && wanted[s]) {
-      // Another live node should have it (a node joined): hand it over.
+    if (l.held() && !mine && (wanted[s] || differs)) {
+      // Another live node should have it (a node joined), or this node's
+      // config differs: hand it over.
       deadlines_[s] = 0;
       stop_applier(s);
       l.release();
-      say("cluster: slot " + std::to_string(s) + " released to " + *wanted[s]);
+      say("cluster: slot " + std::to_string(s) + " released" +
+          (wanted[s] ? " to " + *wanted[s]
+                     : std::string{": this node's config differs"}));
       continue;
     }
     if (!l.held() && mine) {
@@ -379,6 +372,81 @@ void node::ownership_round() {
           " fenced: its lease could not be renewed in time");
     }
   }
+}
+
+std::vector<std::string>
+node::agreeing_nodes(const std::function<void(const std::string&)>& say) {
+  auto& id = options_.node_id;
+  member self{id, options_.config_digest, options_.address, joined_ms_};
+  auto read = read_members(*bucket_);
+  std::vector<member> members;
+  if (read) members = std::move(*read);
+  // This node as it knows itself, not as a (possibly stale) read says.
+  members.erase(std::remove_if(members.begin(), members.end(),
+                               [&](const member& m) {
+                                 return m.node_id == id;
+                               }),
+                members.end());
+  if (membership_->valid()) members.push_back(self);
+  std::vector<std::string> live;
+  if (read) {
+    auto agreed = cluster_agreement(members);
+    std::string problem;
+    if (agreed && !self.digest.empty() && self.digest != agreed->digest)
+      problem = disagreement(self, *agreed);
+    std::string before;
+    {
+      std::lock_guard<std::mutex> guard{problem_mutex_};
+      before = std::exchange(config_problem_, problem);
+    }
+    if (problem != before)
+      say("cluster: " + (problem.empty()
+                             ? "this node's config digest " + self.digest +
+                                   " agrees with the cluster's: it takes slots"
+                             : problem));
+    for (auto& m : members)
+      if (!agreed || m.digest.empty() || m.digest == agreed->digest)
+        live.push_back(m.node_id);
+  } else if (membership_->valid()) {
+    // The members could not be read: this node alone, if it agreed before.
+    live.push_back(id);
+  }
+  if (!config_problem().empty())
+    live.erase(std::remove(live.begin(), live.end(), id), live.end());
+  return live;
+}
+
+std::string node::config_problem() const {
+  std::lock_guard<std::mutex> guard{problem_mutex_};
+  return config_problem_;
+}
+
+void node::view_async(std::function<void(outcome<cluster_view>)> done) {
+  post([this, done = std::move(done)] {
+    done(read_cluster_view(*js_, *bucket_, options_.slots, options_.shop_ids));
+  });
+}
+
+void node::read_async(std::function<void(jetstream&)> job) {
+  post([this, job = std::move(job)] {
+    job(*js_);
+  });
+}
+
+void node::owned_lags_async(
+    std::function<void(std::vector<std::pair<uint32_t, slot_lag>>)> done) {
+  post([this, done = std::move(done)] {
+    std::vector<std::pair<uint32_t, slot_lag>> out;
+    for (auto& s : slots()) {
+      if (!s.owned) continue;
+      auto last = last_event_seq(*js_, s.slot);
+      if (!last) continue;
+      // A scrape reads at most 32 messages per slot to count events.
+      auto lag = measure_lag(*js_, s.slot, s.applied_seq, *last, 32);
+      if (lag) out.emplace_back(s.slot, *lag);
+    }
+    done(std::move(out));
+  });
 }
 
 void node::start_applier(uint32_t slot) {

@@ -18,6 +18,7 @@
 #include "cluster/event_log.hpp"
 #include "cluster/jetstream.hpp"
 #include "cluster/lease.hpp"
+#include "cluster/view.hpp"
 
 namespace shelfsync::cluster {
 
@@ -46,6 +47,13 @@ struct node_options {
   /// How long `start` keeps trying to create the streams and the bucket
   /// (JetStream elects its meta leader after the servers start).
   std::chrono::milliseconds start_timeout{30000};
+  /// `config_digest` of this node's shared config; empty: the node does not
+  /// take part in config agreement (see cluster/membership.hpp).
+  std::string config_digest;
+  /// This node's HTTP API (`node.listen`), shown to the others.
+  std::string address;
+  /// The configured shops, for `view` (which node owns which shop).
+  std::vector<std::string> shop_ids;
   /// Where the node says what it does (slots taken, released, fenced) and
   /// what fails; one line each. Nothing when empty.
   std::function<void(const std::string&)> log;
@@ -123,6 +131,23 @@ class node {
   /// The number of slots this node owns now.
   size_t owned_slots() const;
 
+  /// Why this node takes no slots: its config digest differs from the
+  /// cluster's (one sentence); empty while it agrees.
+  std::string config_problem() const;
+
+  /// The whole cluster as it holds it now (`GET /v1/cluster`); on a request
+  /// thread, `done` runs there.
+  void view_async(std::function<void(outcome<cluster_view>)> done);
+
+  /// The lag of each slot this node owns, by slot; on a request thread,
+  /// `done` runs there (a slot whose lag cannot be read is left out).
+  void owned_lags_async(
+      std::function<void(std::vector<std::pair<uint32_t, slot_lag>>)> done);
+
+  /// Runs `job`, which may block on cluster reads through this node's
+  /// connection, on a request thread.
+  void read_async(std::function<void(jetstream&)> job);
+
   /// Slot lease renewals that succeeded, and those that failed (refused or
   /// unanswered), since the node started.
   uint64_t renewals() const { return renewals_; }
@@ -163,6 +188,10 @@ class node {
   status open();
   void ownership_loop();
   void ownership_round();
+  /// The live nodes that may own slots: members whose config agrees with
+  /// the cluster's. Updates `config_problem_`, saying a change once.
+  std::vector<std::string>
+  agreeing_nodes(const std::function<void(const std::string&)>& say);
   void start_applier(uint32_t slot);
   void stop_applier(uint32_t slot);
   void apply_loop(slot_worker& w);
@@ -183,6 +212,12 @@ class node {
   /// the sequence applied up to; read by other threads.
   std::unique_ptr<std::atomic<int64_t>[]> deadlines_;
   std::unique_ptr<std::atomic<uint64_t>[]> applied_;
+
+  /// Why this node takes no slots (config agreement); empty when it may.
+  mutable std::mutex problem_mutex_;
+  std::string config_problem_;
+  /// When this node joined (ms since the Unix epoch), as its lease says.
+  int64_t joined_ms_ = 0;
 
   std::atomic<uint64_t> renewals_{0};
   std::atomic<uint64_t> failed_renewals_{0};

@@ -130,7 +130,10 @@ config_result parse_config(const std::string& json_text,
   auto parsed = std::make_shared<config>();
   parsed->path = origin;
   detail::read_document(doc, *parsed, result.problems);
-  if (result.problems.empty()) result.value = std::move(parsed);
+  if (!result.problems.empty()) return result;
+  doc.erase("node");
+  parsed->shared_json = doc.dump();
+  result.value = std::move(parsed);
   return result;
 }
 
@@ -169,9 +172,19 @@ std::vector<unset_variable> unset_variables(const config& conf) {
   std::vector<unset_variable> out;
   auto check = [&](const std::string& path, const std::string& name,
                    const std::string& shop) {
-    if (!read_secret(name)) out.push_back({path, name, shop});
+    if (read_secret(name)) return;
+    out.push_back({path, name, shop,
+                   shop.empty()
+                       ? "serve would not start (it holds the API "
+                         "bearer token)"
+                       : "serve could not reach shop \"" + shop + "\""});
   };
   check("$.api.token_env", conf.api.token_env, "");
+  if (auto& c = conf.node.cluster;
+      c && !c->token_env.empty() && !read_secret(c->token_env))
+    out.push_back({"$.node.cluster.token_env", c->token_env, "",
+                   "serve could not join the cluster (it holds the NATS "
+                   "token)"});
   for (size_t i = 0; i < conf.shops.size(); ++i) {
     auto& shop = conf.shops[i];
     auto at = "$.shops[" + std::to_string(i) + "].";

@@ -214,6 +214,9 @@ struct config {
   std::vector<warehouse_config> warehouses;
   /// The connected shops, in file order.
   std::vector<shop_config> shops;
+  /// What every node of a cluster must read alike: the file without its
+  /// `node` section, as canonical JSON (keys sorted, no spaces or comments).
+  std::string shared_json;
 
   /// Returns the shop with `id`, or nullptr.
   const shop_config* find_shop(const std::string& id) const;
@@ -266,8 +269,12 @@ struct unset_variable {
   std::string path;
   /// The variable's name (never its value: it has none).
   std::string name;
-  /// The id of the shop whose credential it is; empty for `api.token_env`.
+  /// The id of the shop whose credential it is; empty for `api.token_env`
+  /// and `node.cluster.token_env`.
   std::string shop;
+  /// What serve cannot do without it, as a clause: "serve would not start
+  /// (it holds the API bearer token)".
+  std::string effect;
 };
 
 /// Returns every environment variable named by `conf` that is not set, in

@@ -111,6 +111,27 @@ TEST_F(cli_test, check_config_fails_on_every_unset_variable_naming_it) {
       << out;
 }
 
+TEST_F(cli_test, check_config_in_cluster_mode_needs_the_nats_token_variable) {
+  ::setenv("CLI_TEST_API_TOKEN", "cli-test-token", 1);
+  ::unsetenv("CLI_TEST_NATS_TOKEN");
+  write("cluster.json", R"({"api": {"token_env": "CLI_TEST_API_TOKEN"},
+    "node": {"cluster": {"node_id": "n1", "nats": ["nats://127.0.0.1:4222"],
+                         "token_env": "CLI_TEST_NATS_TOKEN", "replicas": 1}},
+    "warehouses": [{"id": "WH-A"}], "shops": []})");
+  EXPECT_EQ(run("check-config --config " + dir + "/cluster.json"), 1) << out;
+  EXPECT_NE(out.find("$.node.cluster.token_env: names the environment "
+                     "variable CLI_TEST_NATS_TOKEN, which is not set (or "
+                     "empty); serve could not join the cluster"),
+            std::string::npos)
+      << out;
+  ::setenv("CLI_TEST_NATS_TOKEN", "nats-secret-value", 1);
+  EXPECT_EQ(run("check-config --config " + dir + "/cluster.json"), 0) << out;
+  EXPECT_NE(out.find(": ok"), std::string::npos) << out;
+  EXPECT_EQ(out.find("nats-secret-value"), std::string::npos) << out;
+  ::unsetenv("CLI_TEST_NATS_TOKEN");
+  ::unsetenv("CLI_TEST_API_TOKEN");
+}
+
 TEST_F(cli_test, check_config_never_prints_a_secret_pasted_into_an_env_field) {
   write("pasted.json", R"({"api": {"token_env": "shpat_S3cr3t0123456789"},
     "warehouses": [{"id": "WH-A"}],
@@ -316,7 +337,8 @@ TEST_F(offline_cli_test, replay_and_log_start_from_what_retention_left) {
   EXPECT_TRUE(has("--from 2: the events up to seq 2 were dropped by retention"))
       << out;
   EXPECT_EQ(run("log " + config() + " --product p1"), 0) << out;
-  EXPECT_TRUE(has("product p1: 1 events (retention dropped the log up to seq 2"))
+  EXPECT_TRUE(
+      has("product p1: 1 events (retention dropped the log up to seq 2"))
       << out;
   EXPECT_TRUE(has("as of seq 2  WH-A  on_hand 12 reserved 0 available 12"))
       << out;

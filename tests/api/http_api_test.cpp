@@ -411,6 +411,19 @@ TEST_F(http_api_test, reload_answers_with_the_configs_problems) {
   EXPECT_EQ(reloads, 2);
 }
 
+TEST_F(http_api_test, the_cluster_view_on_a_single_node_says_it_is_not_one) {
+  auto res = call(http::verb::get, "/v1/cluster");
+  ASSERT_EQ(res.result_int(), 404) << res.body();
+  auto body = json::parse(res.body());
+  EXPECT_EQ(body["clustered"], false);
+  EXPECT_NE(body["error"].get<std::string>().find("not clustered"),
+            std::string::npos);
+  EXPECT_EQ(call(http::verb::post, "/v1/cluster").result_int(), 405);
+  EXPECT_EQ(call(http::verb::get, "/v1/cluster", {}, {}, nullptr).result_int(),
+            401)
+      << "it needs the token";
+}
+
 TEST_F(http_api_test, unknown_paths_and_methods) {
   EXPECT_EQ(call(http::verb::get, "/v2/nothing").result_int(), 404);
   EXPECT_EQ(call(http::verb::get, "/v1/stock/events").result_int(), 405);

@@ -2,14 +2,20 @@
 // nats-server processes, over HTTP: ingest on one node, read on the other,
 // a resend, a refused batch, and a SIGKILLed node whose slots the other
 // takes over.
+#include <sys/wait.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "cluster/event_log.hpp"
+#include "cluster/slots.hpp"
 #include "net/client.hpp"
 #include "net/url.hpp"
 #include "simulators/shopify/simulator.hpp"
@@ -37,8 +43,17 @@ struct serve_cluster : ::testing::Test {
   /// Starts node `id` on `port`; nothing when it does not come up.
   std::unique_ptr<tests::shelfsync_process>
   start(const std::string& id, uint16_t port,
-        const std::vector<std::string>& urls, const json& shops = json::array(),
-        int replicas = 3) {
+        const std::vector<std::string>& urls,
+        const json& shops = json::array()) {
+    return start_with(id, port, urls, 3, {{{"id", "WH-A"}}, {{"id", "WH-B"}}},
+                      shops);
+  }
+
+  /// Starts node `id` with `replicas`, `warehouses` and `shops`.
+  std::unique_ptr<tests::shelfsync_process>
+  start_with(const std::string& id, uint16_t port,
+             const std::vector<std::string>& urls, int replicas,
+             const json& warehouses, const json& shops) {
     json conf{{"node",
                {{"data_dir", dir + "/" + id},
                 {"listen", "127.0.0.1:" + std::to_string(port)},
@@ -48,7 +63,7 @@ struct serve_cluster : ::testing::Test {
                   {"slots", 4},
                   {"replicas", replicas}}}}},
               {"api", {{"token_env", "SERVE_CLUSTER_TOKEN"}}},
-              {"warehouses", {{{"id", "WH-A"}}, {{"id", "WH-B"}}}},
+              {"warehouses", warehouses},
               {"shops", shops}};
     auto path = dir + "/" + id + ".json";
     std::ofstream{path} << conf.dump(2);
@@ -295,6 +310,336 @@ TEST_F(serve_cluster,
   server.stop();
 }
 
+namespace {
+
+/// A Shopify shop whose token is not set: it is not started, but it is in
+/// the config (and so in what must agree).
+json one_shop() {
+  return json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"shopify",
+         {{"shop_url", "http://127.0.0.1:1"},
+          {"access_token_env", "SERVE_CLUSTER_UNSET_TOKEN"}}},
+        {"warehouses", {{{"warehouse", "WH-A"}, {"enabled", false}}}}}});
+}
+
+} // namespace
+
+TEST_F(serve_cluster, a_node_with_another_config_takes_no_slots_and_says_so) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  ::unsetenv("SERVE_CLUSTER_UNSET_TOKEN");
+  auto p1 = tests::free_port();
+  auto p2 = tests::free_port();
+  json both = {{{"id", "WH-A"}}, {{"id", "WH-B"}}};
+  auto n1 = start_with("n1", p1, nats.urls(), 1, both, one_shop());
+  ASSERT_TRUE(n1);
+  // n2 lacks a warehouse: its config differs from the cluster's.
+  auto n2 =
+      start_with("n2", p2, nats.urls(), 1, {{{"id", "WH-A"}}}, one_shop());
+  ASSERT_TRUE(n2);
+
+  auto cluster_of = [&](uint16_t port) {
+    auto r = send(port, http::verb::get, "/v1/cluster");
+    EXPECT_TRUE(r.ok());
+    if (!r.ok() || r.value().result_int() != 200) return json{};
+    return json::parse(r.value().body());
+  };
+  auto owned_by = [](const json& view, const std::string& id) {
+    for (auto& n : view["nodes"])
+      if (n["id"] == id) return n["slots_owned"].get<int>();
+    return -1;
+  };
+  json view;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    view = cluster_of(p2);
+    if (!view.is_null() && view["node"]["takes_slots"] == false &&
+        owned_by(view, "n1") == 4 && owned_by(view, "n2") == 0)
+      break;
+    std::this_thread::sleep_for(200ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  ASSERT_FALSE(view.is_null());
+  EXPECT_EQ(view["node"]["id"], "n2") << view.dump(2);
+  EXPECT_EQ(view["node"]["takes_slots"], false) << view.dump(2);
+  EXPECT_EQ(owned_by(view, "n1"), 4) << view.dump(2);
+  EXPECT_EQ(owned_by(view, "n2"), 0) << view.dump(2);
+  EXPECT_EQ(view["config_digest_set_by"], "n1");
+  ASSERT_EQ(view["nodes"].size(), 2u);
+  EXPECT_EQ(view["nodes"][0]["address"], "127.0.0.1:" + std::to_string(p1));
+  EXPECT_EQ(view["nodes"][0]["alive"], true);
+  EXPECT_EQ(view["nodes"][0]["shops_owned"], json::array({"eu"}));
+  EXPECT_NE(view["nodes"][1]["config_digest"], view["config_digest"]);
+  ASSERT_EQ(view["slots"].size(), 4u);
+  for (auto& s : view["slots"]) {
+    EXPECT_EQ(s["owner"], "n1");
+    EXPECT_EQ(s["lag_events"], 0);
+  }
+  ASSERT_EQ(view["problems"].size(), 1u) << view.dump(2);
+  EXPECT_NE(
+      view["problems"][0].get<std::string>().find("node n2's config digest"),
+      std::string::npos);
+  EXPECT_NE(n2->log().find("differs from the cluster's"), std::string::npos)
+      << n2->log();
+
+  // n2 is not ready and refuses events (checked against a config the
+  // cluster does not share); n1 takes them.
+  auto ready = send(p2, http::verb::get, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  EXPECT_EQ(ready.value().result_int(), 503);
+  EXPECT_NE(ready.value().body().find("differs from the cluster's"),
+            std::string::npos)
+      << ready.value().body();
+  auto refused =
+      send(p2, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-x"));
+  ASSERT_TRUE(refused.ok());
+  EXPECT_EQ(refused.value().result_int(), 503) << refused.value().body();
+  EXPECT_NE(refused.value().body().find("send it to another node"),
+            std::string::npos);
+  auto posted =
+      send(p1, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-x"));
+  ASSERT_TRUE(posted.ok());
+  ASSERT_EQ(posted.value().result_int(), 200) << posted.value().body();
+  EXPECT_EQ(product(p2, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
+
+  // /metrics: n2 says it disagrees; n1 shows the lag of the slots it owns,
+  // and the scrape passes promtool.
+  auto m2 = send(p2, http::verb::get, "/metrics");
+  ASSERT_TRUE(m2.ok());
+  EXPECT_NE(m2.value().body().find("shelfsync_cluster_config_agrees 0"),
+            std::string::npos);
+  auto m1 = send(p1, http::verb::get, "/metrics");
+  ASSERT_TRUE(m1.ok());
+  auto text = m1.value().body();
+  EXPECT_NE(text.find("shelfsync_cluster_config_agrees 1"), std::string::npos);
+  for (int slot = 0; slot < 4; ++slot)
+    EXPECT_NE(text.find("shelfsync_cluster_slot_lag_events{slot=\"" +
+                        std::to_string(slot) + "\"} 0"),
+              std::string::npos)
+        << text;
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    std::ofstream{dir + "/scrape.txt"} << text;
+    auto lint = std::system(("promtool check metrics <" + dir +
+                             "/scrape.txt >" + dir + "/lint.txt 2>&1")
+                                .c_str());
+    std::stringstream said;
+    said << std::ifstream{dir + "/lint.txt"}.rdbuf();
+    EXPECT_EQ(lint, 0) << said.str();
+    EXPECT_EQ(said.str(), "");
+  }
+
+  // n2 restarts with n1's config: it takes a fair share. SIGTERM: it hands
+  // its membership over at once.
+  n2->signal(SIGTERM);
+  ASSERT_EQ(n2->wait_exit(15s), 0) << n2->log();
+  n2.reset();
+  n2 = start_with("n2", p2, nats.urls(), 1, both, one_shop());
+  ASSERT_TRUE(n2);
+  deadline = std::chrono::steady_clock::now() + 20s;
+  do {
+    view = cluster_of(p1);
+    if (!view.is_null() && owned_by(view, "n1") == 2 &&
+        owned_by(view, "n2") == 2 && view["problems"].empty())
+      break;
+    std::this_thread::sleep_for(200ms);
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(owned_by(view, "n1"), 2) << view.dump(2);
+  EXPECT_EQ(owned_by(view, "n2"), 2) << view.dump(2);
+  EXPECT_TRUE(view["problems"].empty()) << view.dump(2);
+  EXPECT_EQ(product(p2, "sku-x")["warehouses"]["WH-A"]["on_hand"], 3);
+  ready = send(p2, http::verb::get, "/readyz");
+  ASSERT_TRUE(ready.ok());
+  // No longer out of rotation for its config (a shop's missing token may
+  // still keep it from being ready).
+  EXPECT_EQ(ready.value().body().find("differs from the cluster's"),
+            std::string::npos)
+      << ready.value().body();
+}
+
+namespace {
+
+/// Runs the shelfsync binary with `args`; its exit code, output in `out`.
+int run_cli(const std::string& dir, const std::string& args, std::string& out) {
+  auto cmd = std::string{std::getenv("SHELFSYNC_BIN")} + " " + args + " >" +
+             dir + "/cli.out 2>&1";
+  auto status = std::system(cmd.c_str());
+  std::stringstream text;
+  text << std::ifstream{dir + "/cli.out"}.rdbuf();
+  out = text.str();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+} // namespace
+
+TEST_F(serve_cluster, log_and_replay_read_the_cluster_s_log) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  auto p1 = tests::free_port();
+  // A shop selling WH-A's stock with a buffer of 2.
+  json shop =
+      json::array({{{"id", "eu"},
+                    {"channel", "shopify"},
+                    {"shopify",
+                     {{"shop_url", "http://127.0.0.1:1"},
+                      {"access_token_env", "SERVE_CLUSTER_UNSET_TOKEN"}}},
+                    {"rules", {{"buffer", 2}}},
+                    {"warehouses",
+                     {{{"warehouse", "WH-A"},
+                       {"enabled", true},
+                       {"location", "gid://shopify/Location/1"}}}}}});
+  auto n1 = start_with("n1", p1, nats.urls(), 1,
+                       {{{"id", "WH-A"}}, {{"id", "WH-B"}}}, shop);
+  ASSERT_TRUE(n1);
+  // sku-x: +1 three times, then an absolute value with a version, then an
+  // older version (stale); sku-y elsewhere in the same batches.
+  json first = json::parse(batch(0, 3, "sku-x"));
+  first.push_back({{"id", "y-1"},
+                   {"product", "sku-y"},
+                   {"warehouse", "WH-B"},
+                   {"delta", 7}});
+  json second = json::array({{{"id", "v-2"},
+                              {"product", "sku-x"},
+                              {"warehouse", "WH-A"},
+                              {"on_hand", 10},
+                              {"version", 2}},
+                             {{"id", "v-1"},
+                              {"product", "sku-x"},
+                              {"warehouse", "WH-A"},
+                              {"on_hand", 4},
+                              {"version", 1}}});
+  for (auto& body : {first, second}) {
+    auto r = send(p1, http::verb::post, "/v1/stock/events", body.dump());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  ASSERT_EQ(product(p1, "sku-x")["warehouses"]["WH-A"]["on_hand"], 10);
+  ASSERT_EQ(product(p1, "sku-y")["warehouses"]["WH-B"]["on_hand"], 7);
+
+  auto config = "--config " + dir + "/n1.json";
+  std::string out;
+  // log: the product's events from the cluster's log, while n1 serves.
+  ASSERT_EQ(run_cli(dir, "log " + config + " --product sku-x", out), 0) << out;
+  EXPECT_NE(out.find("product sku-x: 5 events in the cluster's log"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("ev-2  delta  WH-A  delta=+1  -> on_hand 3"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("v-2  absolute  WH-A"), std::string::npos) << out;
+  EXPECT_NE(out.find("v-1  absolute  WH-A  on_hand=4 version=1  -> on_hand 10 "
+                     "reserved 0 available 10  stale"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(out.find("y-1"), std::string::npos) << "another product's event";
+  EXPECT_NE(out.find("WH-A  on_hand 10 reserved 0 available 10"),
+            std::string::npos)
+      << "the stored state\n"
+      << out;
+  EXPECT_EQ(run_cli(dir, "log " + config + " --product never-seen", out), 1);
+  EXPECT_NE(out.find("no event for product \"never-seen\" in the cluster's "
+                     "log"),
+            std::string::npos)
+      << out;
+
+  // replay: the states rebuilt from the log equal the stored ones.
+  ASSERT_EQ(run_cli(dir, "replay " + config, out), 0) << out;
+  EXPECT_NE(out.find("2 products from the cluster's log: 0 differ"),
+            std::string::npos)
+      << out;
+
+  // A stored state that its events do not give is found.
+  auto js = test::connect_to(nats.urls());
+  ASSERT_TRUE(js);
+  auto slot = cluster::slot_of("sku-x", 4);
+  auto stored = cluster::load_product(*js, slot, "sku-x");
+  ASSERT_TRUE(stored && *stored);
+  auto wrong = (*stored)->value;
+  wrong.record.stock["WH-A"].on_hand = 99;
+  ASSERT_TRUE(cluster::store_product(*js, slot, wrong, (*stored)->subject_seq));
+  EXPECT_EQ(run_cli(dir, "replay " + config, out), 3) << out;
+  EXPECT_NE(out.find("product \"sku-x\" (slot " + std::to_string(slot) +
+                     "): the cluster stores WH-A on_hand 99"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("1 differ"), std::string::npos) << out;
+
+  // explain, on the command line and over HTTP: the number the shop gets
+  // from the stock the cluster stores (the tampered 99 - buffer 2), with the
+  // events behind it.
+  ASSERT_EQ(
+      run_cli(dir, "explain " + config + " --product sku-x --shop eu", out), 0)
+      << out;
+  EXPECT_NE(out.find("location gid://shopify/Location/1: 97"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("v-2"), std::string::npos) << out;
+  EXPECT_NE(out.find("clustered mode"), std::string::npos) << out;
+  auto x = send(p1, http::verb::get, "/v1/products/sku-x/explain?shop=eu");
+  ASSERT_TRUE(x.ok());
+  ASSERT_EQ(x.value().result_int(), 200) << x.value().body();
+  auto body = json::parse(x.value().body());
+  ASSERT_EQ(body["numbers"].size(), 1u) << body.dump(2);
+  EXPECT_EQ(body["numbers"][0]["value"], 97) << "the tampered 99 - 2";
+  EXPECT_EQ(body["numbers"][0]["events"].size(), 5u) << body.dump(2);
+  EXPECT_EQ(body["cluster"]["applied_seq"], body["applied_seq"]);
+  x = send(p1, http::verb::get, "/v1/products/never-seen/explain?shop=eu");
+  ASSERT_TRUE(x.ok());
+  EXPECT_EQ(x.value().result_int(), 404);
+}
+
+TEST_F(serve_cluster, explain_shows_the_delivery_the_cluster_keeps) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  const std::string loc_a = "gid://shopify/Location/1001";
+  shopify::simulator sim;
+  sim.add_shop("eu", "shpat_serve_cluster");
+  sim.add_location("eu", "WH A", loc_a);
+  sim.add_item("eu", "sku-0", true, {{loc_a, 0}});
+  shopify::simulator_server server{sim};
+  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+  json shops = json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"shopify",
+         {{"shop_url", server.shop_url("eu")},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"rules", {{"buffer", 1}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
+  auto p1 = tests::free_port();
+  auto n1 = start_with("n1", p1, nats.urls(), 1, {{{"id", "WH-A"}}}, shops);
+  ASSERT_TRUE(n1);
+  auto r = send(p1, http::verb::post, "/v1/stock/events", batch(0, 3, "sku-0"));
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  // Until the shop confirmed 3 - buffer 1.
+  json number;
+  for (int i = 0; i < 300; ++i) {
+    auto x = send(p1, http::verb::get, "/v1/products/sku-0/explain?shop=eu");
+    ASSERT_TRUE(x.ok());
+    ASSERT_EQ(x.value().result_int(), 200) << x.value().body();
+    auto body = json::parse(x.value().body());
+    ASSERT_EQ(body["numbers"].size(), 1u) << body.dump(2);
+    number = body["numbers"][0];
+    if (number["delivery"]["state"] == "confirmed") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(number["value"], 2) << number.dump(2);
+  EXPECT_EQ(number["delivery"]["state"], "confirmed") << number.dump(2);
+  EXPECT_EQ(number["delivery"]["confirmed"], 2) << number.dump(2);
+  EXPECT_EQ(number["events"].size(), 3u) << number.dump(2);
+  // log --product shows the same delivery record.
+  std::string out;
+  ASSERT_EQ(
+      run_cli(dir, "log --config " + dir + "/n1.json --product sku-0", out), 0)
+      << out;
+  EXPECT_NE(out.find("shop eu " + loc_a + ": confirmed 2 (from seq"),
+            std::string::npos)
+      << out;
+  server.stop();
+}
+
 TEST_F(serve_cluster,
        a_resync_asked_on_a_node_not_driving_the_shop_restores_its_levels) {
   ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
@@ -322,8 +667,9 @@ TEST_F(serve_cluster,
          {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
   auto p1 = tests::free_port();
   auto p2 = tests::free_port();
-  auto n1 = start("n1", p1, nats.urls(), shops, 1);
-  auto n2 = start("n2", p2, nats.urls(), shops, 1);
+  json warehouses = {{{"id", "WH-A"}}, {{"id", "WH-B"}}};
+  auto n1 = start_with("n1", p1, nats.urls(), 1, warehouses, shops);
+  auto n2 = start_with("n2", p2, nats.urls(), 1, warehouses, shops);
   ASSERT_TRUE(n1 && n2);
   auto item = [&](int p) {
     auto inv = sim.inventory("eu");
