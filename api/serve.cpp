@@ -55,6 +55,13 @@ start_cluster_node(const config& conf) {
   }
   o.slots = c.slots;
   o.replicas = static_cast<int>(c.replicas);
+  // Renewed 6 times per TTL; writing stops a third of the TTL before the
+  // lease can expire (6 s: every 1 s, margin 2 s).
+  o.lease_ttl = c.lease_ttl;
+  o.lease_margin =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.lease_ttl) / 3;
+  o.renew_every =
+      std::chrono::duration_cast<std::chrono::milliseconds>(c.lease_ttl) / 6;
   o.log = [](const std::string& line) {
     log_line(log_level::info, "cluster", line);
   };

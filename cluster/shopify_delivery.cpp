@@ -539,6 +539,9 @@ shopify_channel::shopify_channel(shop_drivers::driver& d)
     return;
   }
   cfg.access_token = *token;
+  // The node names itself, so that the shop's side can tell which node
+  // drove it when (the cluster fault suite checks one at a time).
+  cfg.user_agent = "shelfsync/0.1 (Node=" + d.owner->options().node_id + ")";
   cfg.version = *version;
   size_t mapped = 0;
   for (auto& w : d.shop.warehouses)

@@ -138,6 +138,8 @@ void read_cluster(const json& value, const std::string& path,
                "must be 1, 3 or 5, got " + describe(*replicas) +
                    " (JetStream replicas form an odd quorum of at most 5)");
   }
+  if (auto ttl = r.integer("lease_ttl_seconds", presence::optional, 2, 300))
+    out.lease_ttl = std::chrono::seconds{*ttl};
   r.finish();
 }
 

@@ -50,6 +50,13 @@ struct cluster_config {
   uint32_t slots = 16;
   /// JetStream replicas of every stream and bucket: 1, 3 or 5.
   uint32_t replicas = 3;
+  /// How long a node's leases (membership, slots) live without a renewal,
+  /// from `node.cluster.lease_ttl_seconds` (2 to 300). A node renews every
+  /// TTL/6 and stops writing TTL/3 before its lease can expire; a killed
+  /// node's slots are taken over after about one TTL. It is the lease
+  /// bucket's max age, so it is fixed when the cluster is first created and
+  /// must be the same on every node.
+  std::chrono::seconds lease_ttl{6};
 };
 
 /// Settings of this engine process.

@@ -123,6 +123,8 @@ std::optional<graphql_answer> client::call(const graphql_request& req,
       http::verb::post,
       "/admin/api/" + cfg_.version.to_string() + "/graphql.json", req.body());
   http_req.set("X-Shopify-Access-Token", cfg_.access_token);
+  if (!cfg_.user_agent.empty())
+    http_req.set(boost::beast::http::field::user_agent, cfg_.user_agent);
   http_req.set(boost::beast::http::field::accept, "application/json");
   ++s.requests;
   auto res = http_.send(std::move(http_req));

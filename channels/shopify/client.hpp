@@ -5,10 +5,10 @@
 #include <string>
 #include <vector>
 
-#include "net/client.hpp"
 #include "channels/shopify/api_version.hpp"
 #include "channels/shopify/bucket.hpp"
 #include "channels/shopify/wire.hpp"
+#include "net/client.hpp"
 
 namespace shelfsync::shopify {
 
@@ -22,6 +22,9 @@ struct client_config {
   /// The Admin API access token; sent as X-Shopify-Access-Token and never
   /// logged or put in a message.
   std::string access_token;
+  /// Sent as User-Agent when not empty (else the HTTP client's own); a
+  /// cluster node names itself in it.
+  std::string user_agent;
   api_version version = api_version::default_version();
   read_options reads;
   http::client_options http;

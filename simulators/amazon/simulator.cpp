@@ -2,6 +2,8 @@
 // inspection endpoints, and the standalone server.
 #include "simulators/amazon/simulator.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <ctime>
 
 #include "simulators/amazon/state.hpp"
@@ -9,6 +11,22 @@
 namespace shelfsync::amazon {
 
 namespace {
+
+/// The wall clock now, RFC 3339 UTC with milliseconds.
+std::string wall_time_ms() {
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                now.time_since_epoch())
+                .count();
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char out[48];
+  std::snprintf(out, sizeof(out), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return out;
+}
 
 using nlohmann::json;
 
@@ -326,8 +344,11 @@ http::response simulator::state::control(const sim::parsed_target& target,
   if (rest == "requests") {
     json list = json::array();
     for (auto& r : log)
-      list.push_back(
-          {{"method", r.method}, {"path", r.path}, {"status", r.status}});
+      list.push_back({{"method", r.method},
+                      {"path", r.path},
+                      {"status", r.status},
+                      {"at", r.at},
+                      {"user_agent", r.user_agent}});
     return http::make_json_response(http::status::ok,
                                     json{{"requests", std::move(list)}}.dump());
   }
@@ -371,6 +392,9 @@ bool simulator::handle(http::request& req, const http::responder& r) {
     return true;
   }
   sim_request_view entry{std::string{req.method_string()}, path, 0};
+  entry.at = wall_time_ms();
+  if (auto agent = req.find("User-Agent"); agent != req.end())
+    entry.user_agent = std::string{agent->value()};
   auto& f = st.faults;
   bool hit = starts_with(path, f.path_prefix);
   std::optional<http::response> res;

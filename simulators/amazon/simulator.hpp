@@ -10,10 +10,10 @@
 
 #include "channels/amazon/feed_client.hpp"
 #include "channels/amazon/rate_limit.hpp"
-#include "simulators/amazon/processing.hpp"
 #include "net/message.hpp"
-#include "simulators/random_faults.hpp"
 #include "net/server.hpp"
+#include "simulators/amazon/processing.hpp"
+#include "simulators/random_faults.hpp"
 
 namespace shelfsync::amazon {
 
@@ -111,6 +111,11 @@ struct sim_request_view {
   /// Path without the query.
   std::string path;
   int status = 0; // 0 when the connection was dropped
+  /// Arrival, RFC 3339 UTC with milliseconds (the wall clock).
+  std::string at;
+  /// The User-Agent header (a shelfsync cluster node names itself in it);
+  /// empty when none was sent.
+  std::string user_agent;
 };
 
 // -- simulator

@@ -232,6 +232,8 @@ simulator::reply simulator::graphql(shop_state& shop,
   auto now = clock::now();
   sim_request_record rec;
   rec.at = now_with_millis();
+  if (auto agent = req.find("User-Agent"); agent != req.end())
+    rec.user_agent = std::string{agent->value()};
   auto version =
       api_version::parse(version_text).value_or(opts_.oldest_supported);
   if (version < opts_.oldest_supported) version = opts_.oldest_supported;

@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "net/message.hpp"
-#include "simulators/random_faults.hpp"
-#include "net/server.hpp"
 #include "channels/shopify/api_version.hpp"
+#include "net/message.hpp"
+#include "net/server.hpp"
+#include "simulators/random_faults.hpp"
 #include "simulators/shopify/schema.hpp"
 #include "simulators/shopify/store.hpp"
 
@@ -92,6 +92,9 @@ struct sim_request_record {
   bool applied = false;
   double requested_cost = 0;
   std::optional<double> actual_cost;
+  /// The request's User-Agent (a shelfsync cluster node names itself in
+  /// it); empty when none was sent.
+  std::string user_agent;
 };
 
 /// Settings of the whole simulator.

@@ -118,6 +118,7 @@ json record_json(const sim_request_record& r) {
            {"requested_cost", r.requested_cost}};
   out["actual_cost"] = r.actual_cost ? json(*r.actual_cost) : json(nullptr);
   if (!r.fault.empty()) out["fault"] = r.fault;
+  if (!r.user_agent.empty()) out["user_agent"] = r.user_agent;
   return out;
 }
 

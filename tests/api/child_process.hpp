@@ -58,6 +58,9 @@ class child_process {
   /// True between start() and the exit being collected.
   bool running() const { return pid_ > 0; }
 
+  /// The process id while running(); -1 otherwise.
+  pid_t pid() const { return pid_; }
+
  private:
   pid_t pid_ = -1;
 };

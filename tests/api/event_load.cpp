@@ -58,10 +58,15 @@ std::vector<event_spec> event_load::next_batch(size_t size) {
                    warehouses_[pick(warehouses_.size())]);
     if (pick(100) < 3) {
       // A duplicate id: other content, which must change nothing.
-      if (!batch.empty() && (earlier_ids_.empty() || pick(2) == 0))
-        e.id = batch[pick(batch.size())].id;
-      else if (!earlier_ids_.empty())
-        e.id = earlier_ids_[pick(earlier_ids_.size())];
+      if (!batch.empty() && (earlier_ids_.empty() || pick(2) == 0)) {
+        auto& first = batch[pick(batch.size())];
+        e.id = first.id;
+        if (keep_product_) e.product = first.product;
+      } else if (!earlier_ids_.empty()) {
+        auto k = pick(earlier_ids_.size());
+        e.id = earlier_ids_[k];
+        if (keep_product_) e.product = earlier_products_[k];
+      }
       e.on_hand.reset();
       e.reserved.reset();
       e.version.reset();
@@ -70,8 +75,10 @@ std::vector<event_spec> event_load::next_batch(size_t size) {
     }
     batch.push_back(std::move(e));
   }
-  for (auto& e : batch)
+  for (auto& e : batch) {
     earlier_ids_.push_back(e.id);
+    earlier_products_.push_back(e.product);
+  }
   return batch;
 }
 

@@ -133,6 +133,31 @@ TEST(cluster_config, slots_are_bounded) {
       "$.node.cluster.slots", "from 1 to 4096"));
 }
 
+TEST(cluster_config, lease_ttl_is_2_to_300_seconds) {
+  EXPECT_EQ(parse_config(base().dump()).value->node.cluster->lease_ttl,
+            std::chrono::seconds{6});
+  for (int bad : {0, 1, 301}) {
+    auto doc = base();
+    doc["node"]["cluster"]["lease_ttl_seconds"] = bad;
+    auto r = parse_config(doc.dump());
+    ASSERT_FALSE(r);
+    ASSERT_EQ(r.problems.size(), 1u) << all(r);
+    EXPECT_EQ(r.problems[0].path, "$.node.cluster.lease_ttl_seconds");
+    EXPECT_NE(r.problems[0].message.find("from 2 to 300"), std::string::npos)
+        << all(r);
+  }
+  EXPECT_TRUE(only_problem(
+      [](json& d) {
+        d["node"]["cluster"]["lease_ttl_seconds"] = 2.5;
+      },
+      "$.node.cluster.lease_ttl_seconds", "from 2 to 300"));
+  auto doc = base();
+  doc["node"]["cluster"]["lease_ttl_seconds"] = 2;
+  auto r = parse_config(doc.dump());
+  ASSERT_TRUE(r) << all(r);
+  EXPECT_EQ(r.value->node.cluster->lease_ttl, std::chrono::seconds{2});
+}
+
 TEST(cluster_config, replicas_are_1_3_or_5) {
   EXPECT_TRUE(only_problem(
       [](json& d) {
