@@ -16,6 +16,7 @@
 #include "api/explanation.hpp"
 #include "api/listings.hpp"
 #include "api/status_page.hpp"
+#include "cluster/shop_state.hpp"
 #include "config/json_syntax.hpp"
 #include "core/error.hpp"
 
@@ -180,6 +181,27 @@ json shop_json(const shop_status& s, const std::string& problem) {
   return out;
 }
 
+/// A shop's resync record in the cluster (`state`: requested, running or
+/// finished; times in milliseconds since the Unix epoch).
+json cluster_resync_json(const cluster::shop_resync& r) {
+  auto state = r.running > 0          ? "running"
+               : r.requested > r.done ? "requested"
+                                      : "finished";
+  auto ms = [](int64_t x) {
+    return x > 0 ? json(x) : json();
+  };
+  return json{{"state", state},
+              {"requested", r.requested},
+              {"requested_at_ms", ms(r.requested_ms)},
+              {"running", r.running > 0 ? json(r.running) : json()},
+              {"node", r.node.empty() ? json() : json(r.node)},
+              {"started_at_ms", ms(r.started_ms)},
+              {"done", r.done},
+              {"finished_at_ms", ms(r.finished_ms)},
+              {"scanned", r.scanned},
+              {"pushed", r.pushed}};
+}
+
 /// A shop's "cluster" object in GET /v1/shops: the node driving it and what
 /// this node's driver did (counts since this node started).
 json cluster_shop_json(const cluster::shop_drive_status& c) {
@@ -192,6 +214,8 @@ json cluster_shop_json(const cluster::shop_drive_status& c) {
       {"stale_refusals", c.stale_refusals},
       {"pending", c.pending},
       {"checkpoint", c.checkpoint},
+      {"resync", c.resync ? cluster_resync_json(*c.resync) : json()},
+      {"resync_rows_pushed_here", c.resync_pushed},
       {"last_error", c.last_error.empty() ? json() : json(c.last_error)}};
 }
 
@@ -773,6 +797,37 @@ void http_api::get_shops(const std::string& id, const http::request& req,
 void http_api::post_resync(const std::string& id, const http::request& req,
                            http::responder r) {
   auto keep_alive = req.keep_alive();
+  if (cluster_shops_ != nullptr) {
+    // Clustered mode: recorded in the cluster, where the shop's driver (on
+    // whichever node) finds it.
+    cluster_shops_->request_resync_async(
+        id, [id, r, keep_alive](cluster::outcome<cluster::shop_resync> done) {
+          if (done) {
+            r.send(json_answer(http::status::accepted,
+                               json{{"resync", cluster_resync_json(*done)}},
+                               keep_alive));
+            return;
+          }
+          auto code = done.err().code;
+          auto status = code == cluster::errc::not_found
+                            ? http::status::not_found
+                        : code == cluster::errc::conflict
+                            ? http::status::conflict
+                            : http::status::service_unavailable;
+          auto message =
+              code == cluster::errc::not_found
+                  ? "no shop \"" + shorten(id) + "\" in the config"
+              : code == cluster::errc::conflict
+                  ? "a resync of shop \"" + id +
+                        "\" is asked for or running; its progress is under "
+                        "cluster.resync in GET /v1/shops/" +
+                        id
+                  : "cannot record the resync in the cluster: " +
+                        done.err().message;
+          r.send(json_answer(status, json{{"error", message}}, keep_alive));
+        });
+    return;
+  }
   engine_.resync(id, [id, r, keep_alive](caf::expected<std::string> progress) {
     if (progress) {
       auto body = json{{"resync", json::parse(*progress, nullptr, false)}};
@@ -861,6 +916,70 @@ void http_api::post_preview(http::request&& req, http::responder r) {
   }};
 }
 
+void http_api::get_cluster_deliveries(const shop_config& shop,
+                                      delivery_state state,
+                                      const std::string& cursor, size_t limit,
+                                      const http::request& req,
+                                      http::responder r) {
+  auto keep_alive = req.keep_alive();
+  if (limit == 0) limit = listings::default_limit;
+  // On one of the node's request threads: the records are read from the
+  // cluster (every record of the shop, then the page after the cursor).
+  cluster_->post([this, shop, state, cursor, limit, r, keep_alive] {
+    auto all = cluster::scan_deliveries(cluster_->js(), shop.id);
+    if (!all) {
+      r.send(json_answer(http::status::service_unavailable,
+                         json{{"error", "cannot read the cluster's delivery "
+                                        "records: " +
+                                            all.err().message}},
+                         keep_alive));
+      return;
+    }
+    json entries = json::array();
+    std::string last;
+    bool more = false;
+    for (auto i = all->upper_bound(cursor); i != all->end(); ++i) {
+      json locations = json::array();
+      for (auto& [location, d] : i->second.locations) {
+        bool in_state = state == delivery_state::failed
+                            ? !d.failed.empty() && !d.pending
+                            : d.pending.has_value();
+        if (!in_state) continue;
+        json x = shop.channel == channel_kind::amazon
+                     ? json{{"sku", i->first}}
+                     : json{{"location", location}};
+        if (state == delivery_state::failed) {
+          x["value"] = nullptr;
+          x["product_seq"] = d.failed_seq;
+          x["request"] = nullptr;
+          x["error"] = json{{"message", d.failed}, {"permanent", true}};
+        } else {
+          x["value"] = *d.pending;
+          x["product_seq"] = d.pending_seq;
+          x["request"] = d.key.empty() ? json() : json(d.key);
+          x["error"] = nullptr;
+        }
+        x["confirmed"] = d.confirmed ? json(*d.confirmed) : json();
+        locations.push_back(std::move(x));
+      }
+      if (locations.empty()) continue;
+      if (entries.size() == limit) {
+        more = true;
+        break;
+      }
+      last = i->first;
+      entries.push_back(
+          json{{"product", i->first}, {"locations", std::move(locations)}});
+    }
+    r.send(json_answer(http::status::ok,
+                       json{{"shop", shop.id},
+                            {"state", to_string(state)},
+                            {"entries", std::move(entries)},
+                            {"next_cursor", more ? json(last) : json()}},
+                       keep_alive));
+  });
+}
+
 void http_api::get_deliveries(const std::string& id, std::string_view target,
                               const http::request& req, http::responder r) {
   auto conf = engine_.current_config();
@@ -902,6 +1021,21 @@ void http_api::get_deliveries(const std::string& id, std::string_view target,
   if (bad) {
     r.send(std::move(*bad));
     return;
+  }
+  if (cluster_shops_ != nullptr && cluster_ != nullptr) {
+    if (state == delivery_state::pending) {
+      r.send(error_answer(
+          http::status::not_implemented,
+          "in clustered mode the pending list is not kept: what waits is "
+          "every product state past shop \"" +
+              shorten(id) +
+              "\"'s checkpoint (cluster.checkpoint in GET /v1/shops/" +
+              shorten(id) + "); state=in_flight and state=failed are listed",
+          req));
+      return;
+    }
+    return get_cluster_deliveries(*shop, state, cursor, limit, req,
+                                  std::move(r));
   }
   auto page = listings::deliveries(engine_.db(), *shop, state, cursor, limit);
   if (!page) {

@@ -61,6 +61,9 @@ class http_api {
                               const std::string& why);
   void post_events_to_cluster(std::vector<stock_event> events,
                               const http::request& req, http::responder r);
+  void get_cluster_deliveries(const shop_config& shop, delivery_state state,
+                              const std::string& cursor, size_t limit,
+                              const http::request& req, http::responder r);
   void get_cluster_product(const std::string& code, const http::request& req,
                            http::responder r);
   void post_events(http::request&& req, http::responder r);

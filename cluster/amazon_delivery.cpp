@@ -40,7 +40,7 @@ class amazon_channel final : public channel_delivery {
   explicit amazon_channel(shop_drivers::driver& d);
 
   bool resume() override;
-  bool deliver(const std::vector<product_update>& batch) override;
+  bool deliver(const std::vector<product_update>& batch, bool resync) override;
 
   size_t batch_limit() const override { return 5000; }
 
@@ -343,7 +343,8 @@ bool amazon_channel::resume() {
   return true;
 }
 
-bool amazon_channel::deliver(const std::vector<product_update>& batch) {
+bool amazon_channel::deliver(const std::vector<product_update>& batch,
+                             bool resync) {
   std::vector<amazon::quantity_update> updates;
   std::map<std::string, std::pair<uint64_t, versioned<delivery_record>>> work;
   for (auto& u : batch) {
@@ -366,8 +367,11 @@ bool amazon_channel::deliver(const std::vector<product_update>& batch) {
     if (found != rec.value.locations.end()) {
       auto& ld = found->second;
       if (ld.confirmed && ld.confirmed_seq > seq) continue;
-      if (!ld.pending && ld.confirmed && *ld.confirmed == quantity) continue;
-      if (!ld.pending && !ld.failed.empty() && ld.failed_seq >= seq) continue;
+      // A resync sends every view again: Amazon has no read of a level.
+      if (!resync && !ld.pending && ld.confirmed && *ld.confirmed == quantity)
+        continue;
+      if (!resync && !ld.pending && !ld.failed.empty() && ld.failed_seq >= seq)
+        continue;
     }
     updates.push_back(amazon::quantity_update{code, quantity, {}});
     work[code] = {seq, std::move(rec)};
@@ -444,6 +448,7 @@ bool amazon_channel::deliver(const std::vector<product_update>& batch) {
     if (!write_memo()) return false;
     if (!follow(memo_.value.feeds.size() - 1)) return false;
   }
+  if (resync) d_.resync_pushed += updates.size();
   d_.pending = 0;
   return true;
 }

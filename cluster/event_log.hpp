@@ -38,7 +38,9 @@ namespace shelfsync::cluster {
 //   (Amazon) the confirmed quantity and the product's applied_seq it came
 //   from, and a pending quantity while a push is in flight;
 // - `shelfsync.state.shop.<hex of the shop id>.feeds`: an Amazon shop's
-//   feeds in flight and its createFeed budget.
+//   feeds in flight and its createFeed budget;
+// - `shelfsync.state.shop.<hex of the shop id>.resync`: the resyncs asked
+//   for (by any node) and run (by the shop's driver), with their progress.
 // Hex keeps any character of a code or id out of the subject's syntax.
 
 inline const std::string events_stream = "SHELFSYNC_EVENTS";

@@ -169,6 +169,9 @@ class node {
   /// bucket says; nothing when none. For display only.
   std::optional<std::string> slot_holder(uint32_t slot);
 
+  /// Runs `job` (which may block on the cluster) on a request thread.
+  void post(std::function<void()> job);
+
   /// Stops like a killed process: threads end, leases are neither renewed
   /// nor released (they expire by their TTL). For tests.
   void halt();
@@ -193,7 +196,6 @@ class node {
   void stop_applier(uint32_t slot);
   void apply_loop(slot_worker& w);
   void request_loop();
-  void post(std::function<void()> job);
   void stop_threads();
 
   node_options options_;

@@ -42,6 +42,8 @@ struct shop_drivers::driver {
   std::atomic<uint64_t> stale_refusals{0};
   std::atomic<uint64_t> pending{0};
   std::atomic<uint64_t> checkpoint{0};
+  /// Rows a resync pushed (confirmed or failed) since this node started.
+  std::atomic<uint64_t> resync_pushed{0};
   std::mutex error_mutex;
   std::string last_error;
 
@@ -92,8 +94,10 @@ class channel_delivery {
   /// Brings the shop to the views of `batch`: true when every product of it
   /// is confirmed or failed for good; false when the driver must stop (lease
   /// lost, another owner wrote, told to stop, or a failure to retry from
-  /// the checkpoint).
-  virtual bool deliver(const std::vector<product_update>& batch) = 0;
+  /// the checkpoint). `resync`: what the shop holds is read again (Shopify)
+  /// or every view sent again (Amazon), whatever the delivery records say.
+  virtual bool deliver(const std::vector<product_update>& batch,
+                       bool resync) = 0;
 
   /// Most product states per round, and how long a round gathers them.
   virtual size_t batch_limit() const = 0;

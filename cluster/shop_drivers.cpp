@@ -61,6 +61,12 @@ std::string settings_digest(const shop_config& shop) {
   return std::to_string(stable_hash(text));
 }
 
+int64_t now_ms() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 /// Owns a natsSubscription.
 struct subscription_ptr {
   natsSubscription* p = nullptr;
@@ -71,6 +77,114 @@ struct subscription_ptr {
     }
   }
 };
+
+/// Changes the shop's resync record by CAS (read again after a conflict: a
+/// request may come meanwhile); false when the driver must stop.
+bool update_resync(shop_drivers::driver& d,
+                   const std::function<void(shop_resync&)>& change) {
+  auto& js = d.owner->js();
+  while (d.may_write()) {
+    auto loaded = load_resync(js, d.shop.id);
+    if (loaded) {
+      auto r = loaded->value;
+      change(r);
+      auto written = store_resync(js, d.shop.id, r, loaded->subject_seq);
+      if (written) return true;
+      if (written.err().code == errc::conflict) continue;
+      d.say("cannot write the resync record: " + written.err().message, true);
+    } else {
+      d.say("cannot read the resync record: " + loaded.err().message, true);
+    }
+    d.pause(milliseconds{200});
+  }
+  return false;
+}
+
+/// Runs the resync asked for, if one is: every product's newest state, its
+/// view compared with what the shop holds now rather than with the delivery
+/// records. The checkpoint does not move. False when the driver must stop
+/// (the resync stays asked for; the next owner runs it).
+bool run_resync(shop_drivers::driver& d, channel_delivery& channel) {
+  auto& js = d.owner->js();
+  auto loaded = load_resync(js, d.shop.id);
+  if (!loaded || loaded->value.requested <= loaded->value.done) return true;
+  auto asked = loaded->value.requested;
+  auto pushed_before = d.resync_pushed.load();
+  uint64_t scanned = 0;
+  d.say("resync " + std::to_string(asked) + " starts");
+  if (!update_resync(d, [&](shop_resync& r) {
+        r.running = asked;
+        r.node = d.owner->options().node_id;
+        r.started_ms = now_ms();
+        r.scanned = 0;
+        r.pushed = 0;
+      }))
+    return false;
+  jsSubOptions so;
+  jsSubOptions_Init(&so);
+  so.Ordered = true;
+  so.Stream = state_stream.c_str();
+  so.Config.DeliverPolicy = js_DeliverLastPerSubject;
+  subscription_ptr sub;
+  jsErrCode jerr{};
+  natsStatus s = js_SubscribeSync(
+      &sub.p, js.context(), all_products_filter.c_str(), nullptr, &so, &jerr);
+  if (s != NATS_OK) {
+    d.say(detail::from_nats("resync: cannot read the product states", s, jerr)
+              .message,
+          true);
+    d.pause(milliseconds{500});
+    return true; // asked for still: tried again
+  }
+  // The newest state of every product, until none is left (or none comes
+  // for 2 s: an empty stream says nothing of what is pending).
+  bool end = false;
+  while (!end) {
+    std::vector<product_update> batch;
+    while (batch.size() < channel.batch_limit()) {
+      natsMsg* raw = nullptr;
+      s = natsSubscription_NextMsg(&raw, sub.p, 2000);
+      if (s == NATS_TIMEOUT) {
+        end = true;
+        break;
+      }
+      if (s != NATS_OK) {
+        d.say(
+            detail::from_nats("resync: reading the product states", s).message,
+            true);
+        d.pause(milliseconds{500});
+        return d.may_write();
+      }
+      std::unique_ptr<natsMsg, void (*)(natsMsg*)> msg{raw, natsMsg_Destroy};
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, msg.get()) != NATS_OK) continue;
+      uint64_t seq = meta->Sequence.Stream;
+      end = meta->NumPending == 0;
+      jsMsgMetaData_Destroy(meta);
+      auto state = decode_product(
+          std::string(natsMsg_GetData(msg.get()),
+                      static_cast<size_t>(natsMsg_GetDataLength(msg.get()))));
+      if (state) batch.push_back(product_update{seq, std::move(*state)});
+      if (end) break;
+    }
+    if (!batch.empty() && !channel.deliver(batch, true)) return false;
+    scanned += batch.size();
+    auto pushed = d.resync_pushed - pushed_before;
+    if (!update_resync(d, [&](shop_resync& r) {
+          r.scanned = scanned;
+          r.pushed = pushed;
+          if (!end) return;
+          r.running = 0;
+          r.done = std::max(r.done, asked);
+          r.finished_ms = now_ms();
+        }))
+      return false;
+  }
+  d.say("resync " + std::to_string(asked) +
+        " finished: " + std::to_string(scanned) + " products compared, " +
+        std::to_string(d.resync_pushed - pushed_before) + " rows pushed");
+  return true;
+}
 
 } // namespace
 
@@ -121,6 +235,8 @@ std::vector<shop_drive_status> shop_drivers::status() {
     std::lock_guard<std::mutex> guard{mutex_};
     if (auto h = holders_.find(s.slot); h != holders_.end())
       s.driver = h->second;
+    if (auto r = resyncs_.find(shop.id); r != resyncs_.end())
+      s.resync = r->second;
     auto i = drivers_.find(shop.id);
     if (i != drivers_.end()) {
       auto& d = *i->second;
@@ -130,6 +246,7 @@ std::vector<shop_drive_status> shop_drivers::status() {
       s.stale_refusals = d.stale_refusals;
       s.pending = d.pending;
       s.checkpoint = d.checkpoint;
+      s.resync_pushed = d.resync_pushed;
       if (s.driven_here) s.driver = node_.options().node_id;
       std::lock_guard<std::mutex> e{d.error_mutex};
       s.last_error = d.last_error;
@@ -144,16 +261,62 @@ std::vector<shop_drive_status> shop_drivers::status() {
 
 void shop_drivers::read_holders() {
   std::set<uint32_t> slots;
+  std::vector<std::string> shops;
   {
     std::lock_guard<std::mutex> guard{mutex_};
-    for (auto& shop : conf_->shops)
+    for (auto& shop : conf_->shops) {
       slots.insert(slot_of_shop(shop.id, node_.options().slots));
+      shops.push_back(shop.id);
+    }
   }
   std::map<uint32_t, std::optional<std::string>> read;
   for (auto slot : slots)
     read[slot] = node_.slot_holder(slot);
+  std::map<std::string, shop_resync> resyncs;
+  for (auto& shop : shops)
+    if (auto r = load_resync(node_.js(), shop); r && r->subject_seq > 0)
+      resyncs[shop] = r->value;
   std::lock_guard<std::mutex> guard{mutex_};
   holders_ = std::move(read);
+  resyncs_ = std::move(resyncs);
+}
+
+// -- resync requests
+// ------------------------------------------------------------
+
+void shop_drivers::request_resync_async(
+    std::string shop, std::function<void(outcome<shop_resync>)> done) {
+  node_.post([this, shop = std::move(shop), done = std::move(done)] {
+    done(request_resync(shop));
+  });
+}
+
+outcome<shop_resync> shop_drivers::request_resync(const std::string& shop) {
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (conf_->find_shop(shop) == nullptr)
+      return error{errc::not_found, "no shop \"" + shop + "\" in the config"};
+  }
+  // Another node asking at the same time makes the CAS fail: read again.
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto loaded = load_resync(node_.js(), shop);
+    if (!loaded) return loaded.err();
+    auto r = loaded->value;
+    if (r.requested > r.done)
+      return error{errc::conflict, "a resync of shop \"" + shop +
+                                       "\" was asked for and has not finished"};
+    ++r.requested;
+    r.requested_ms = now_ms();
+    auto written = store_resync(node_.js(), shop, r, loaded->subject_seq);
+    if (written) {
+      std::lock_guard<std::mutex> guard{mutex_};
+      resyncs_[shop] = r;
+      return r;
+    }
+    if (written.err().code != errc::conflict) return written.err();
+  }
+  return error{errc::conflict, "the resync record of shop \"" + shop +
+                                   "\" keeps changing; ask again"};
 }
 
 void shop_drivers::watch_loop() {
@@ -287,7 +450,13 @@ void shop_drivers::run(driver& d) {
   }
 
   if (!channel->resume()) return;
+  auto resync_checked = steady::time_point{};
   while (d.may_write()) {
+    // A resync asked for on any node runs here, between rounds.
+    if (steady::now() - resync_checked > milliseconds{500}) {
+      if (!run_resync(d, *channel)) return;
+      resync_checked = steady::now();
+    }
     // A round: the product states that came, newest per product.
     std::vector<product_update> batch;
     std::unordered_map<std::string, size_t> index;
@@ -336,7 +505,7 @@ void shop_drivers::run(driver& d) {
       }
     }
     if (last == 0) continue;
-    if (!channel->deliver(batch)) return;
+    if (!channel->deliver(batch, false)) return;
     // Every product of the round is confirmed or failed for good.
     for (;;) {
       auto next = shop_checkpoint{last, settings};

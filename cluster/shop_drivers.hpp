@@ -14,6 +14,7 @@
 
 #include "cluster/event_log.hpp"
 #include "cluster/node.hpp"
+#include "cluster/shop_state.hpp"
 #include "config/config.hpp"
 
 namespace shelfsync::cluster {
@@ -59,6 +60,11 @@ struct shop_drive_status {
   /// as this node's driver last wrote it; 0 when none).
   uint64_t checkpoint = 0;
   std::string last_error;
+  /// The shop's resync record as the watcher last read it (every second):
+  /// nothing before the first read or when none was ever asked for.
+  std::optional<shop_resync> resync;
+  /// Rows resyncs of this node's driver pushed since this node started.
+  uint64_t resync_pushed = 0;
 };
 
 /// The channel side of a cluster node (PRODUCT.md §7): the node that owns a
@@ -104,6 +110,14 @@ class shop_drivers {
   /// the watcher every second).
   std::vector<shop_drive_status> status();
 
+  /// Asks for a resync of `shop` (any node may): the shop's driver, on
+  /// whichever node, re-reads what the shop holds and pushes every
+  /// difference. `done` runs on a request thread with the record as
+  /// written; `not_found` for a shop not in the config, `conflict` while a
+  /// resync asked for earlier has not finished.
+  void request_resync_async(std::string shop,
+                            std::function<void(outcome<shop_resync>)> done);
+
   /// Stops every driver at once, like a killed process (for tests).
   void halt();
 
@@ -114,6 +128,7 @@ class shop_drivers {
   void watch_round();
   void read_holders();
   void run(driver& d);
+  outcome<shop_resync> request_resync(const std::string& shop);
 
   node& node_;
   shop_drivers_options options_;
@@ -124,6 +139,8 @@ class shop_drivers {
   std::vector<std::unique_ptr<driver>> stopping_;
   /// The holder of each shop slot's lease, as last read.
   std::map<uint32_t, std::optional<std::string>> holders_;
+  /// Each shop's resync record, as last read.
+  std::map<std::string, shop_resync> resyncs_;
   std::atomic<bool> stop_{false};
   std::thread watcher_;
 };

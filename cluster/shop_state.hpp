@@ -47,6 +47,41 @@ struct location_delivery {
   uint64_t failed_seq = 0;
 };
 
+/// `shelfsync.state.shop.<hex shop>.resync`.
+std::string shop_resync_subject(const std::string& shop);
+
+/// A shop's resyncs: asked for by any node (`requested` counts up), run by
+/// the shop's driver, which then re-reads what the shop holds and pushes
+/// every difference, whatever its delivery records say. Written by CAS by
+/// both; each side only changes its own fields.
+struct shop_resync {
+  /// How many resyncs were asked for, and when the last one was.
+  uint64_t requested = 0;
+  int64_t requested_ms = 0;
+  /// The resync running (0: none), the node running it, when it started
+  /// and how many products it compared so far (written at its end).
+  uint64_t running = 0;
+  std::string node;
+  int64_t started_ms = 0;
+  /// The last resync that finished, when, and the products it compared and
+  /// the rows it pushed.
+  uint64_t done = 0;
+  int64_t finished_ms = 0;
+  uint64_t scanned = 0;
+  uint64_t pushed = 0;
+};
+
+std::string encode(const shop_resync& r);
+outcome<shop_resync> decode_resync(const std::string& data);
+
+/// The shop's resync record (zero with subject_seq 0 when none).
+outcome<versioned<shop_resync>> load_resync(jetstream& js,
+                                            const std::string& shop);
+
+/// Writes it by CAS.
+outcome<uint64_t> store_resync(jetstream& js, const std::string& shop,
+                               const shop_resync& r, uint64_t expected_seq);
+
 /// A shop's delivery record of one product.
 struct delivery_record {
   std::map<std::string, location_delivery> locations;
@@ -64,6 +99,11 @@ outcome<uint64_t> store_delivery(jetstream& js, const std::string& shop,
                                  const std::string& code,
                                  const delivery_record& r,
                                  uint64_t expected_seq);
+
+/// Every delivery record of `shop` (the newest message of each of its
+/// `sent.` subjects) by product code. Reads them all: O(records).
+outcome<std::map<std::string, delivery_record>>
+scan_deliveries(jetstream& js, const std::string& shop);
 
 /// One SKU of an Amazon feed: message n of the feed is the n-th SKU.
 struct feed_memo_sku {

@@ -26,6 +26,9 @@ struct row {
   /// tracking switched on.
   bool activate = false;
   bool track = false;
+  /// A location no enabled warehouse maps to, zeroed because it holds
+  /// stock (rule 5); not part of the delivery record.
+  bool stray = false;
   /// Set once the row is settled: confirmed, or failed for good (`failed`
   /// non-empty).
   bool settled = false;
@@ -36,6 +39,10 @@ struct row {
 struct product_work {
   const product_update* update = nullptr;
   versioned<delivery_record> record;
+  /// The record as read (encoded).
+  std::string loaded;
+  /// The locations of its view (the mapped ones).
+  std::set<std::string> desired;
   std::vector<size_t> rows;
 
   const std::string& code() const { return update->state.product; }
@@ -135,6 +142,7 @@ struct shopify_delivery_impl {
                               w.record.value, w.record.subject_seq);
       if (r) {
         w.record.subject_seq = *r;
+        w.loaded = encode(w.record.value);
         return true;
       }
       if (r.err().code == errc::conflict) {
@@ -198,7 +206,13 @@ struct shopify_delivery_impl {
           auto it = sku == sku_of.end() ? items.end() : items.find(sku->second);
           if (it == items.end()) continue;
           it->second.tracked = true;
-          if (x.activate) it->second.levels.push_back({x.location, x.quantity});
+          bool stocked = false;
+          for (auto& lv : it->second.levels)
+            if (lv.location_id == x.location) {
+              lv.available = x.quantity;
+              stocked = true;
+            }
+          if (!stocked) it->second.levels.push_back({x.location, x.quantity});
         }
         return true;
       }
@@ -247,6 +261,8 @@ struct shopify_delivery_impl {
             x.track = !it->second.tracked;
           x.activate = !now;
           x.change_from = now.value_or(0);
+          // A stray location emptied meanwhile needs nothing.
+          if (x.stray && now.value_or(0) == 0) x.settled = true;
         }
       }
       chunk.erase(std::remove_if(chunk.begin(), chunk.end(),
@@ -259,10 +275,11 @@ struct shopify_delivery_impl {
     return true;
   }
 
-  bool deliver(const std::vector<product_update>& batch);
+  bool deliver(const std::vector<product_update>& batch, bool resync);
 };
 
-bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
+bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch,
+                                    bool resync) {
   // What differs from what the shop confirmed.
   std::vector<product_work> work;
   std::vector<row> rows;
@@ -275,6 +292,7 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
       auto loaded = load_delivery(d.owner->js(), d.shop.id, u.state.product);
       if (loaded) {
         w.record = std::move(*loaded);
+        w.loaded = encode(w.record.value);
         break;
       }
       if (!d.may_write()) return false;
@@ -284,14 +302,20 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
       d.pause(milliseconds{200});
     }
     auto seq = u.state.applied_seq;
+    for (auto& [location, quantity] : *view)
+      w.desired.insert(location);
     for (auto& [location, quantity] : *view) {
       auto found = w.record.value.locations.find(location);
       if (found != w.record.value.locations.end()) {
         auto& ld = found->second;
         // Never backwards: a newer state was confirmed already.
         if (ld.confirmed && ld.confirmed_seq > seq) continue;
-        if (!ld.pending && ld.confirmed && *ld.confirmed == quantity) continue;
-        if (!ld.pending && !ld.failed.empty() && ld.failed_seq >= seq) continue;
+        // A resync compares with the levels read now instead.
+        if (!resync && !ld.pending && ld.confirmed && *ld.confirmed == quantity)
+          continue;
+        if (!resync && !ld.pending && !ld.failed.empty() &&
+            ld.failed_seq >= seq)
+          continue;
       }
       row r;
       r.product = work.size();
@@ -305,7 +329,11 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
   if (rows.empty()) return true;
   d.pending = rows.size();
 
-  // Inventory items: looked up once per SKU (with their levels).
+  // Inventory items: looked up once per SKU (with their levels); a resync
+  // looks every one up again, so the levels compared are the shop's now.
+  if (resync)
+    for (auto& w : work)
+      items.erase(w.code());
   std::set<std::string> fresh;
   std::vector<std::string> unknown;
   for (auto& w : work)
@@ -353,8 +381,8 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
     x.item_id = item.id;
     auto& locs = w.record.value.locations;
     auto ld = locs.find(x.location);
-    bool known =
-        ld != locs.end() && ld->second.confirmed && !ld->second.pending;
+    bool known = !resync && ld != locs.end() && ld->second.confirmed &&
+                 !ld->second.pending;
     if (known)
       x.change_from = *ld->second.confirmed;
     else if (!fresh.count(item.id))
@@ -380,6 +408,27 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
       continue;
     }
     if (!x.change_from) x.change_from = *now;
+    // A resync pushes only what differs from the shop's level.
+    if (resync && !x.track && *now == x.quantity) x.settled = true;
+  }
+  // Rule 5: a location of the item that no enabled warehouse maps to and
+  // that holds stock is zeroed with the product's update.
+  for (size_t p = 0; p < work.size(); ++p) {
+    auto it = items.find(work[p].code());
+    if (it == items.end() || sku_failures.count(work[p].code())) continue;
+    for (auto& lv : it->second.levels) {
+      if (lv.available == 0 || work[p].desired.count(lv.location_id)) continue;
+      row r;
+      r.product = p;
+      r.location = lv.location_id;
+      r.quantity = 0;
+      r.item_id = it->second.id;
+      r.change_from = lv.available;
+      r.track = !it->second.tracked;
+      r.stray = true;
+      work[p].rows.push_back(rows.size());
+      rows.push_back(std::move(r));
+    }
   }
 
   // Recorded as pending before anything is sent, so that a next owner knows
@@ -391,8 +440,8 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
     bool changed = false;
     for (auto i : w.rows) {
       auto& x = rows[i];
+      if (x.settled || x.stray) continue;
       auto& ld = w.record.value.locations[x.location];
-      if (x.settled) continue;
       ld.pending = x.quantity;
       ld.pending_seq = w.update->state.applied_seq;
       ld.key = key_base;
@@ -410,11 +459,22 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
     if (!push(rows, std::move(chunk))) return false;
   }
 
+  if (resync)
+    for (auto i : sendable)
+      d.resync_pushed += rows[i].failed.empty() ? 1 : 0;
+
   // Every row is settled: record what the shop holds now.
   for (auto& w : work) {
     auto seq = w.update->state.applied_seq;
     for (auto i : w.rows) {
       auto& x = rows[i];
+      if (x.stray) {
+        if (!x.failed.empty())
+          d.say("zeroing \"" + w.code() + "\" at unmapped " + x.location +
+                    " failed: " + x.failed,
+                true);
+        continue;
+      }
       auto& ld = w.record.value.locations[x.location];
       ld.pending.reset();
       ld.pending_seq = 0;
@@ -433,6 +493,8 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch) {
               true);
       }
     }
+    // A resync finding what the record says already writes nothing.
+    if (encode(w.record.value) == w.loaded) continue;
     if (!write(w)) return false;
   }
   d.pending = 0;
@@ -445,9 +507,9 @@ class shopify_channel final : public channel_delivery {
  public:
   explicit shopify_channel(shop_drivers::driver& d);
 
-  bool deliver(const std::vector<product_update>& batch) override {
+  bool deliver(const std::vector<product_update>& batch, bool resync) override {
     if (!impl_->client) return false;
-    return impl_->deliver(batch);
+    return impl_->deliver(batch, resync);
   }
 
   size_t batch_limit() const override { return impl_->d.options->batch; }

@@ -639,3 +639,161 @@ TEST_F(serve_cluster, explain_shows_the_delivery_the_cluster_keeps) {
       << out;
   server.stop();
 }
+
+TEST_F(serve_cluster,
+       a_resync_asked_on_a_node_not_driving_the_shop_restores_its_levels) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  const std::string loc_a = "gid://shopify/Location/1001";
+  shopify::simulator sim;
+  sim.add_shop("eu", "shpat_serve_cluster");
+  const std::string loc_b = "gid://shopify/Location/1002";
+  sim.add_location("eu", "WH A", loc_a);
+  sim.add_location("eu", "Pop-up", loc_b); // no warehouse maps to it
+  for (int p = 0; p < 3; ++p)
+    sim.add_item("eu", "sku-" + std::to_string(p), true,
+                 {{loc_a, 0}, {loc_b, p == 2 ? 7 : 0}});
+  shopify::simulator_server server{sim};
+  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+  json shops = json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"stock_sync", true},
+        {"shopify",
+         {{"shop_url", server.shop_url("eu")},
+          {"api_version", "2026-10"},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
+  auto p1 = tests::free_port();
+  auto p2 = tests::free_port();
+  json warehouses = {{{"id", "WH-A"}}, {{"id", "WH-B"}}};
+  auto n1 = start_with("n1", p1, nats.urls(), 1, warehouses, shops);
+  auto n2 = start_with("n2", p2, nats.urls(), 1, warehouses, shops);
+  ASSERT_TRUE(n1 && n2);
+  auto item = [&](int p) {
+    auto inv = sim.inventory("eu");
+    for (auto& it : inv.items())
+      if (it.sku == "sku-" + std::to_string(p)) return it;
+    return shopify::sim::item{};
+  };
+  auto level_is = [&](int p, int64_t want, const std::string& loc) {
+    for (int i = 0; i < 300; ++i) {
+      auto it = item(p);
+      if (auto* lv = it.stocked_at(loc); lv && lv->available == want)
+        return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return false;
+  };
+  for (int p = 0; p < 3; ++p) {
+    auto r = send(p1, http::verb::post, "/v1/stock/events",
+                  batch(10 * p, 3, "sku-" + std::to_string(p)));
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  for (int p = 0; p < 3; ++p)
+    ASSERT_TRUE(level_is(p, 3, loc_a)) << n1->log() << n2->log();
+  // The unmapped location holding stock is zeroed with the update (rule 5).
+  EXPECT_TRUE(level_is(2, 0, loc_b));
+
+  // The node that does not drive the shop, as both nodes agree.
+  uint16_t other = 0;
+  for (int attempt = 0; attempt < 50 && other == 0; ++attempt) {
+    std::vector<json> seen;
+    for (auto port : {p1, p2}) {
+      auto r = send(port, http::verb::get, "/v1/shops/eu");
+      ASSERT_TRUE(r.ok()) << r.error().message << n1->log() << n2->log();
+      seen.push_back(json::parse(r.value().body())["cluster"]);
+    }
+    if (seen[0]["driver"].is_string() && seen[0]["driver"] == seen[1]["driver"])
+      other = seen[0]["driven_here"].get<bool>() ? p2 : p1;
+    else
+      std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_NE(other, 0) << "the nodes do not agree on the driver";
+
+  // Someone edits levels in Shopify; shelfsync's records still say 3.
+  sim.set_available("eu", item(1).id, loc_a, 42);
+  sim.set_available("eu", item(0).id, loc_b, 5);
+  auto r = send(other, http::verb::post, "/v1/shops/eu/resync");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.value().result_int(), 202) << r.value().body();
+  EXPECT_EQ(json::parse(r.value().body())["resync"]["requested"], 1);
+  EXPECT_TRUE(level_is(1, 3, loc_a)) << n1->log() << n2->log();
+  EXPECT_TRUE(level_is(0, 0, loc_b));
+
+  // The progress shows on the node that asked: finished, every product
+  // compared, two rows pushed.
+  json seen;
+  for (int i = 0; i < 100; ++i) {
+    auto got = send(other, http::verb::get, "/v1/shops/eu");
+    ASSERT_TRUE(got.ok());
+    seen = json::parse(got.value().body())["cluster"]["resync"];
+    if (seen.is_object() && seen["state"] == "finished") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(seen.is_object());
+  EXPECT_EQ(seen["state"], "finished") << seen.dump();
+  EXPECT_EQ(seen["done"], 1);
+  EXPECT_EQ(seen["scanned"], 3);
+  EXPECT_EQ(seen["pushed"], 2);
+  EXPECT_TRUE(level_is(0, 3, loc_a) && level_is(2, 3, loc_a));
+  auto history = item(1).stocked_at(loc_a)->history;
+  ASSERT_GE(history.size(), 2u);
+  EXPECT_EQ(history[history.size() - 2], 42);
+  EXPECT_EQ(history.back(), 3);
+
+  r = send(other, http::verb::post, "/v1/shops/nope/resync");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().result_int(), 404) << r.value().body();
+
+  // Two products Shopify has no item for fail for good; any node lists
+  // them from the cluster's delivery records, a page at a time.
+  for (auto code : {"gone-1", "gone-2"}) {
+    r = send(p1, http::verb::post, "/v1/stock/events",
+             json::array({{{"id", std::string{"ev-"} + code},
+                           {"product", code},
+                           {"warehouse", "WH-A"},
+                           {"delta", 4}}})
+                 .dump());
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+  }
+  json page;
+  for (int i = 0; i < 100; ++i) {
+    r = send(other, http::verb::get,
+             "/v1/shops/eu/deliveries?state=failed&limit=1");
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r.value().result_int(), 200) << r.value().body();
+    page = json::parse(r.value().body());
+    if (page["next_cursor"] == "gone-1") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(page["entries"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["entries"][0]["product"], "gone-1");
+  EXPECT_EQ(page["entries"][0]["locations"][0]["location"], loc_a);
+  EXPECT_NE(page["entries"][0]["locations"][0]["error"]["message"]
+                .get<std::string>()
+                .find("SKU_NOT_FOUND"),
+            std::string::npos)
+      << page.dump();
+  EXPECT_EQ(page["next_cursor"], "gone-1");
+  r = send(other, http::verb::get,
+           "/v1/shops/eu/deliveries?state=failed&limit=1&cursor=gone-1");
+  ASSERT_TRUE(r.ok());
+  page = json::parse(r.value().body());
+  ASSERT_EQ(page["entries"].size(), 1u) << page.dump();
+  EXPECT_EQ(page["entries"][0]["product"], "gone-2");
+  EXPECT_TRUE(page["next_cursor"].is_null());
+  r = send(other, http::verb::get, "/v1/shops/eu/deliveries?state=in_flight");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(json::parse(r.value().body())["entries"].size(), 0u)
+      << r.value().body();
+  // The pending list is not kept in clustered mode: 501 saying so.
+  r = send(other, http::verb::get, "/v1/shops/eu/deliveries?state=pending");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().result_int(), 501) << r.value().body();
+  EXPECT_NE(r.value().body().find("clustered mode"), std::string::npos);
+  server.stop();
+}

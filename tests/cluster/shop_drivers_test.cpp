@@ -6,6 +6,7 @@
 #include "cluster/shop_drivers.hpp"
 
 #include <cstdlib>
+#include <future>
 #include <map>
 #include <thread>
 
@@ -660,4 +661,68 @@ TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_holds_newer_values) {
   ASSERT_TRUE(after) << after.err().message;
   EXPECT_EQ(after->value.create_times_ms.size(), 2u)
       << "the budget counts the lost call too";
+}
+
+TEST_F(cluster_amazon, a_resync_asked_on_the_other_node_sends_every_view) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  start(nats, "n1");
+  start(nats, "n2");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return balanced(members) && driver_of_seller() != nullptr;
+      },
+      20s));
+  const int products = 4;
+  std::vector<stock_event> batch;
+  std::map<std::string, int64_t> want;
+  for (int i = 0; i < products; ++i) {
+    batch.push_back(delta("r" + std::to_string(i), code(i), "WH-A", 2 + i));
+    want[code(i)] = 2 + i;
+  }
+  ASSERT_TRUE(members[0].n->ingest(batch));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return listed(products) == want;
+      },
+      20s));
+  auto* d = driver_of_seller();
+  ASSERT_NE(d, nullptr);
+  auto& other = d == &members[0] ? members[1] : members[0];
+  std::map<std::string, size_t> before;
+  for (int i = 0; i < products; ++i)
+    before[code(i)] = sim->listing(seller.seller_id, code(i))->history.size();
+
+  // Amazon has no read of a quantity: a resync sends every view again,
+  // though the delivery records say each is confirmed.
+  std::promise<outcome<shop_resync>> asked;
+  other.drivers->request_resync_async("amazon-us", [&](outcome<shop_resync> r) {
+    asked.set_value(std::move(r));
+  });
+  auto r = asked.get_future().get();
+  ASSERT_TRUE(r) << r.err().message;
+  EXPECT_EQ(r->requested, 1u);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto rec = load_resync(other.n->js(), "amazon-us");
+        return rec && rec->value.done == 1;
+      },
+      20s));
+  auto rec = load_resync(other.n->js(), "amazon-us");
+  EXPECT_EQ(rec->value.scanned, static_cast<uint64_t>(products));
+  EXPECT_EQ(rec->value.pushed, static_cast<uint64_t>(products));
+  EXPECT_EQ(rec->value.running, 0u);
+  for (int i = 0; i < products; ++i) {
+    auto l = sim->listing(seller.seller_id, code(i));
+    EXPECT_EQ(l->history.size(), before[code(i)] + 1) << code(i);
+    EXPECT_EQ(l->quantity(), want[code(i)]);
+  }
+  // Asked again while none runs: accepted; an unknown shop is not.
+  std::promise<outcome<shop_resync>> unknown;
+  other.drivers->request_resync_async("nope", [&](outcome<shop_resync> x) {
+    unknown.set_value(std::move(x));
+  });
+  auto u = unknown.get_future().get();
+  ASSERT_FALSE(u);
+  EXPECT_EQ(u.err().code, errc::not_found);
 }
