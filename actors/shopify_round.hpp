@@ -33,10 +33,6 @@ struct shopify_plan {
 /// Plans one product: `desired` is its whole view, `now` what Shopify holds.
 shopify_plan plan_product(const shop_view& desired, const shopify_item& now);
 
-/// The most tracking switches plus activations one mutation may carry so
-/// that its requested cost stays within Shopify's 1000-point limit.
-constexpr size_t max_setup_fields_per_push = 89;
-
 /// An idempotency key derived from what a mutation carries: the shop, the
 /// outbox entries (product, seq) and the document's content. The same
 /// entries sent with the same content get the same key, whichever attempt.

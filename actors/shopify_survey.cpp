@@ -104,7 +104,8 @@ void shopify_shop_state::on_survey(shopify_survey_reply& r,
     auto setup = (plan.track ? 1u : 0u) + plan.activate.size();
     if (current.push.rows.size() + plan.rows.size() >
             shopify::max_rows_per_push ||
-        setup_fields + setup > max_setup_fields_per_push)
+        setup_fields + setup >
+            shopify::max_setup_fields(bucket.max_request_cost()))
       close();
     if (plan.track) current.push.track.push_back(now->id);
     for (auto& location : plan.activate)

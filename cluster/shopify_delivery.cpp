@@ -275,6 +275,38 @@ struct shopify_delivery_impl {
     return true;
   }
 
+  /// Cuts `sendable` (rows of `all`) into pushes Shopify takes: at most
+  /// max_rows_per_push rows, and few enough tracking switches and
+  /// activations for the requested cost to stay within one query's limit
+  /// and the bucket's size.
+  std::vector<std::vector<size_t>> cut(const std::vector<row>& all,
+                                       const std::vector<size_t>& sendable) {
+    auto setup_limit =
+        shopify::max_setup_fields(client->bucket().max_request_cost());
+    std::vector<std::vector<size_t>> out(1);
+    std::set<std::string> tracked;
+    size_t setup = 0;
+    auto adds = [&](const row& x) {
+      return (x.activate ? 1u : 0u) +
+             (x.track && !tracked.count(x.item_id) ? 1u : 0u);
+    };
+    for (auto i : sendable) {
+      auto& x = all[i];
+      if (!out.back().empty() &&
+          (out.back().size() + 1 > shopify::max_rows_per_push ||
+           setup + adds(x) > setup_limit)) {
+        out.emplace_back();
+        tracked.clear();
+        setup = 0;
+      }
+      setup += adds(x);
+      if (x.track) tracked.insert(x.item_id);
+      out.back().push_back(i);
+    }
+    if (out.back().empty()) out.pop_back();
+    return out;
+  }
+
   bool deliver(const std::vector<product_update>& batch, bool resync);
 };
 
@@ -449,15 +481,8 @@ bool shopify_delivery_impl::deliver(const std::vector<product_update>& batch,
     }
     if (changed && !write(w)) return false;
   }
-  for (size_t from = 0; from < sendable.size();
-       from += shopify::max_rows_per_push) {
-    std::vector<size_t> chunk(
-        sendable.begin() + static_cast<std::ptrdiff_t>(from),
-        sendable.begin() +
-            static_cast<std::ptrdiff_t>(
-                std::min(sendable.size(), from + shopify::max_rows_per_push)));
+  for (auto& chunk : cut(rows, sendable))
     if (!push(rows, std::move(chunk))) return false;
-  }
 
   if (resync)
     for (auto i : sendable)

@@ -301,7 +301,7 @@ std::string check_push(const push_request& p, api_version v) {
       return "quantities[" + std::to_string(i) +
              "].quantity is outside Shopify's ±1,000,000,000";
   }
-  if (push_cost(p) > 1000)
+  if (push_cost(p) > max_query_cost)
     return "the push would cost " +
            std::to_string(static_cast<int64_t>(push_cost(p))) +
            " points, above Shopify's 1000 per query; send fewer activations "
@@ -461,6 +461,13 @@ double push_cost(size_t setup_fields, size_t rows) {
 
 double push_cost(const push_request& p) {
   return push_cost(p.track.size() + p.activate.size(), p.quantities.size());
+}
+
+size_t max_setup_fields(double max_cost) {
+  size_t n = 1;
+  while (push_cost(n + 1, 1) <= max_cost)
+    ++n;
+  return n;
 }
 
 } // namespace shelfsync::shopify

@@ -285,4 +285,13 @@ double push_cost(size_t setup_fields, size_t rows);
 /// requestedQueryCost of push_request_document().
 double push_cost(const push_request& p);
 
+/// Shopify's limit on the requested cost of one query.
+constexpr double max_query_cost = 1000;
+
+/// The most tracking switches plus activations one push carrying rows may
+/// hold for its push_cost to stay within `max_cost` (at least one, so that
+/// a push can always go out). Every push is cut by it: single-node rounds
+/// and the cluster's shop drivers alike.
+size_t max_setup_fields(double max_cost = max_query_cost);
+
 } // namespace shelfsync::shopify

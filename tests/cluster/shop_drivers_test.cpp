@@ -397,6 +397,46 @@ TEST_F(cluster_shops, an_item_is_tracked_and_stocked_where_it_was_not) {
   expect_never_backwards();
 }
 
+TEST_F(cluster_shops,
+       a_first_push_of_many_untracked_items_is_cut_by_query_cost) {
+  // 200 items neither tracked nor stocked: 200 tracking switches and 400
+  // activations cost about 6600 points, far above one query's 1000. A
+  // Plus-sized bucket, so that the test does not wait for points.
+  sim.add_shop("eu", token, {20000, 1000});
+  constexpr int products = 200;
+  for (int i = 0; i < products; ++i)
+    sim.add_item("eu", code(i), false);
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  auto& m = start(nats, "n1");
+  std::vector<stock_event> events;
+  for (int i = 0; i < products; ++i) {
+    events.push_back(delta("a" + std::to_string(i), code(i), "WH-A", i + 1));
+    events.push_back(delta("b" + std::to_string(i), code(i), "WH-B", i + 2));
+  }
+  ASSERT_TRUE(m.n->ingest(events));
+  auto converged = [&] {
+    auto a = levels(loc_a);
+    auto b = levels(loc_b);
+    for (int i = 0; i < products; ++i)
+      if (a[code(i)] != i + 1 || b[code(i)] != i + 2) return false;
+    return true;
+  };
+  ASSERT_TRUE(eventually(converged, 30s));
+  auto inv = sim.inventory("eu");
+  for (auto& it : inv.items())
+    EXPECT_TRUE(it.tracked) << it.sku;
+  size_t pushes = 0;
+  for (auto& r : sim.requests("eu")) {
+    EXPECT_LE(r.requested_cost, 1000) << r.operation_name;
+    EXPECT_NE(r.answer, "graphql_error") << r.operation_name;
+    pushes += r.rows > 0 ? 1 : 0;
+  }
+  // 600 tracking switches and activations, 89 at most per push.
+  EXPECT_GE(pushes, 7u);
+  expect_never_backwards();
+}
+
 TEST_F(cluster_shops, a_reload_with_other_rules_sends_every_changed_view) {
   START_NATS(nats, 1);
   members_guard guard{members};

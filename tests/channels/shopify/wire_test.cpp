@@ -245,4 +245,14 @@ TEST(wire_cost, estimates_match_shopifys_recorded_costs) {
   EXPECT_EQ(read_levels_cost(2, {10, 2}), 46);
 }
 
+TEST(wire_cost, setup_fields_are_cut_to_the_query_cost_limit) {
+  // 89 x 11 + 13 = 992 <= 1000 < 90 x 11 + 13.
+  EXPECT_EQ(max_setup_fields(), 89u);
+  EXPECT_LE(push_cost(max_setup_fields(), 250), max_query_cost);
+  EXPECT_GT(push_cost(max_setup_fields() + 1, 1), max_query_cost);
+  // A smaller bucket holds fewer: 44 x 11 + 13 = 497.
+  EXPECT_EQ(max_setup_fields(500), 44u);
+  EXPECT_EQ(max_setup_fields(5), 1u);
+}
+
 } // namespace
