@@ -254,7 +254,9 @@ int serve(const std::string& config_path) {
   server.stop();
   api.reset(); // ends a config preview still reading the store
   // Hands this node's slots and shops to the others at once (drivers
-  // stopped, leases released).
+  // stopped, leases released). The node stops renewing meanwhile: with
+  // NATS unreachable both wait out a request timeout, side by side.
+  if (cluster_node) cluster_node->begin_stopping();
   cluster_shops.reset();
   cluster_node.reset();
   auto committed = (*eng)->sync();

@@ -127,6 +127,16 @@ jetstream::connect(const connect_options& options) {
   return std::unique_ptr<jetstream>{new jetstream(nc, js, options.timeout)};
 }
 
+bool jetstream::connected() const {
+  return natsConnection_Status(nc_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+js_subscription::~js_subscription() {
+  if (p == nullptr) return;
+  if (js.connected()) natsSubscription_Unsubscribe(p);
+  natsSubscription_Destroy(p);
+}
+
 jetstream::~jetstream() {
   jsCtx_Destroy(js_);
   natsConnection_Close(nc_);

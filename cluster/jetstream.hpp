@@ -120,6 +120,10 @@ class jetstream {
   /// The limit of every request.
   std::chrono::milliseconds timeout() const { return timeout_; }
 
+  /// Whether the connection is up now (not reconnecting nor closed): a
+  /// request sent otherwise waits its whole timeout.
+  bool connected() const;
+
  private:
   jetstream(natsConnection* nc, jsCtx* js, std::chrono::milliseconds timeout)
       : nc_(nc), js_(js), timeout_(timeout) {}
@@ -127,6 +131,21 @@ class jetstream {
   natsConnection* nc_;
   jsCtx* js_;
   std::chrono::milliseconds timeout_;
+};
+
+/// Owns a JetStream subscription of `js`'s connection. At the end it
+/// unsubscribes (deleting the consumer it created) while the connection is
+/// up; otherwise it only frees it: the delete request would wait a whole
+/// timeout, and the server removes an ephemeral consumer once its
+/// inactivity threshold has passed.
+struct js_subscription {
+  explicit js_subscription(jetstream& owner) : js(owner) {}
+  js_subscription(const js_subscription&) = delete;
+  js_subscription& operator=(const js_subscription&) = delete;
+  ~js_subscription();
+
+  jetstream& js;
+  natsSubscription* p = nullptr;
 };
 
 } // namespace shelfsync::cluster

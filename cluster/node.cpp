@@ -47,17 +47,6 @@ std::optional<std::string> holder_of(lease_bucket& bucket,
   return out;
 }
 
-/// Owns a natsSubscription.
-struct subscription_ptr {
-  natsSubscription* p = nullptr;
-  ~subscription_ptr() {
-    if (p != nullptr) {
-      natsSubscription_Unsubscribe(p);
-      natsSubscription_Destroy(p);
-    }
-  }
-};
-
 } // namespace
 
 /// An applier: one thread reading one slot's events from its checkpoint.
@@ -154,12 +143,15 @@ void node::stop_threads() {
 node::~node() {
   stop_threads();
   if (halted_) return;
-  // Hand the slots over at once rather than after the TTL.
+  // Hand the slots over at once rather than after the TTL, while NATS
+  // answers. Otherwise (every server gone) the leases run out by their TTL:
+  // the node does not wait a request timeout per lease to stop.
+  bool reachable = js_->connected();
   for (uint32_t s = 0; s < leases_.size(); ++s) {
     deadlines_[s] = 0;
-    leases_[s]->release();
+    if (reachable && !leases_[s]->release()) reachable = false;
   }
-  if (membership_) membership_->release();
+  if (membership_ && reachable) membership_->release();
 }
 
 void node::halt() {
@@ -169,6 +161,11 @@ void node::halt() {
   // leases run out by their TTL.
   for (uint32_t s = 0; s < options_.slots; ++s)
     deadlines_[s] = 0;
+}
+
+void node::begin_stopping() {
+  stopping_flag_ = true;
+  wake_.notify_all();
 }
 
 void node::suspend_renewals(bool suspended) { suspended_ = suspended; }
@@ -313,12 +310,16 @@ void node::ownership_round() {
     say("cluster: node lease " + membership_->key() +
         " not held: " + member.err().message);
   }
+  // Every call below may wait a whole request timeout (NATS unreachable):
+  // a node told to stop leaves the round between them.
+  if (stopping_flag_) return;
   auto live = agreeing_nodes(say);
 
   // Renew what is held first: that is what fencing depends on.
   for (uint32_t s = 0; s < options_.slots; ++s) {
     auto& l = *leases_[s];
     if (!l.held()) continue;
+    if (stopping_flag_) return;
     auto renewed = l.renew();
     ++(renewed ? renewals_ : failed_renewals_);
     if (!renewed && renewed.err().code == errc::conflict) {
@@ -332,16 +333,19 @@ void node::ownership_round() {
   }
 
   slot_owners current(options_.slots);
-  for (uint32_t s = 0; s < options_.slots; ++s)
+  for (uint32_t s = 0; s < options_.slots; ++s) {
+    if (stopping_flag_) return;
     current[s] = leases_[s]->held()
                      ? std::optional<std::string>{options_.node_id}
                      : holder_of(*bucket_, lease_bucket::slot_key(s));
+  }
   auto wanted = assign_slots(current, live);
   // A node whose config differs is not in `live`: it takes nothing and hands
   // over everything it holds (the others leave it out of their assignment).
   bool differs = !config_problem().empty();
 
   for (uint32_t s = 0; s < options_.slots; ++s) {
+    if (stopping_flag_) return;
     auto& l = *leases_[s];
     bool mine = wanted[s] && *wanted[s] == options_.node_id;
     if (l.held() && !mine && (wanted[s] || differs)) {
@@ -509,7 +513,7 @@ void node::apply_loop(slot_worker& w) {
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
-  subscription_ptr sub;
+  js_subscription sub{*js_};
   jsErrCode jerr{};
   auto subject = events_subject(slot);
   natsStatus s = js_SubscribeSync(&sub.p, js_->context(), subject.c_str(),

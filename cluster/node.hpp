@@ -176,6 +176,12 @@ class node {
   /// nor released (they expire by their TTL). For tests.
   void halt();
 
+  /// Ends the ownership round (renewing and taking leases) without waiting,
+  /// so that its requests, each of which may wait a whole timeout while
+  /// NATS is unreachable, run out while the caller stops other parts (the
+  /// shop drivers); the destructor then releases the leases at once.
+  void begin_stopping();
+
   /// Stops renewing leases while appliers keep running, as a paused or cut
   /// off node would: the appliers must stop writing at their fencing
   /// deadline. For tests.

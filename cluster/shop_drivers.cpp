@@ -67,17 +67,6 @@ int64_t now_ms() {
       .count();
 }
 
-/// Owns a natsSubscription.
-struct subscription_ptr {
-  natsSubscription* p = nullptr;
-  ~subscription_ptr() {
-    if (p != nullptr) {
-      natsSubscription_Unsubscribe(p);
-      natsSubscription_Destroy(p);
-    }
-  }
-};
-
 /// Changes the shop's resync record by CAS (read again after a conflict: a
 /// request may come meanwhile); false when the driver must stop.
 bool update_resync(shop_drivers::driver& d,
@@ -125,7 +114,7 @@ bool run_resync(shop_drivers::driver& d, channel_delivery& channel) {
   so.Ordered = true;
   so.Stream = state_stream.c_str();
   so.Config.DeliverPolicy = js_DeliverLastPerSubject;
-  subscription_ptr sub;
+  js_subscription sub{js};
   jsErrCode jerr{};
   natsStatus s = js_SubscribeSync(
       &sub.p, js.context(), all_products_filter.c_str(), nullptr, &so, &jerr);
@@ -438,7 +427,7 @@ void shop_drivers::run(driver& d) {
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
-  subscription_ptr sub;
+  js_subscription sub{js};
   jsErrCode jerr{};
   natsStatus s = js_SubscribeSync(
       &sub.p, js.context(), all_products_filter.c_str(), nullptr, &so, &jerr);
@@ -456,6 +445,9 @@ void shop_drivers::run(driver& d) {
     if (steady::now() - resync_checked > milliseconds{500}) {
       if (!run_resync(d, *channel)) return;
       resync_checked = steady::now();
+      // Told to stop meanwhile: no round starts (NATS unreachable, each
+      // of its calls would wait a whole timeout).
+      if (!d.may_write()) return;
     }
     // A round: the product states that came, newest per product.
     std::vector<product_update> batch;
@@ -505,7 +497,7 @@ void shop_drivers::run(driver& d) {
       }
     }
     if (last == 0) continue;
-    if (!channel->deliver(batch, false)) return;
+    if (!d.may_write() || !channel->deliver(batch, false)) return;
     // Every product of the round is confirmed or failed for good.
     for (;;) {
       auto next = shop_checkpoint{last, settings};

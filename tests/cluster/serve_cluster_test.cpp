@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -795,5 +796,63 @@ TEST_F(serve_cluster,
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r.value().result_int(), 501) << r.value().body();
   EXPECT_NE(r.value().body().find("clustered mode"), std::string::npos);
+  server.stop();
+}
+
+TEST_F(serve_cluster, a_node_whose_nats_servers_are_gone_stops_promptly) {
+  ASSERT_NE(std::getenv("SHELFSYNC_BIN"), nullptr);
+  START_NATS(nats, 1);
+  const std::string loc_a = "gid://shopify/Location/1001";
+  shopify::simulator sim;
+  sim.add_shop("eu", "shpat_serve_cluster");
+  sim.add_location("eu", "WH A", loc_a);
+  sim.add_item("eu", "sku-0", true, {{loc_a, 0}});
+  shopify::simulator_server server{sim};
+  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+  json shops = json::array(
+      {{{"id", "eu"},
+        {"channel", "shopify"},
+        {"stock_sync", true},
+        {"shopify",
+         {{"shop_url", server.shop_url("eu")},
+          {"api_version", "2026-10"},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}},
+          {{"warehouse", "WH-B"}, {"enabled", false}}}}}});
+  auto p1 = tests::free_port();
+  auto n1 = start_with("n1", p1, nats.urls(), 1,
+                       {{{"id", "WH-A"}}, {{"id", "WH-B"}}}, shops);
+  ASSERT_TRUE(n1);
+  // The node owns its slots and drives the shop: an event reaches it.
+  auto r = send(p1, http::verb::post, "/v1/stock/events", batch(0, 2, "sku-0"));
+  ASSERT_TRUE(r.ok());
+  auto reached = false;
+  for (int i = 0; i < 300 && !reached; ++i) {
+    auto inv = sim.inventory("eu");
+    for (auto& it : inv.items())
+      reached = reached || (it.sku == "sku-0" && it.stocked_at(loc_a) &&
+                            it.stocked_at(loc_a)->available == 2);
+    if (!reached) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(reached) << n1->log();
+  // Every NATS server goes; then the node is told to stop. Its leases
+  // cannot be handed over: they run out by their TTL, and it exits anyway.
+  nats.kill(0);
+  std::this_thread::sleep_for(500ms); // the client notices the loss
+  auto asked = std::chrono::steady_clock::now();
+  n1->signal(SIGTERM);
+  auto code = n1->wait_exit(10s);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - asked);
+  EXPECT_TRUE(code.has_value())
+      << "still running 10 s after SIGTERM; its log:\n"
+      << n1->log();
+  if (!code) {
+    n1->signal(SIGKILL);
+    n1->wait_exit(5s);
+  }
+  std::printf("stopped %lld ms after SIGTERM\n",
+              static_cast<long long>(took.count()));
   server.stop();
 }
