@@ -7,6 +7,7 @@ wait_for() {
     curl -fsS "$1" >/dev/null 2>&1 && return 0
     sleep 0.1
   done
+  tail -n 5 "$dir"/*.log >&2 2>/dev/null || true
   fail "$1 did not come up (logs in $dir)"
 }
 

@@ -11,7 +11,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
+    # Below the kernel's ephemeral range (32768 and up), so that no
+    # outgoing connection takes it before the demo's server starts.
+    p=$((20000 + RANDOM % 12000))
     # Nothing answers a connect: free a moment ago.
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
       echo "$p"
