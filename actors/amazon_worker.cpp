@@ -69,16 +69,10 @@ bool amazon_worker_state::ready() {
   // Secrets are read at the last moment and only their variable names ever
   // appear in a message.
   amazon::lwa_credentials creds;
-  std::string missing;
-  auto read = [&](const std::string& env, std::string& out) {
-    if (auto value = read_secret(env))
-      out = std::move(*value);
-    else
-      missing += (missing.empty() ? "" : ", ") + env;
-  };
-  read(amazon.client_id_env, creds.client_id);
-  read(amazon.client_secret_env, creds.client_secret);
-  read(amazon.refresh_token_env, creds.refresh_token);
+  auto missing =
+      read_secrets({{amazon.client_id_env, &creds.client_id},
+                    {amazon.client_secret_env, &creds.client_secret},
+                    {amazon.refresh_token_env, &creds.refresh_token}});
   if (!missing.empty()) {
     unusable = local_failure("MissingCredentials",
                              "the LWA credentials are not set in the "

@@ -81,16 +81,9 @@ amazon_channel::amazon_channel(shop_drivers::driver& d) : d_(d) {
     return;
   }
   amazon::lwa_credentials creds;
-  std::string missing;
-  auto read = [&](const std::string& env, std::string& out) {
-    if (auto value = read_secret(env))
-      out = std::move(*value);
-    else
-      missing += (missing.empty() ? "" : ", ") + env;
-  };
-  read(a.client_id_env, creds.client_id);
-  read(a.client_secret_env, creds.client_secret);
-  read(a.refresh_token_env, creds.refresh_token);
+  auto missing = read_secrets({{a.client_id_env, &creds.client_id},
+                               {a.client_secret_env, &creds.client_secret},
+                               {a.refresh_token_env, &creds.refresh_token}});
   if (!missing.empty()) {
     refusal_ =
         "the LWA credentials are not set in the environment (" + missing + ")";

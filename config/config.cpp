@@ -168,6 +168,18 @@ std::optional<std::string> read_secret(const std::string& env_name) {
   return std::string{value};
 }
 
+std::string read_secrets(
+    std::initializer_list<std::pair<std::string, std::string*>> wanted) {
+  std::string missing;
+  for (auto& [env, out] : wanted) {
+    if (auto value = read_secret(env))
+      *out = std::move(*value);
+    else
+      missing += (missing.empty() ? "" : ", ") + env;
+  }
+  return missing;
+}
+
 std::vector<unset_variable> unset_variables(const config& conf) {
   std::vector<unset_variable> out;
   auto check = [&](const std::string& path, const std::string& name,

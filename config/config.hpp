@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <optional>
@@ -267,6 +268,11 @@ std::string to_string(const config_problem& problem);
 /// not empty. The only place where shelfsync reads a secret: the config holds
 /// the variable names, never the values.
 std::optional<std::string> read_secret(const std::string& env_name);
+
+/// Reads several secrets: each variable named first into the string second.
+/// Returns the names of those not set, comma-separated; empty when all are.
+std::string read_secrets(
+    std::initializer_list<std::pair<std::string, std::string*>> wanted);
 
 /// An environment variable that the config names and that is not set (or
 /// empty): the engine cannot use what it should hold.
