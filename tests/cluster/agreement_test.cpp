@@ -12,7 +12,7 @@
 #include "cluster/membership.hpp"
 #include "cluster/node.hpp"
 #include "cluster/slots.hpp"
-#include "tests/cluster/nats_test_support.hpp"
+#include "tests/cluster/node_test_support.hpp"
 
 using namespace shelfsync;
 using namespace shelfsync::cluster;
@@ -38,13 +38,7 @@ std::unique_ptr<node> start_member(const nats_servers& nats,
                                    const std::string& id,
                                    const std::string& digest,
                                    std::vector<std::string>* log = nullptr) {
-  node_options o;
-  o.node_id = id;
-  o.connect.urls = nats.urls();
-  o.slots = agreement_slots;
-  o.replicas = 1;
-  o.lease_ttl = 2000ms;
-  o.lease_margin = 800ms;
+  auto o = short_lease_options(nats, id, agreement_slots, 1);
   o.renew_every = 200ms;
   o.request_threads = 1;
   o.config_digest = digest;

@@ -11,7 +11,7 @@
 
 #include "cluster/product_ids.hpp"
 #include "cluster/slots.hpp"
-#include "tests/cluster/nats_test_support.hpp"
+#include "tests/cluster/node_test_support.hpp"
 
 using namespace shelfsync;
 using namespace shelfsync::cluster;
@@ -24,19 +24,8 @@ constexpr uint32_t slot_count = 8;
 
 node_options options_for(const nats_servers& nats, const std::string& id,
                          std::chrono::milliseconds duplicate_window = 0ms) {
-  node_options o;
-  o.node_id = id;
-  o.connect.urls = nats.urls();
-  o.connect.timeout = 2000ms;
-  o.slots = slot_count;
-  o.replicas = 3;
-  o.lease_ttl = 2000ms;
-  o.lease_margin = 800ms;
-  o.renew_every = 300ms;
-  o.publish_timeout = 5000ms;
-  o.read_wait = 20000ms;
+  auto o = short_lease_options(nats, id, slot_count, 3);
   o.duplicate_window = duplicate_window;
-  o.request_threads = 2;
   return o;
 }
 

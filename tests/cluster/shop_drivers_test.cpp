@@ -17,7 +17,7 @@
 #include "cluster/slots.hpp"
 #include "simulators/amazon/simulator.hpp"
 #include "simulators/shopify/simulator.hpp"
-#include "tests/cluster/nats_test_support.hpp"
+#include "tests/cluster/node_test_support.hpp"
 #include "tests/support/config.hpp"
 #include "tests/support/eventually.hpp"
 
@@ -36,18 +36,7 @@ constexpr const char* token = "shpat_cluster_test_token";
 constexpr const char* token_env = "SHELFSYNC_TEST_CLUSTER_SHOPIFY_TOKEN";
 
 node_options options_for(const nats_servers& nats, const std::string& id) {
-  node_options o;
-  o.node_id = id;
-  o.connect.urls = nats.urls();
-  o.connect.timeout = 2000ms;
-  o.slots = slot_count;
-  o.replicas = 1;
-  o.lease_ttl = 2000ms;
-  o.lease_margin = 800ms;
-  o.renew_every = 300ms;
-  o.read_wait = 20000ms;
-  o.request_threads = 2;
-  return o;
+  return short_lease_options(nats, id, slot_count, 1);
 }
 
 stock_event delta(const std::string& id, const std::string& product,
