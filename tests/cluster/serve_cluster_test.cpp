@@ -30,6 +30,22 @@ using namespace std::chrono_literals;
 namespace {
 
 struct serve_cluster : ::testing::Test {
+  /// The Shopify shop "eu" at `url` (its token set in the environment),
+  /// warehouse WH-A at `location`.
+  static json eu_shop(const std::string& url, const std::string& location) {
+    ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
+    return {
+        {"id", "eu"},
+        {"channel", "shopify"},
+        {"stock_sync", true},
+        {"shopify",
+         {{"shop_url", url},
+          {"api_version", "2026-10"},
+          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
+        {"warehouses",
+         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", location}}}}};
+  }
+
   std::string dir = (std::filesystem::temp_directory_path() /
                      ("shelfsync-serve-cluster-" + std::to_string(::getpid())))
                         .string();
@@ -221,18 +237,9 @@ TEST_F(serve_cluster,
   for (int p = 0; p < 4; ++p)
     sim.add_item("eu", "sku-" + std::to_string(p), true, {{loc_a, 0}});
   shopify::simulator_server server{sim};
-  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
-  json shops = json::array(
-      {{{"id", "eu"},
-        {"channel", "shopify"},
-        {"stock_sync", true},
-        {"shopify",
-         {{"shop_url", server.shop_url("eu")},
-          {"api_version", "2026-10"},
-          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
-        {"warehouses",
-         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}},
-          {{"warehouse", "WH-B"}, {"enabled", false}}}}}});
+  auto shop = eu_shop(server.shop_url("eu"), loc_a);
+  shop["warehouses"].push_back({{"warehouse", "WH-B"}, {"enabled", false}});
+  json shops = json::array({shop});
   auto p1 = tests::free_port();
   auto p2 = tests::free_port();
   auto n1 = start("n1", p1, nats.urls(), shops);
@@ -598,16 +605,9 @@ TEST_F(serve_cluster, explain_shows_the_delivery_the_cluster_keeps) {
   sim.add_location("eu", "WH A", loc_a);
   sim.add_item("eu", "sku-0", true, {{loc_a, 0}});
   shopify::simulator_server server{sim};
-  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
-  json shops = json::array(
-      {{{"id", "eu"},
-        {"channel", "shopify"},
-        {"shopify",
-         {{"shop_url", server.shop_url("eu")},
-          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
-        {"rules", {{"buffer", 1}}},
-        {"warehouses",
-         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
+  auto shop = eu_shop(server.shop_url("eu"), loc_a);
+  shop["rules"] = {{"buffer", 1}};
+  json shops = json::array({shop});
   auto p1 = tests::free_port();
   auto n1 = start_with("n1", p1, nats.urls(), 1, {{{"id", "WH-A"}}}, shops);
   ASSERT_TRUE(n1);
@@ -655,17 +655,7 @@ TEST_F(serve_cluster,
     sim.add_item("eu", "sku-" + std::to_string(p), true,
                  {{loc_a, 0}, {loc_b, p == 2 ? 7 : 0}});
   shopify::simulator_server server{sim};
-  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
-  json shops = json::array(
-      {{{"id", "eu"},
-        {"channel", "shopify"},
-        {"stock_sync", true},
-        {"shopify",
-         {{"shop_url", server.shop_url("eu")},
-          {"api_version", "2026-10"},
-          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
-        {"warehouses",
-         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}}}}}});
+  json shops = json::array({eu_shop(server.shop_url("eu"), loc_a)});
   auto p1 = tests::free_port();
   auto p2 = tests::free_port();
   json warehouses = {{{"id", "WH-A"}}, {{"id", "WH-B"}}};
@@ -808,18 +798,9 @@ TEST_F(serve_cluster, a_node_whose_nats_servers_are_gone_stops_promptly) {
   sim.add_location("eu", "WH A", loc_a);
   sim.add_item("eu", "sku-0", true, {{loc_a, 0}});
   shopify::simulator_server server{sim};
-  ::setenv("SERVE_CLUSTER_SHOPIFY_TOKEN", "shpat_serve_cluster", 1);
-  json shops = json::array(
-      {{{"id", "eu"},
-        {"channel", "shopify"},
-        {"stock_sync", true},
-        {"shopify",
-         {{"shop_url", server.shop_url("eu")},
-          {"api_version", "2026-10"},
-          {"access_token_env", "SERVE_CLUSTER_SHOPIFY_TOKEN"}}},
-        {"warehouses",
-         {{{"warehouse", "WH-A"}, {"enabled", true}, {"location", loc_a}},
-          {{"warehouse", "WH-B"}, {"enabled", false}}}}}});
+  auto shop = eu_shop(server.shop_url("eu"), loc_a);
+  shop["warehouses"].push_back({{"warehouse", "WH-B"}, {"enabled", false}});
+  json shops = json::array({shop});
   auto p1 = tests::free_port();
   auto n1 = start_with("n1", p1, nats.urls(), 1,
                        {{{"id", "WH-A"}}, {{"id", "WH-B"}}}, shops);
