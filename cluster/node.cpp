@@ -1,11 +1,13 @@
 #include "cluster/node.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <unordered_map>
 #include <utility>
 
 #include <nats/nats.h>
 
+#include "cluster/id_claims.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/nats_status.hpp"
 #include "cluster/product_ids.hpp"
@@ -546,6 +548,80 @@ void node::apply_loop(slot_worker& w) {
     return false;
   };
 
+  // Writes every one of `writes` by compare-and-set, pipelined, retrying
+  // those that failed while the lease holds: their new subject sequences
+  // in order, or nothing when it must stop (the lease is lost, or a
+  // conflict: another owner wrote first).
+  auto write_all = [&](const std::vector<cas_message>& writes)
+      -> std::optional<std::vector<uint64_t>> {
+    std::vector<uint64_t> seqs(writes.size(), 0);
+    std::vector<size_t> left(writes.size());
+    std::iota(left.begin(), left.end(), size_t{0});
+    while (!left.empty()) {
+      if (!may_write()) return std::nullopt;
+      std::vector<cas_message> batch;
+      for (auto i : left)
+        batch.push_back(writes[i]);
+      auto results = cas_write_batch(*js_, batch);
+      std::vector<size_t> again;
+      std::string failure;
+      for (size_t k = 0; k < left.size(); ++k) {
+        auto& r = results[k];
+        if (r) {
+          seqs[left[k]] = *r;
+          continue;
+        }
+        if (r.err().code == errc::conflict) {
+          say("write refused, another owner wrote first; stopping: " +
+              r.err().message);
+          return std::nullopt;
+        }
+        if (again.empty()) failure = r.err().message;
+        again.push_back(left[k]);
+      }
+      left = std::move(again);
+      if (left.empty()) break;
+      say_retry(std::to_string(left.size()) +
+                " writes failed, the first: " + failure);
+      std::this_thread::sleep_for(milliseconds{100});
+    }
+    return seqs;
+  };
+
+  // Claims every one of `claims` (pipelined), retrying those that failed
+  // while the lease holds: per claim, whether its event takes effect; or
+  // nothing when the lease is lost.
+  auto claim_all = [&](const std::vector<claim_request>& claims)
+      -> std::optional<std::vector<bool>> {
+    std::vector<bool> applies(claims.size(), false);
+    std::vector<size_t> left(claims.size());
+    std::iota(left.begin(), left.end(), size_t{0});
+    while (!left.empty()) {
+      if (!may_write()) return std::nullopt;
+      std::vector<claim_request> batch;
+      for (auto i : left)
+        batch.push_back(claims[i]);
+      auto results = claim_ids(*js_, batch);
+      std::vector<size_t> again;
+      std::string failure;
+      for (size_t k = 0; k < left.size(); ++k) {
+        auto& r = results[k];
+        if (r) {
+          applies[left[k]] = *r;
+          continue;
+        }
+        if (again.empty()) failure = r.err().message;
+        again.push_back(left[k]);
+      }
+      left = std::move(again);
+      if (left.empty()) break;
+      say_retry(std::to_string(left.size()) +
+                " id claims failed, the first: " + failure);
+      std::this_thread::sleep_for(milliseconds{100});
+    }
+    return applies;
+  };
+
   // A product's state and ids as the cluster holds them, read while the
   // lease holds; nothing when it is lost.
   auto load_cached =
@@ -608,6 +684,25 @@ void node::apply_loop(slot_worker& w) {
         if (list.empty()) order.push_back(e.product);
         list.push_back(&e);
       }
+      // Each message is applied in four pipelined steps, each one round
+      // trip for all its writes (then the checkpoint): the ids' claims, the
+      // products' id segments, the product states. The order keeps what a
+      // later step's write depends on written first: a product state never
+      // names an id segment that is not there, and never holds an event
+      // whose id is not claimed for it. Ids written for a message whose
+      // product write did not land are ignored by their sequence
+      // (product_ids), and its claims are recognised as its own when the
+      // message is applied again (id_claims).
+      struct product_work {
+        const std::string* code = nullptr;
+        cached_product* cached = nullptr;
+        product_state next;
+      };
+      std::vector<product_work> work;
+      // The ids the products have not applied, claimed cluster-wide; an id
+      // met twice in the message is claimed for its first product only.
+      std::vector<claim_request> claims;
+      std::unordered_map<std::string, size_t> claim_index;
       for (auto& code : order) {
         auto i = cache.find(code);
         if (i == cache.end()) {
@@ -616,34 +711,59 @@ void node::apply_loop(slot_worker& w) {
           i = cache.emplace(code, std::move(*loaded)).first;
         }
         auto& cached = i->second;
-        auto next = cached.state.value;
         // Already applied (by a former owner, before its checkpoint).
-        if (next.applied_seq >= seq) continue;
+        if (cached.state.value.applied_seq >= seq) continue;
+        work.push_back(product_work{&code, &cached, cached.state.value});
+        for (auto* e : by_product[code]) {
+          if (cached.ids.contains(e->id)) continue;
+          if (claim_index.emplace(e->id, claims.size()).second)
+            claims.push_back(claim_request{e->id, code, seq});
+        }
+      }
+      auto decided = claim_all(claims);
+      if (!decided) return;
+
+      std::vector<cas_message> writes;
+      // Per segment write, its product (index in `work`) and segment.
+      std::vector<std::pair<size_t, uint32_t>> segment_of;
+      for (size_t k = 0; k < work.size(); ++k) {
+        auto& [code, cached, next] = work[k];
         // The ids change in place: a failed write ends this applier, and
         // its cache with it.
-        for (auto* e : by_product[code]) {
-          if (!cached.ids.add(e->id, seq)) continue;
+        for (auto* e : by_product[*code]) {
+          auto c = claim_index.find(e->id);
+          // Applied to the product before, or claimed for another product
+          // of this message, or a duplicate of another product's or an
+          // earlier message's id: no effect.
+          if (c == claim_index.end() || claims[c->second].product != *code ||
+              !(*decided)[c->second])
+            continue;
+          if (!cached->ids.add(e->id, seq)) continue;
           apply_event(next.record, *e);
         }
         next.applied_seq = seq;
-        next.id_segments = cached.ids.segments();
-        next.id_count = cached.ids.size();
-        // The ids first: a product state never names an id segment that is
-        // not there, and ids written for a message whose product write did
-        // not land are ignored by their sequence (product_ids).
-        bool ok = write([&] {
-          return cached.ids.store(*js_, slot, code);
-        });
-        uint64_t written = 0;
-        ok = ok && write([&] {
-               auto r =
-                   store_product(*js_, slot, next, cached.state.subject_seq);
-               if (r) written = *r;
-               return r;
-             });
-        if (!ok) return;
-        cached.state = versioned<product_state>{std::move(next), written};
+        next.id_segments = cached->ids.segments();
+        next.id_count = cached->ids.size();
+        for (auto& w : cached->ids.pending_writes(slot, *code)) {
+          writes.push_back(std::move(w.message));
+          segment_of.emplace_back(k, w.n);
+        }
       }
+      auto segments_written = write_all(writes);
+      if (!segments_written) return;
+      for (size_t j = 0; j < writes.size(); ++j)
+        work[segment_of[j].first].cached->ids.written(segment_of[j].second,
+                                                      (*segments_written)[j]);
+
+      writes.clear();
+      for (auto& [code, cached, next] : work)
+        writes.push_back(cas_message{product_subject(slot, *code), encode(next),
+                                     cached->state.subject_seq});
+      auto products_written = write_all(writes);
+      if (!products_written) return;
+      for (size_t k = 0; k < work.size(); ++k)
+        work[k].cached->state = versioned<product_state>{
+            std::move(work[k].next), (*products_written)[k]};
     }
     uint64_t written = 0;
     bool ok = write([&] {
