@@ -697,6 +697,8 @@ void node::apply_loop(slot_worker& w) {
         const std::string* code = nullptr;
         cached_product* cached = nullptr;
         product_state next;
+        /// Whether any of its events took effect.
+        bool applied = false;
       };
       std::vector<product_work> work;
       // The ids the products have not applied, claimed cluster-wide; an id
@@ -727,7 +729,7 @@ void node::apply_loop(slot_worker& w) {
       // Per segment write, its product (index in `work`) and segment.
       std::vector<std::pair<size_t, uint32_t>> segment_of;
       for (size_t k = 0; k < work.size(); ++k) {
-        auto& [code, cached, next] = work[k];
+        auto& [code, cached, next, applied] = work[k];
         // The ids change in place: a failed write ends this applier, and
         // its cache with it.
         for (auto* e : by_product[*code]) {
@@ -740,6 +742,7 @@ void node::apply_loop(slot_worker& w) {
             continue;
           if (!cached->ids.add(e->id, seq)) continue;
           apply_event(next.record, *e);
+          work[k].applied = true;
         }
         next.applied_seq = seq;
         next.id_segments = cached->ids.segments();
@@ -755,10 +758,20 @@ void node::apply_loop(slot_worker& w) {
         work[segment_of[j].first].cached->ids.written(segment_of[j].second,
                                                       (*segments_written)[j]);
 
+      // A product the cluster never stored whose events were all
+      // duplicates stays unknown, as on one node (its claims decide the
+      // same way when the message is applied again).
+      work.erase(std::remove_if(work.begin(), work.end(),
+                                [](const product_work& w) {
+                                  return !w.applied &&
+                                         w.cached->state.subject_seq == 0;
+                                }),
+                 work.end());
       writes.clear();
-      for (auto& [code, cached, next] : work)
-        writes.push_back(cas_message{product_subject(slot, *code), encode(next),
-                                     cached->state.subject_seq});
+      for (auto& w : work)
+        writes.push_back(cas_message{product_subject(slot, *w.code),
+                                     encode(w.next),
+                                     w.cached->state.subject_seq});
       auto products_written = write_all(writes);
       if (!products_written) return;
       for (size_t k = 0; k < work.size(); ++k)

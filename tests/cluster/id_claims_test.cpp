@@ -181,6 +181,17 @@ TEST(id_claims, a_node_applies_an_id_once_whatever_product_it_names) {
   auto q_state = node.product(q);
   ASSERT_TRUE(q_state && *q_state);
   EXPECT_EQ((*q_state)->id_count, 1u);
+  // A product whose only event is a duplicate stays unknown, as on one
+  // node.
+  std::string r;
+  for (int i = 0; r.empty(); ++i) {
+    auto code = "CR" + std::to_string(i);
+    if (slot_of(code, slots) != slot_of(p, slots)) r = code;
+  }
+  ASSERT_TRUE(node.ingest({claimed_delta("k2", r, 4)}));
+  auto r_state = node.product(r);
+  ASSERT_TRUE(r_state) << r_state.err().message;
+  EXPECT_FALSE(*r_state) << r << " holds a state for a duplicate";
   // k1's claim is still the former owner's, for that very message.
   auto held = read_claim(*raw, "k1");
   ASSERT_TRUE(held && *held);
