@@ -55,7 +55,7 @@ stock_event claimed_delta(const std::string& id, const std::string& product,
 
 } // namespace
 
-TEST(id_claims, an_id_claimed_for_another_product_is_a_duplicate) {
+TEST(cluster_id_claims, an_id_claimed_for_another_product_is_a_duplicate) {
   START_NATS(nats, 1);
   auto js = cluster_streams(nats);
   ASSERT_TRUE(js);
@@ -75,7 +75,7 @@ TEST(id_claims, an_id_claimed_for_another_product_is_a_duplicate) {
   EXPECT_FALSE(*none);
 }
 
-TEST(id_claims, a_re_apply_of_the_same_message_decides_the_same_way) {
+TEST(cluster_id_claims, a_re_apply_of_the_same_message_decides_the_same_way) {
   START_NATS(nats, 1);
   auto js = cluster_streams(nats);
   ASSERT_TRUE(js);
@@ -100,7 +100,7 @@ TEST(id_claims, a_re_apply_of_the_same_message_decides_the_same_way) {
   }
 }
 
-TEST(id_claims, of_two_concurrent_claims_of_an_id_exactly_one_applies) {
+TEST(cluster_id_claims, of_two_concurrent_claims_of_an_id_exactly_one_applies) {
   START_NATS(nats, 1);
   auto js = cluster_streams(nats);
   ASSERT_TRUE(js);
@@ -142,7 +142,7 @@ TEST(id_claims, of_two_concurrent_claims_of_an_id_exactly_one_applies) {
   std::cout << "P won " << won_by_p << " of " << p.size() << " ids\n";
 }
 
-TEST(id_claims, a_node_applies_an_id_once_whatever_product_it_names) {
+TEST(cluster_id_claims, a_node_applies_an_id_once_whatever_product_it_names) {
   START_NATS(nats, 1);
   auto raw = cluster_streams(nats);
   ASSERT_TRUE(raw);
