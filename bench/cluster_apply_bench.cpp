@@ -114,6 +114,18 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(20ms);
   }
   double secs = std::chrono::duration<double>(steady::now() - started).count();
+  // What the derived state takes in the state stream (per replica).
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr{};
+  if (js_GetStreamInfo(&info, (*js)->context(), cluster::state_stream.c_str(),
+                       nullptr, &jerr) == NATS_OK) {
+    std::printf("state stream: %llu messages, %llu bytes (%.0f bytes per "
+                "event)\n",
+                static_cast<unsigned long long>(info->State.Msgs),
+                static_cast<unsigned long long>(info->State.Bytes),
+                static_cast<double>(info->State.Bytes) / events);
+    jsStreamInfo_Destroy(info);
+  }
   std::printf("cluster apply: events=%zu products=%zu slots=%u seconds=%.2f "
               "events_per_s=%.0f\n",
               events, products, slots, secs, events / secs);
