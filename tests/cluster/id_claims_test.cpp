@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/event_log.hpp"
+#include "cluster/history.hpp"
 #include "cluster/node.hpp"
 #include "cluster/slots.hpp"
 #include "tests/cluster/node_test_support.hpp"
@@ -181,6 +182,14 @@ TEST(cluster_id_claims, a_node_applies_an_id_once_whatever_product_it_names) {
   auto q_state = node.product(q);
   ASSERT_TRUE(q_state && *q_state);
   EXPECT_EQ((*q_state)->id_count, 1u);
+  // The cluster's log (`log`, `explain`) shows k1 as a duplicate for Q.
+  auto history = read_cluster_history(*raw, slots, q);
+  ASSERT_TRUE(history) << history.err().message;
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].event.id, "k1");
+  EXPECT_FALSE((*history)[0].applied) << "k1 shown as applied to " << q;
+  EXPECT_TRUE((*history)[1].applied);
+  EXPECT_EQ((*history)[1].after.on_hand, 2);
   // A product whose only event is a duplicate stays unknown, as on one
   // node.
   std::string r;
