@@ -78,29 +78,42 @@ read_cluster_history(jetstream& js, uint32_t slots, const std::string& code) {
   product_state state;
   state.product = code;
   std::set<std::string> ids;
+  auto slot = slot_of(code, slots);
+  // The ids the cluster applied to the product: their claims are the
+  // product's, and are not read one by one.
+  std::optional<product_ids> stored_ids;
+  auto stored = load_product(js, slot, code);
+  if (!stored) return stored.err();
+  if (*stored) {
+    auto& got = (*stored)->value;
+    auto loaded =
+        product_ids::load(js, slot, code, got.id_segments, got.applied_seq);
+    if (!loaded) return loaded.err();
+    stored_ids = std::move(*loaded);
+  }
   status claims = done{};
-  auto read =
-      read_slot_log(js, slot_of(code, slots), 0, 0, [&](log_message& m) {
-        std::vector<const stock_event*> mine;
-        for (auto& e : m.events)
-          if (e.product == code) mine.push_back(&e);
-        claims = apply_message(
-            state, ids, m.seq, mine,
-            [&](const stock_event& e) {
-              return claimed_for(js, e.id, code, m.seq);
-            },
-            [&](const stock_event& e, bool applied, apply_outcome outcome) {
-              cluster_history_entry h;
-              h.seq = m.seq;
-              h.stored_ms = m.stored_ns / 1000000;
-              h.event = e;
-              h.applied = applied;
-              h.outcome = outcome;
-              h.after = state.record.stock[e.warehouse];
-              out.push_back(std::move(h));
-            });
-        return static_cast<bool>(claims);
-      });
+  auto read = read_slot_log(js, slot, 0, 0, [&](log_message& m) {
+    std::vector<const stock_event*> mine;
+    for (auto& e : m.events)
+      if (e.product == code) mine.push_back(&e);
+    claims = apply_message(
+        state, ids, m.seq, mine,
+        [&](const stock_event& e) -> outcome<bool> {
+          if (stored_ids && stored_ids->contains(e.id)) return true;
+          return claimed_for(js, e.id, code, m.seq);
+        },
+        [&](const stock_event& e, bool applied, apply_outcome outcome) {
+          cluster_history_entry h;
+          h.seq = m.seq;
+          h.stored_ms = m.stored_ns / 1000000;
+          h.event = e;
+          h.applied = applied;
+          h.outcome = outcome;
+          h.after = state.record.stock[e.warehouse];
+          out.push_back(std::move(h));
+        });
+    return static_cast<bool>(claims);
+  });
   if (!read) return read.err();
   if (!claims) return claims.err();
   return out;
