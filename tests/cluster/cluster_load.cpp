@@ -37,9 +37,9 @@ cluster_load::cluster_load(cluster_rig& rig, uint64_t seed, int loaders)
     // The cluster deduplicates ids across products (the test
     // cluster_fault.an_id_seen_for_another_product_changes_nothing), but by
     // the order the slots apply them, not the order they were accepted: a
-    // reuse for a product of a live slot while the first use waits in a
-    // slot being taken over would win there, and this oracle (first
-    // accepted wins) would count it wrong. So duplicates keep their product.
+    // reuse for a product of a slot ahead of the first use's slot (a
+    // backlog, a take-over) wins there, and this oracle (first accepted
+    // wins) would count it wrong. So duplicates keep their product.
     l->events->duplicates_keep_their_product(true);
     l->rng.seed(seed * 31 + k);
     loaders_.push_back(std::move(l));
