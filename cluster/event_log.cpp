@@ -56,6 +56,28 @@ outcome<uint64_t> cas_write(jetstream& js, const std::string& subject,
   return ack.err();
 }
 
+std::vector<outcome<uint64_t>>
+cas_write_batch(jetstream& js, const std::vector<cas_message>& messages) {
+  auto acks = js.publish_cas_batch(messages, js.timeout());
+  std::vector<outcome<uint64_t>> out;
+  out.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto& ack = acks[i];
+    if (ack) {
+      out.emplace_back(ack->sequence);
+      continue;
+    }
+    out.emplace_back(ack.err());
+    if (ack.err().code != errc::conflict) continue;
+    auto& m = messages[i];
+    auto last = js.last_msg(state_stream, m.subject);
+    if (last && last->data == m.data &&
+        last->sequence > m.expected_last_subject_seq)
+      out.back() = last->sequence;
+  }
+  return out;
+}
+
 std::string events_subject(uint32_t slot) {
   return "shelfsync.events." + std::to_string(slot);
 }

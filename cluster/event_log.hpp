@@ -26,6 +26,11 @@ namespace shelfsync::cluster {
 // - `shelfsync.state.ids.<slot>.<hex of the code>.<n>`: segment n (from 0)
 //   of the event ids applied to the product, each id with the sequence of
 //   the message that applied it (cluster/product_ids.hpp);
+// - `shelfsync.state.id.<hex of the event id>`: the claim of an event id,
+//   cluster-wide: the product and the events-stream sequence of the
+//   message that applied it, written once (expected last subject sequence
+//   0) by the applier that first applies the id; any later event with that
+//   id, whatever its product or slot, is a duplicate (cluster/id_claims.hpp);
 // - `shelfsync.state.checkpoint.<slot>`: the sequence a slot is applied up
 //   to (its owner's checkpoint).
 // The channel side (cluster/shop_state.hpp), written by the owner of the
@@ -132,6 +137,14 @@ outcome<std::optional<stored_message>> last_state(jetstream& js,
 /// success. Returns the new subject sequence.
 outcome<uint64_t> cas_write(jetstream& js, const std::string& subject,
                             const std::string& data, uint64_t expected_seq);
+
+/// `cas_write` for several subjects at once (pipelined: one round trip for
+/// all, `jetstream::publish_cas_batch`), each with the same recognition of
+/// a retried write that had landed. Per message, in order: its new subject
+/// sequence or its error (`conflict`: someone else wrote first; anything
+/// else may be retried). The subjects must differ.
+std::vector<outcome<uint64_t>>
+cas_write_batch(jetstream& js, const std::vector<cas_message>& messages);
 
 /// Reads a product's state from the stream leader; nothing when the cluster
 /// never stored it.

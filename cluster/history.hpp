@@ -15,8 +15,10 @@ namespace shelfsync::cluster {
 // Reading the cluster's log the way `log`, and `replay` read one node's:
 // a product's events come from its slot's share of the events stream
 // (`shelfsync.events.<slot>`), applied with the appliers' own rules (an id
-// applied before is ignored, a message already applied to the product is
-// not applied again).
+// applied before to the product is ignored, and so is one whose
+// cluster-wide claim names another product or an earlier message
+// (cluster/id_claims.hpp); a message already applied to the product is not
+// applied again).
 
 /// One event of a product's history in the cluster's log.
 struct cluster_history_entry {
@@ -25,7 +27,8 @@ struct cluster_history_entry {
   uint64_t seq = 0;
   int64_t stored_ms = 0;
   stock_event event;
-  /// False when its id was applied earlier: ignored (a resend after the
+  /// False when its id was applied earlier, to this product or another
+  /// one: ignored (a duplicate id, such as a resend after the
   /// deduplication window).
   bool applied = true;
   /// What applying it did; meaningful when `applied`.
@@ -54,8 +57,10 @@ struct cluster_verify_report {
 
 /// Rebuilds every product state from the events stream, each slot up to its
 /// checkpoint, and compares it with the state the cluster stores (stock per
-/// warehouse, applied ids, applied sequence). `progress(slot, slots)` after
-/// each slot. Blocking: reads the whole events stream.
+/// warehouse, applied ids, applied sequence). An id the stored state holds
+/// is taken as applied there; any other id's claim is read (cross-product
+/// duplicates). `progress(slot, slots)` after each slot. Blocking: reads
+/// the whole events stream.
 outcome<cluster_verify_report>
 verify_cluster_states(jetstream& js, uint32_t slots,
                       const std::function<void(uint32_t, uint32_t)>& progress);

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <utility>
 
 #include "cluster/nats_status.hpp"
 
@@ -22,6 +23,10 @@ constexpr const char* expected_subject_seq_header =
 /// Owns a natsMsg.
 struct msg_ptr {
   natsMsg* p = nullptr;
+  msg_ptr() = default;
+  msg_ptr(msg_ptr&& other) noexcept : p(std::exchange(other.p, nullptr)) {}
+  msg_ptr(const msg_ptr&) = delete;
+  msg_ptr& operator=(const msg_ptr&) = delete;
   ~msg_ptr() { natsMsg_Destroy(p); }
 };
 
@@ -49,13 +54,19 @@ struct batch_state {
   /// Callbacks run so far; each takes one message out of cnats' pending
   /// list.
   size_t handled = 0;
+  /// Messages are found by their subject (a CAS batch), not by their
+  /// msg-id.
+  bool by_subject = false;
 };
 
 void on_batch_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae,
                   void* closure) {
   auto* state = static_cast<batch_state*>(closure);
   const char* id = nullptr;
-  natsMsgHeader_Get(msg, msg_id_header, &id);
+  if (state->by_subject)
+    id = natsMsg_GetSubject(msg);
+  else
+    natsMsgHeader_Get(msg, msg_id_header, &id);
   {
     std::lock_guard<std::mutex> guard{state->mutex};
     auto i = id != nullptr ? state->index_of.find(id) : state->index_of.end();
@@ -226,64 +237,58 @@ outcome<stored_message> jetstream::last_msg(const std::string& stream,
 
 // -- batches ------------------------------------------------------------------
 
-outcome<std::vector<publish_ack>>
-jetstream::publish_batch(const std::vector<outgoing_message>& messages,
-                         std::chrono::milliseconds timeout) {
-  if (messages.empty()) return std::vector<publish_ack>{};
+namespace {
+
+/// A batch being published: its messages (built, not sent yet) and what the
+/// acknowledgement callbacks collect.
+struct async_batch {
+  /// On the heap: see the wait for the callbacks in `publish_async`.
+  std::unique_ptr<batch_state> state = std::make_unique<batch_state>();
+  std::vector<msg_ptr> msgs;
+  std::vector<std::string> subjects;
+};
+
+/// Publishes every message of `batch` asynchronously on a JetStream context
+/// of its own (whose pending list holds only this batch, and whose
+/// MaxPending fits it whole: a publish never stalls, so none times out
+/// before it is sent) and waits for every acknowledgement, at most
+/// `timeout` in all. Fills the state's acks and errors; a message neither
+/// acknowledged nor refused in time gets a timeout error. An error only
+/// when the batch could not be run or settled.
+status publish_async(natsConnection* nc, milliseconds api_timeout,
+                     async_batch& batch, milliseconds timeout) {
   auto deadline = steady_clock::now() + timeout;
   auto left = [&] {
     auto d = std::chrono::duration_cast<milliseconds>(deadline -
                                                       steady_clock::now());
     return std::max<int64_t>(1, millis(d));
   };
-
-  // On the heap: see the wait for the callbacks below.
-  auto owned = std::make_unique<batch_state>();
-  auto& state = *owned;
-  state.acks.resize(messages.size());
-  state.errors.resize(messages.size());
-  for (size_t i = 0; i < messages.size(); ++i) {
-    auto& id = messages[i].msg_id;
-    if (id.empty() || !state.index_of.emplace(id, i).second)
-      return error{
-          errc::invalid,
-          "publishing a batch: message " + std::to_string(i) +
-              (id.empty() ? " has no msg-id" : " repeats the msg-id " + id)};
-  }
-
-  // A context of its own, so that its callbacks and pending list hold only
-  // this batch's messages.
+  auto& state = *batch.state;
   jsOptions jo;
   jsOptions_Init(&jo);
-  jo.Wait = millis(timeout_);
-  jo.PublishAsync.MaxPending = static_cast<int64_t>(messages.size());
+  jo.Wait = millis(api_timeout);
+  jo.PublishAsync.MaxPending = static_cast<int64_t>(batch.msgs.size());
   jo.PublishAsync.AckHandler = on_batch_ack;
-  jo.PublishAsync.AckHandlerClosure = owned.get();
+  jo.PublishAsync.AckHandlerClosure = batch.state.get();
   jsCtx* js = nullptr;
-  natsStatus s = natsConnection_JetStream(&js, nc_, &jo);
+  natsStatus s = natsConnection_JetStream(&js, nc, &jo);
   if (s != NATS_OK)
     return detail::from_nats("opening a JetStream context for a batch", s);
 
   size_t submitted = 0;
-  for (size_t i = 0; i < messages.size(); ++i) {
-    auto& m = messages[i];
-    auto what = "publishing to " + m.subject;
-    msg_ptr msg;
-    s = natsMsg_Create(&msg.p, m.subject.c_str(), nullptr, m.data.data(),
-                       static_cast<int>(m.data.size()));
-    if (s == NATS_OK)
-      s = natsMsgHeader_Set(msg.p, msg_id_header, m.msg_id.c_str());
+  for (size_t i = 0; i < batch.msgs.size(); ++i) {
     jsPubOptions po;
     jsPubOptions_Init(&po);
     // Makes cnats report a message unacknowledged by then to the callback.
     po.MaxWait = left();
-    if (s == NATS_OK) s = js_PublishMsgAsync(js, &msg.p, &po);
+    s = js_PublishMsgAsync(js, &batch.msgs[i].p, &po);
     if (s == NATS_OK) {
       ++submitted;
     } else {
-      // The library gave the message back (msg.p is still set).
+      // The library gave the message back (msgs[i].p is still set).
       std::lock_guard<std::mutex> guard{state.mutex};
-      state.errors[i] = detail::from_nats(what, s);
+      state.errors[i] =
+          detail::from_nats("publishing to " + batch.subjects[i], s);
     }
   }
 
@@ -299,13 +304,16 @@ jetstream::publish_batch(const std::vector<outgoing_message>& messages,
     for (int k = 0; k < pending.Count; ++k) {
       ++still_pending;
       const char* id = nullptr;
-      natsMsgHeader_Get(pending.Msgs[k], msg_id_header, &id);
+      if (state.by_subject)
+        id = natsMsg_GetSubject(pending.Msgs[k]);
+      else
+        natsMsgHeader_Get(pending.Msgs[k], msg_id_header, &id);
       auto i = id != nullptr ? state.index_of.find(id) : state.index_of.end();
       if (i != state.index_of.end() && !state.acks[i->second])
-        state.errors[i->second] = error{
-            errc::timeout, "publishing to " + messages[i->second].subject +
-                               ": no acknowledgement within " +
-                               std::to_string(timeout.count()) + " ms"};
+        state.errors[i->second] =
+            error{errc::timeout, "publishing to " + batch.subjects[i->second] +
+                                     ": no acknowledgement within " +
+                                     std::to_string(timeout.count()) + " ms"};
     }
     natsMsgList_Destroy(&pending);
   }
@@ -316,13 +324,13 @@ jetstream::publish_batch(const std::vector<outgoing_message>& messages,
     // allocated rather than freed under a late callback.
     std::unique_lock<std::mutex> lock{state.mutex};
     bool settled =
-        state.changed.wait_for(lock, timeout_ + milliseconds{5000}, [&] {
+        state.changed.wait_for(lock, api_timeout + milliseconds{5000}, [&] {
           return state.handled + still_pending >= submitted;
         });
     if (!settled) {
       auto missing = submitted - still_pending - state.handled;
       lock.unlock();
-      owned.release();
+      batch.state.release();
       return error{errc::failure,
                    "publishing a batch: acknowledgements of " +
                        std::to_string(missing) +
@@ -330,6 +338,45 @@ jetstream::publish_batch(const std::vector<outgoing_message>& messages,
     }
   }
   jsCtx_Destroy(js);
+  for (size_t i = 0; i < batch.msgs.size(); ++i)
+    if (!state.acks[i] && !state.errors[i])
+      state.errors[i] =
+          error{errc::timeout,
+                "publishing to " + batch.subjects[i] + ": no acknowledgement"};
+  return done{};
+}
+
+} // namespace
+
+outcome<std::vector<publish_ack>>
+jetstream::publish_batch(const std::vector<outgoing_message>& messages,
+                         std::chrono::milliseconds timeout) {
+  if (messages.empty()) return std::vector<publish_ack>{};
+  async_batch batch;
+  auto& state = *batch.state;
+  state.acks.resize(messages.size());
+  state.errors.resize(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto& id = messages[i].msg_id;
+    if (id.empty() || !state.index_of.emplace(id, i).second)
+      return error{
+          errc::invalid,
+          "publishing a batch: message " + std::to_string(i) +
+              (id.empty() ? " has no msg-id" : " repeats the msg-id " + id)};
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto& m = messages[i];
+    batch.subjects.push_back(m.subject);
+    auto& msg = batch.msgs.emplace_back();
+    natsStatus s =
+        natsMsg_Create(&msg.p, m.subject.c_str(), nullptr, m.data.data(),
+                       static_cast<int>(m.data.size()));
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(msg.p, msg_id_header, m.msg_id.c_str());
+    if (s != NATS_OK) return detail::from_nats("publishing to " + m.subject, s);
+  }
+  if (auto ran = publish_async(nc_, timeout_, batch, timeout); !ran)
+    return ran.err();
 
   std::vector<publish_ack> acks;
   size_t failed = 0;
@@ -339,10 +386,6 @@ jetstream::publish_batch(const std::vector<outgoing_message>& messages,
       acks.push_back(*state.acks[i]);
       continue;
     }
-    if (!state.errors[i])
-      state.errors[i] =
-          error{errc::timeout, "publishing to " + messages[i].subject +
-                                   ": no acknowledgement"};
     if (failed++ == 0) first = state.errors[i]->message;
   }
   if (failed == 0) return acks;
@@ -357,6 +400,51 @@ jetstream::publish_batch(const std::vector<outgoing_message>& messages,
   return error{
       code, std::to_string(failed) + " of " + std::to_string(messages.size()) +
                 " messages of the batch were not stored; first: " + first};
+}
+
+std::vector<outcome<publish_ack>>
+jetstream::publish_cas_batch(const std::vector<cas_message>& messages,
+                             std::chrono::milliseconds timeout) {
+  std::vector<outcome<publish_ack>> out;
+  if (messages.empty()) return out;
+  auto all = [&](const error& e) {
+    out.assign(messages.size(), outcome<publish_ack>{e});
+    return out;
+  };
+  async_batch batch;
+  auto& state = *batch.state;
+  state.by_subject = true;
+  state.acks.resize(messages.size());
+  state.errors.resize(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    auto& m = messages[i];
+    if (!state.index_of.emplace(m.subject, i).second)
+      return all(error{errc::invalid, "publishing a CAS batch: message " +
+                                          std::to_string(i) +
+                                          " repeats the subject " + m.subject});
+    batch.subjects.push_back(m.subject);
+    auto& msg = batch.msgs.emplace_back();
+    natsStatus s =
+        natsMsg_Create(&msg.p, m.subject.c_str(), nullptr, m.data.data(),
+                       static_cast<int>(m.data.size()));
+    // Set here rather than through jsPubOptions, which leaves out 0 ("the
+    // subject has no message yet").
+    if (s == NATS_OK)
+      s = natsMsgHeader_Set(
+          msg.p, expected_subject_seq_header,
+          std::to_string(m.expected_last_subject_seq).c_str());
+    if (s != NATS_OK)
+      return all(detail::from_nats("publishing to " + m.subject, s));
+  }
+  if (auto ran = publish_async(nc_, timeout_, batch, timeout); !ran)
+    return all(ran.err());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (state.acks[i])
+      out.emplace_back(*state.acks[i]);
+    else
+      out.emplace_back(*state.errors[i]);
+  }
+  return out;
 }
 
 } // namespace shelfsync::cluster

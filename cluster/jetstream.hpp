@@ -59,6 +59,14 @@ struct outgoing_message {
   std::string msg_id;
 };
 
+/// One compare-and-set write of a batch.
+struct cas_message {
+  std::string subject;
+  std::string data;
+  /// The subject's last sequence the write expects (0: no message yet).
+  uint64_t expected_last_subject_seq = 0;
+};
+
 /// A message as the stream holds it.
 struct stored_message {
   std::string subject;
@@ -110,6 +118,17 @@ class jetstream {
   outcome<std::vector<publish_ack>>
   publish_batch(const std::vector<outgoing_message>& messages,
                 std::chrono::milliseconds timeout);
+
+  /// `publish_cas` for every message at once: publishes them asynchronously
+  /// and waits for every acknowledgement, at most `timeout` in all. Returns,
+  /// in the order of `messages`, each one's ack or error: `errc::conflict`
+  /// for a stale expectation, `errc::timeout` for one not acknowledged in
+  /// time (it may have been stored). The subjects must differ (`invalid`
+  /// for every message otherwise): the server applies a batch's messages in
+  /// order, so two writes of one subject would depend on each other.
+  std::vector<outcome<publish_ack>>
+  publish_cas_batch(const std::vector<cas_message>& messages,
+                    std::chrono::milliseconds timeout);
 
   /// The JetStream context, for calls this class does not wrap.
   jsCtx* context() { return js_; }

@@ -1,11 +1,13 @@
 #include "cluster/node.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <unordered_map>
 #include <utility>
 
 #include <nats/nats.h>
 
+#include "cluster/id_claims.hpp"
 #include "cluster/membership.hpp"
 #include "cluster/nats_status.hpp"
 #include "cluster/product_ids.hpp"
@@ -545,6 +547,80 @@ void node::apply_loop(slot_worker& w) {
     return false;
   };
 
+  // Writes every one of `writes` by compare-and-set, pipelined, retrying
+  // those that failed while the lease holds: their new subject sequences
+  // in order, or nothing when it must stop (the lease is lost, or a
+  // conflict: another owner wrote first).
+  auto write_all = [&](const std::vector<cas_message>& writes)
+      -> std::optional<std::vector<uint64_t>> {
+    std::vector<uint64_t> seqs(writes.size(), 0);
+    std::vector<size_t> left(writes.size());
+    std::iota(left.begin(), left.end(), size_t{0});
+    while (!left.empty()) {
+      if (!may_write()) return std::nullopt;
+      std::vector<cas_message> batch;
+      for (auto i : left)
+        batch.push_back(writes[i]);
+      auto results = cas_write_batch(*js_, batch);
+      std::vector<size_t> again;
+      std::string failure;
+      for (size_t k = 0; k < left.size(); ++k) {
+        auto& r = results[k];
+        if (r) {
+          seqs[left[k]] = *r;
+          continue;
+        }
+        if (r.err().code == errc::conflict) {
+          say("write refused, another owner wrote first; stopping: " +
+              r.err().message);
+          return std::nullopt;
+        }
+        if (again.empty()) failure = r.err().message;
+        again.push_back(left[k]);
+      }
+      left = std::move(again);
+      if (left.empty()) break;
+      say_retry(std::to_string(left.size()) +
+                " writes failed, the first: " + failure);
+      std::this_thread::sleep_for(milliseconds{100});
+    }
+    return seqs;
+  };
+
+  // Claims every one of `claims` (pipelined), retrying those that failed
+  // while the lease holds: per claim, whether its event takes effect; or
+  // nothing when the lease is lost.
+  auto claim_all = [&](const std::vector<claim_request>& claims)
+      -> std::optional<std::vector<bool>> {
+    std::vector<bool> applies(claims.size(), false);
+    std::vector<size_t> left(claims.size());
+    std::iota(left.begin(), left.end(), size_t{0});
+    while (!left.empty()) {
+      if (!may_write()) return std::nullopt;
+      std::vector<claim_request> batch;
+      for (auto i : left)
+        batch.push_back(claims[i]);
+      auto results = claim_ids(*js_, batch);
+      std::vector<size_t> again;
+      std::string failure;
+      for (size_t k = 0; k < left.size(); ++k) {
+        auto& r = results[k];
+        if (r) {
+          applies[left[k]] = *r;
+          continue;
+        }
+        if (again.empty()) failure = r.err().message;
+        again.push_back(left[k]);
+      }
+      left = std::move(again);
+      if (left.empty()) break;
+      say_retry(std::to_string(left.size()) +
+                " id claims failed, the first: " + failure);
+      std::this_thread::sleep_for(milliseconds{100});
+    }
+    return applies;
+  };
+
   // A product's state and ids as the cluster holds them, read while the
   // lease holds; nothing when it is lost.
   auto load_cached =
@@ -573,36 +649,48 @@ void node::apply_loop(slot_worker& w) {
     }
   };
 
-  while (!w.stop) {
-    natsMsg* raw = nullptr;
-    s = natsSubscription_NextMsg(&raw, sub.p, 200);
-    if (s == NATS_TIMEOUT) continue;
-    if (s != NATS_OK) {
-      say_retry(detail::from_nats("reading " + subject, s).message);
-      std::this_thread::sleep_for(milliseconds{200});
-      continue;
-    }
-    std::unique_ptr<natsMsg, void (*)(natsMsg*)> msg{raw, natsMsg_Destroy};
-    jsMsgMetaData* meta = nullptr;
-    if (natsMsg_GetMetaData(&meta, msg.get()) != NATS_OK) continue;
-    uint64_t seq = meta->Sequence.Stream;
-    jsMsgMetaData_Destroy(meta);
-    if (seq <= applied) continue;
-    if (!may_write()) return;
+  // The events of one message of the slot.
+  struct message {
+    uint64_t seq = 0;
+    std::vector<stock_event> events;
+  };
 
-    std::string data(natsMsg_GetData(msg.get()),
-                     static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
-    auto events = decode_events(data);
-    if (!events) {
-      // Cannot happen for messages this engine wrote; skipping it keeps the
-      // slot moving and says so.
-      say("message " + std::to_string(seq) +
-          " skipped: " + events.err().message);
-    } else {
+  // Applies the messages of `unit` (in order) in four pipelined steps, each
+  // one round trip for all its writes: the ids' claims, the products' id
+  // segments, the product states (then the caller writes the checkpoint).
+  // The order keeps what a later step's write depends on written first: a
+  // product state never names an id segment that is not there, and never
+  // holds an event whose id is not claimed for it. Ids written for a
+  // message whose product write did not land are ignored by their sequence
+  // (product_ids), and its claims are recognised as its own when the
+  // message is applied again (id_claims). False when it must stop.
+  auto apply_unit = [&](std::vector<message>& unit) -> bool {
+    struct product_work {
+      const std::string* code = nullptr;
+      cached_product* cached = nullptr;
+      product_state next;
+      /// Whether any of its events took effect.
+      bool applied = false;
+    };
+    std::vector<product_work> work;
+    std::unordered_map<std::string, size_t> work_of;
+    // A product's events in one message (index in `work`), in the order
+    // of the messages.
+    struct share {
+      size_t work = 0;
+      uint64_t seq = 0;
+      std::vector<const stock_event*> events;
+    };
+    std::vector<share> shares;
+    // The ids the products have not applied, claimed cluster-wide; an id
+    // met twice is claimed for its first product and message only.
+    std::vector<claim_request> claims;
+    std::unordered_map<std::string, size_t> claim_index;
+    for (auto& m : unit) {
       // The message's events per product, in order.
       std::vector<std::string> order;
       std::map<std::string, std::vector<const stock_event*>> by_product;
-      for (auto& e : *events) {
+      for (auto& e : m.events) {
         auto& list = by_product[e.product];
         if (list.empty()) order.push_back(e.product);
         list.push_back(&e);
@@ -611,48 +699,145 @@ void node::apply_loop(slot_worker& w) {
         auto i = cache.find(code);
         if (i == cache.end()) {
           auto loaded = load_cached(code);
-          if (!loaded) return;
+          if (!loaded) return false;
           i = cache.emplace(code, std::move(*loaded)).first;
         }
         auto& cached = i->second;
-        auto next = cached.state.value;
         // Already applied (by a former owner, before its checkpoint).
-        if (next.applied_seq >= seq) continue;
-        // The ids change in place: a failed write ends this applier, and
-        // its cache with it.
-        for (auto* e : by_product[code]) {
-          if (!cached.ids.add(e->id, seq)) continue;
-          apply_event(next.record, *e);
+        if (cached.state.value.applied_seq >= m.seq) continue;
+        auto [k, first] = work_of.try_emplace(code, work.size());
+        if (first)
+          work.push_back(product_work{&i->first, &cached, cached.state.value});
+        shares.push_back(share{k->second, m.seq, std::move(by_product[code])});
+        for (auto* e : shares.back().events) {
+          if (cached.ids.contains(e->id)) continue;
+          if (claim_index.emplace(e->id, claims.size()).second)
+            claims.push_back(claim_request{e->id, code, m.seq});
         }
-        next.applied_seq = seq;
-        next.id_segments = cached.ids.segments();
-        next.id_count = cached.ids.size();
-        // The ids first: a product state never names an id segment that is
-        // not there, and ids written for a message whose product write did
-        // not land are ignored by their sequence (product_ids).
-        bool ok = write([&] {
-          return cached.ids.store(*js_, slot, code);
-        });
-        uint64_t written = 0;
-        ok = ok && write([&] {
-               auto r =
-                   store_product(*js_, slot, next, cached.state.subject_seq);
-               if (r) written = *r;
-               return r;
-             });
-        if (!ok) return;
-        cached.state = versioned<product_state>{std::move(next), written};
       }
     }
+    auto decided = claim_all(claims);
+    if (!decided) return false;
+
+    // The ids change in place: a failed write ends this applier, and its
+    // cache with it.
+    for (auto& sh : shares) {
+      auto& w = work[sh.work];
+      for (auto* e : sh.events) {
+        auto c = claim_index.find(e->id);
+        // Applied to the product before, or claimed for another product,
+        // or a duplicate of another product's or an earlier message's id:
+        // no effect.
+        if (c == claim_index.end() || claims[c->second].product != *w.code ||
+            !(*decided)[c->second])
+          continue;
+        if (!w.cached->ids.add(e->id, sh.seq)) continue;
+        apply_event(w.next.record, *e);
+        w.applied = true;
+      }
+      w.next.applied_seq = sh.seq;
+    }
+    std::vector<cas_message> writes;
+    // Per segment write, its product (index in `work`) and segment.
+    std::vector<std::pair<size_t, uint32_t>> segment_of;
+    for (size_t k = 0; k < work.size(); ++k) {
+      auto& w = work[k];
+      w.next.id_segments = w.cached->ids.segments();
+      w.next.id_count = w.cached->ids.size();
+      for (auto& sw : w.cached->ids.pending_writes(slot, *w.code)) {
+        writes.push_back(std::move(sw.message));
+        segment_of.emplace_back(k, sw.n);
+      }
+    }
+    auto segments_written = write_all(writes);
+    if (!segments_written) return false;
+    for (size_t j = 0; j < writes.size(); ++j)
+      work[segment_of[j].first].cached->ids.written(segment_of[j].second,
+                                                    (*segments_written)[j]);
+
+    // A product the cluster never stored whose events were all duplicates
+    // stays unknown, as on one node (its claims decide the same way when
+    // the message is applied again).
+    work.erase(std::remove_if(work.begin(), work.end(),
+                              [](const product_work& w) {
+                                return !w.applied &&
+                                       w.cached->state.subject_seq == 0;
+                              }),
+               work.end());
+    writes.clear();
+    for (auto& w : work)
+      writes.push_back(cas_message{product_subject(slot, *w.code),
+                                   encode(w.next),
+                                   w.cached->state.subject_seq});
+    auto products_written = write_all(writes);
+    if (!products_written) return false;
+    for (size_t k = 0; k < work.size(); ++k)
+      work[k].cached->state = versioned<product_state>{std::move(work[k].next),
+                                                       (*products_written)[k]};
+    return true;
+  };
+
+  // Messages are applied in units: the next one, waited for, and those
+  // already delivered to this client behind it, up to these limits. Under
+  // load a unit writes each product and the checkpoint once for many
+  // messages; when the slot is quiet a unit is one message.
+  constexpr size_t unit_messages = 64;
+  constexpr size_t unit_events = 8192;
+  while (!w.stop) {
+    std::vector<message> unit;
+    size_t events_in_unit = 0;
+    uint64_t last = applied;
+    bool read_failed = false;
+    // Takes the next message into the unit, waiting at most `wait` ms;
+    // false when there is none (or reading failed).
+    auto take = [&](int64_t wait) {
+      natsMsg* raw = nullptr;
+      s = natsSubscription_NextMsg(&raw, sub.p, wait);
+      if (s == NATS_TIMEOUT) return false;
+      if (s != NATS_OK) {
+        say_retry(detail::from_nats("reading " + subject, s).message);
+        read_failed = true;
+        return false;
+      }
+      std::unique_ptr<natsMsg, void (*)(natsMsg*)> msg{raw, natsMsg_Destroy};
+      jsMsgMetaData* meta = nullptr;
+      if (natsMsg_GetMetaData(&meta, msg.get()) != NATS_OK) return true;
+      uint64_t seq = meta->Sequence.Stream;
+      jsMsgMetaData_Destroy(meta);
+      if (seq <= last) return true;
+      last = seq;
+      std::string data(natsMsg_GetData(msg.get()),
+                       static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
+      auto events = decode_events(data);
+      if (!events) {
+        // Cannot happen for messages this engine wrote; skipping it keeps
+        // the slot moving and says so.
+        say("message " + std::to_string(seq) +
+            " skipped: " + events.err().message);
+        return true;
+      }
+      events_in_unit += events->size();
+      unit.push_back(message{seq, std::move(*events)});
+      return true;
+    };
+    if (take(200))
+      while (unit.size() < unit_messages && events_in_unit < unit_events &&
+             take(0)) {
+      }
+    if (read_failed && unit.empty())
+      std::this_thread::sleep_for(milliseconds{200});
+    if (last <= applied) continue;
+    if (!may_write()) return;
+    if (!apply_unit(unit)) return;
     uint64_t written = 0;
     bool ok = write([&] {
-      auto r = store_checkpoint(*js_, slot, seq, cp_seq);
+      auto r = store_checkpoint(*js_, slot, last, cp_seq);
       if (r) written = *r;
       return r;
     });
     if (!ok) return;
     cp_seq = written;
-    applied = seq;
+    applied = last;
     applied_[slot] = applied;
   }
 }

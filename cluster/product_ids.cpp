@@ -90,16 +90,31 @@ bool product_ids::add(const std::string& id, uint64_t seq) {
   return true;
 }
 
-status product_ids::store(jetstream& js, uint32_t slot,
-                          const std::string& code) {
+std::vector<product_ids::segment_write>
+product_ids::pending_writes(uint32_t slot, const std::string& code) const {
+  std::vector<segment_write> out;
   for (uint32_t n = 0; n < segments_.size(); ++n) {
     auto& s = segments_[n];
-    if (!s.dirty) continue;
-    auto written =
-        cas_write(js, ids_subject(slot, code, n), encode(s), s.subject_seq);
-    if (!written) return written.err();
-    s.subject_seq = *written;
-    s.dirty = false;
+    if (s.dirty)
+      out.push_back(segment_write{n, cas_message{ids_subject(slot, code, n),
+                                                 encode(s), s.subject_seq}});
+  }
+  return out;
+}
+
+void product_ids::written(uint32_t n, uint64_t subject_seq) {
+  auto& s = segments_.at(n);
+  s.subject_seq = subject_seq;
+  s.dirty = false;
+}
+
+status product_ids::store(jetstream& js, uint32_t slot,
+                          const std::string& code) {
+  for (auto& w : pending_writes(slot, code)) {
+    auto written_seq = cas_write(js, w.message.subject, w.message.data,
+                                 w.message.expected_last_subject_seq);
+    if (!written_seq) return written_seq.err();
+    written(w.n, *written_seq);
   }
   return done{};
 }

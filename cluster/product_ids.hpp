@@ -53,6 +53,21 @@ class product_ids {
   /// another failure a new call writes what is left.
   status store(jetstream& js, uint32_t slot, const std::string& code);
 
+  /// One segment write that `store` would do.
+  struct segment_write {
+    uint32_t n = 0;
+    cas_message message;
+  };
+
+  /// The writes `store` would do, for a caller that writes several
+  /// products' segments at once (cas_write_batch); tell each one written
+  /// with `written`.
+  std::vector<segment_write> pending_writes(uint32_t slot,
+                                            const std::string& code) const;
+
+  /// Segment `n` was written: `subject_seq` is its new sequence.
+  void written(uint32_t n, uint64_t subject_seq);
+
   /// The number of segments (for the product state).
   uint32_t segments() const { return static_cast<uint32_t>(segments_.size()); }
 

@@ -86,6 +86,52 @@ TEST(jetstream, a_stale_expected_subject_sequence_is_refused) {
   EXPECT_EQ(none.err().code, errc::not_found) << none.err().message;
 }
 
+TEST(jetstream, a_cas_batch_answers_each_write_and_refuses_only_the_stale) {
+  START_NATS(nats, 1);
+  auto js = connect_to(nats.urls());
+  ASSERT_TRUE(js);
+  ASSERT_TRUE(js->ensure_stream(state_stream()));
+  auto held = js->publish_cas("state.id.b", "first", 0);
+  ASSERT_TRUE(held) << held.err().message;
+  std::vector<cas_message> writes;
+  for (auto name : {"a", "b", "c"})
+    writes.push_back({std::string{"state.id."} + name, "claim", 0});
+  for (int i = 0; i < 200; ++i)
+    writes.push_back({"state.many." + std::to_string(i), "x", 0});
+  auto answers = js->publish_cas_batch(writes, 5s);
+  ASSERT_EQ(answers.size(), writes.size());
+  for (size_t i = 0; i < answers.size(); ++i) {
+    if (i == 1) continue;
+    ASSERT_TRUE(answers[i])
+        << writes[i].subject << ": " << answers[i].err().message;
+    EXPECT_GT(answers[i]->sequence, held->sequence);
+  }
+  // Only the write whose subject held a message is refused, as a conflict
+  // (JetStream error 10071), and what it held stays.
+  ASSERT_FALSE(answers[1]);
+  EXPECT_EQ(answers[1].err().code, errc::conflict) << answers[1].err().message;
+  auto last = js->last_msg("STATE", "state.id.b");
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->data, "first");
+  // Written over the sequences it answered: a second batch chains on.
+  std::vector<cas_message> next{{"state.id.a", "again", answers[0]->sequence},
+                                {"state.id.c", "stale", held->sequence}};
+  auto chained = js->publish_cas_batch(next, 5s);
+  ASSERT_EQ(chained.size(), 2u);
+  EXPECT_TRUE(chained[0]) << chained[0].err().message;
+  ASSERT_FALSE(chained[1]);
+  EXPECT_EQ(chained[1].err().code, errc::conflict);
+  // Two writes of one subject in a batch are refused before sending.
+  auto twice = js->publish_cas_batch(
+      {{"state.id.d", "1", 0}, {"state.id.d", "2", 0}}, 5s);
+  ASSERT_EQ(twice.size(), 2u);
+  ASSERT_FALSE(twice[0]);
+  EXPECT_EQ(twice[0].err().code, errc::invalid);
+  auto none = js->last_msg("STATE", "state.id.d");
+  ASSERT_FALSE(none) << "stored: " << none->data;
+  EXPECT_EQ(none.err().code, errc::not_found);
+}
+
 TEST(jetstream, ensure_stream_accepts_the_same_config_and_refuses_another) {
   START_NATS(nats, 1);
   auto js = connect_to(nats.urls());
