@@ -115,22 +115,24 @@ struct event_reader {
   std::optional<int64_t> integer(const json& obj, const char* field) {
     auto i = obj.find(field);
     if (i == obj.end()) return std::nullopt;
-    auto where =
-        std::string{"\""} + field + "\" of event " + std::to_string(index);
+    // Built only for an error: most events have none.
+    auto where = [&] {
+      return std::string{"\""} + field + "\" of event " + std::to_string(index);
+    };
     if (!i->is_number_integer()) {
-      fail(field, where + " must be an integer, got " +
+      fail(field, where() + " must be an integer, got " +
                       (i->is_number_float() ? std::string{"a fraction"}
                                             : std::string{i->type_name()}));
       return std::nullopt;
     }
     if (i->is_number_unsigned() &&
         i->get<uint64_t>() > uint64_t(max_magnitude)) {
-      fail(field, where + " is out of range (at most 2^53 in magnitude)");
+      fail(field, where() + " is out of range (at most 2^53 in magnitude)");
       return std::nullopt;
     }
     auto x = i->get<int64_t>();
     if (x > max_magnitude || x < -max_magnitude) {
-      fail(field, where + " is out of range (at most 2^53 in magnitude)");
+      fail(field, where() + " is out of range (at most 2^53 in magnitude)");
       return std::nullopt;
     }
     return x;
