@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/event_rules.hpp"
+#include "api/plain_batch.hpp"
 #include "config/json_syntax.hpp"
 
 namespace shelfsync {
@@ -12,77 +14,6 @@ namespace shelfsync {
 namespace {
 
 using json = nlohmann::json;
-
-/// Integers in events must be exactly representable as IEEE doubles.
-constexpr int64_t max_magnitude = int64_t{1} << 53;
-
-constexpr size_t max_product_length = 128;
-constexpr size_t max_id_length = 256;
-
-/// Characters (code points) of `s`, which the JSON parser has checked to be
-/// valid UTF-8: every byte that does not continue a sequence starts one.
-size_t characters(std::string_view s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
-
-/// Whether `s` (valid UTF-8) holds a control character: C0 (below U+0020),
-/// DEL (U+007F) or C1 (U+0080 to U+009F, encoded C2 80 to C2 9F).
-bool has_control_chars(std::string_view s) {
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c == 0x7f) return true;
-    if (c == 0xC2 && i + 1 < s.size() &&
-        static_cast<unsigned char>(s[i + 1]) <= 0x9F)
-      return true;
-  }
-  return false;
-}
-
-/// Days of `month` (1 to 12) in `year` of the Gregorian calendar.
-int days_in_month(int year, int month) {
-  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : days[month - 1];
-}
-
-/// Checks an RFC 3339 date-time such as 2026-11-27T10:00:00.123+01:00.
-bool is_rfc3339(std::string_view s) {
-  auto digits = [&](size_t pos, size_t n) {
-    if (pos + n > s.size()) return false;
-    for (size_t i = pos; i < pos + n; ++i)
-      if (s[i] < '0' || s[i] > '9') return false;
-    return true;
-  };
-  if (!digits(0, 4) || s.size() < 20 || s[4] != '-' || !digits(5, 2) ||
-      s[7] != '-' || !digits(8, 2) || (s[10] != 'T' && s[10] != 't') ||
-      !digits(11, 2) || s[13] != ':' || !digits(14, 2) || s[16] != ':' ||
-      !digits(17, 2))
-    return false;
-  auto num = [&](size_t pos) {
-    return (s[pos] - '0') * 10 + (s[pos + 1] - '0');
-  };
-  auto year = num(0) * 100 + num(2);
-  auto month = num(5);
-  if (month < 1 || month > 12 || num(8) < 1 ||
-      num(8) > days_in_month(year, month) || num(11) > 23 || num(14) > 59 ||
-      num(17) > 60)
-    return false;
-  size_t pos = 19;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    auto start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9')
-      ++pos;
-    if (pos == start) return false;
-  }
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z'))
-    return pos + 1 == s.size();
-  return pos + 6 == s.size() && (s[pos] == '+' || s[pos] == '-') &&
-         digits(pos + 1, 2) && s[pos + 3] == ':' && digits(pos + 4, 2) &&
-         num(pos + 1) <= 23 && num(pos + 4) <= 59;
-}
 
 struct event_reader {
   const warehouse_check& known_warehouse;
@@ -115,24 +46,22 @@ struct event_reader {
   std::optional<int64_t> integer(const json& obj, const char* field) {
     auto i = obj.find(field);
     if (i == obj.end()) return std::nullopt;
-    // Built only for an error: most events have none.
-    auto where = [&] {
-      return std::string{"\""} + field + "\" of event " + std::to_string(index);
-    };
+    auto where =
+        std::string{"\""} + field + "\" of event " + std::to_string(index);
     if (!i->is_number_integer()) {
-      fail(field, where() + " must be an integer, got " +
+      fail(field, where + " must be an integer, got " +
                       (i->is_number_float() ? std::string{"a fraction"}
                                             : std::string{i->type_name()}));
       return std::nullopt;
     }
     if (i->is_number_unsigned() &&
-        i->get<uint64_t>() > uint64_t(max_magnitude)) {
-      fail(field, where() + " is out of range (at most 2^53 in magnitude)");
+        i->get<uint64_t>() > uint64_t(max_event_integer)) {
+      fail(field, where + " is out of range (at most 2^53 in magnitude)");
       return std::nullopt;
     }
     auto x = i->get<int64_t>();
-    if (x > max_magnitude || x < -max_magnitude) {
-      fail(field, where() + " is out of range (at most 2^53 in magnitude)");
+    if (x > max_event_integer || x < -max_event_integer) {
+      fail(field, where + " is out of range (at most 2^53 in magnitude)");
       return std::nullopt;
     }
     return x;
@@ -155,71 +84,19 @@ struct event_reader {
                                " has an unknown field \"" + shorten(key) +
                                "\"");
     }
-    stock_event e;
-    auto id = text(obj, "id", true);
-    auto product = text(obj, "product", true);
-    auto warehouse = text(obj, "warehouse", true);
-    auto on_hand = integer(obj, "on_hand");
-    auto delta = integer(obj, "delta");
-    auto reserved = integer(obj, "reserved");
-    auto version = integer(obj, "version");
-    auto at = text(obj, "at", false);
+    event_fields f;
+    f.id = text(obj, "id", true);
+    f.product = text(obj, "product", true);
+    f.warehouse = text(obj, "warehouse", true);
+    f.on_hand = integer(obj, "on_hand");
+    f.delta = integer(obj, "delta");
+    f.reserved = integer(obj, "reserved");
+    f.version = integer(obj, "version");
+    f.at = text(obj, "at", false);
     if (error) return std::nullopt;
-    auto where = " of event " + std::to_string(index);
-    // Lengths count characters, not bytes: 128 x "é" is a valid code.
-    if (id->empty() || characters(*id) > max_id_length)
-      fail("id", "\"id\"" + where + " must have 1 to 256 characters");
-    else if (has_control_chars(*id))
-      fail("id", "\"id\"" + where + " must not contain control characters");
-    else if (product->empty() || characters(*product) > max_product_length)
-      fail("product", "\"product\"" + where + " must have 1 to 128 characters");
-    else if (has_control_chars(*product))
-      fail("product",
-           "\"product\"" + where + " must not contain control characters");
-    else if (has_control_chars(*warehouse))
-      fail("warehouse",
-           "\"warehouse\"" + where + " must not contain control characters");
-    else if (!known_warehouse(*warehouse))
-      fail("warehouse", "\"warehouse\"" + where + " is \"" +
-                            shorten(*warehouse) +
-                            "\", which the config does not declare");
-    else if (on_hand && delta)
-      fail("delta", "event " + std::to_string(index) +
-                        " has both \"on_hand\" and \"delta\"; send one");
-    else if (reserved && *reserved < 0)
-      // A negative reservation would raise available above on_hand: an
-      // oversell. A negative on_hand is accepted (a WMS count can go below
-      // zero); available is then 0.
-      fail("reserved", "\"reserved\"" + where + " must not be negative, got " +
-                           std::to_string(*reserved));
-    else if (!on_hand && !delta && !reserved)
-      fail("on_hand", "event " + std::to_string(index) +
-                          " needs one of \"on_hand\", \"delta\", \"reserved\"");
-    else if (at && !is_rfc3339(*at))
-      fail("at", "\"at\"" + where + " must be an RFC 3339 date-time, got \"" +
-                     shorten(*at) + "\"");
+    error = check_event(f, index, known_warehouse);
     if (error) return std::nullopt;
-    e.id = std::move(*id);
-    e.product = std::move(*product);
-    e.warehouse = std::move(*warehouse);
-    if (on_hand) {
-      e.fields |= stock_event::has_on_hand;
-      e.on_hand = *on_hand;
-    }
-    if (delta) {
-      e.fields |= stock_event::has_delta;
-      e.delta = *delta;
-    }
-    if (reserved) {
-      e.fields |= stock_event::has_reserved;
-      e.reserved = *reserved;
-    }
-    if (version) {
-      e.fields |= stock_event::has_version;
-      e.version = *version;
-    }
-    if (at) e.at = std::move(*at);
-    return e;
+    return to_event(std::move(f));
   }
 };
 
@@ -274,7 +151,7 @@ number_kind read_number(const std::string& token, int64_t& out) {
     value = value * 10 + static_cast<uint64_t>(c - '0');
   for (int64_t k = 0; k < exponent; ++k)
     value *= 10;
-  if (value > uint64_t(max_magnitude)) return number_kind::too_large;
+  if (value > uint64_t(max_event_integer)) return number_kind::too_large;
   out = negative ? -static_cast<int64_t>(value) : static_cast<int64_t>(value);
   return number_kind::whole;
 }
@@ -425,6 +302,15 @@ batch_error malformed(std::string_view text, uint64_t base,
 std::variant<std::vector<stock_event>, batch_error>
 parse_events(std::string_view body, batch_format format,
              const warehouse_check& known_warehouse) {
+  if (format == batch_format::json_array)
+    if (auto plain = read_plain_batch(body, known_warehouse))
+      return std::move(*plain);
+  return parse_events_in_full(body, format, known_warehouse);
+}
+
+std::variant<std::vector<stock_event>, batch_error>
+parse_events_in_full(std::string_view body, batch_format format,
+                     const warehouse_check& known_warehouse) {
   std::vector<stock_event> result;
   key_frames keys;
   auto take = [&](const json& doc, size_t index) -> std::optional<batch_error> {

@@ -39,9 +39,17 @@ enum class batch_format {
 using warehouse_check = std::function<bool(std::string_view)>;
 
 /// Parses and validates a whole batch; on the first problem returns it and
-/// nothing else (a batch is accepted whole or not at all).
+/// nothing else (a batch is accepted whole or not at all). A JSON array
+/// written plainly is read in one pass (api/plain_batch.hpp); anything else
+/// by `parse_events_in_full`.
 std::variant<std::vector<stock_event>, batch_error>
 parse_events(std::string_view body, batch_format format,
              const warehouse_check& known_warehouse);
+
+/// `parse_events` through the JSON library for every body (the fast path's
+/// reference in tests).
+std::variant<std::vector<stock_event>, batch_error>
+parse_events_in_full(std::string_view body, batch_format format,
+                     const warehouse_check& known_warehouse);
 
 } // namespace shelfsync

@@ -1,10 +1,13 @@
 #include "cluster/event_log.hpp"
 
 #include <map>
+#include <string_view>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 #include <openssl/sha.h>
 
+#include "cluster/event_text.hpp"
 #include "cluster/slots.hpp"
 
 namespace shelfsync::cluster {
@@ -29,16 +32,6 @@ std::string sha256_hex(const std::string& text) {
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(),
          digest);
   return hex(digest, sizeof digest);
-}
-
-json event_json(const stock_event& e) {
-  json out{{"id", e.id}, {"product", e.product}, {"warehouse", e.warehouse}};
-  if (e.has(stock_event::has_on_hand)) out["on_hand"] = e.on_hand;
-  if (e.has(stock_event::has_delta)) out["delta"] = e.delta;
-  if (e.has(stock_event::has_reserved)) out["reserved"] = e.reserved;
-  if (e.has(stock_event::has_version)) out["version"] = e.version;
-  if (!e.at.empty()) out["at"] = e.at;
-  return out;
 }
 
 } // namespace
@@ -99,41 +92,67 @@ stream_spec state_stream_spec(int replicas) {
   return spec;
 }
 
-std::vector<outgoing_message>
-event_messages(const std::vector<stock_event>& events, uint32_t slots,
-               size_t* repeated, size_t max_bytes) {
-  std::set<std::string> seen;
-  // Slot -> its events' JSON texts, in batch order.
-  std::map<uint32_t, std::vector<std::string>> per_slot;
-  size_t dropped = 0;
-  for (auto& e : events) {
-    if (!seen.insert(e.id).second) {
-      ++dropped;
-      continue;
-    }
-    per_slot[slot_of(e.product, slots)].push_back(event_json(e).dump());
+batch_messages split_batch(const std::vector<stock_event>& events,
+                           uint32_t slots, size_t max_bytes) {
+  batch_messages out;
+  // Each event's slot, or `slots` when it repeats an id earlier in the
+  // batch; then the events grouped by slot, in batch order (a counting
+  // sort).
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(events.size());
+  std::vector<uint32_t> slot(events.size());
+  std::vector<size_t> per_slot(size_t{slots} + 1, 0);
+  for (size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    slot[i] = seen.insert(e.id).second ? slot_of(e.product, slots) : slots;
+    ++per_slot[slot[i]];
   }
-  if (repeated != nullptr) *repeated = dropped;
-  std::vector<outgoing_message> out;
-  for (auto& [slot, list] : per_slot) {
+  out.repeated = per_slot[slots];
+  std::vector<size_t> start(size_t{slots} + 1, 0);
+  for (uint32_t s = 1; s <= slots; ++s)
+    start[s] = start[s - 1] + per_slot[s - 1];
+  std::vector<const stock_event*> ordered(events.size());
+  {
+    auto next = start;
+    for (size_t i = 0; i < events.size(); ++i)
+      ordered[next[slot[i]]++] = &events[i];
+  }
+
+  std::string text; // one event's JSON
+  for (uint32_t s = 0; s < slots; ++s) {
+    if (per_slot[s] == 0) continue;
     size_t part = 0;
+    size_t count = 0;
     std::string data;
-    auto flush = [&, slot = slot] {
+    auto flush = [&] {
       data += ']';
-      auto id = "s" + std::to_string(slot) + "-p" + std::to_string(part++) +
-                "-" + sha256_hex(data);
-      out.push_back(outgoing_message{events_subject(slot), std::move(data),
-                                     std::move(id)});
+      auto id = "s" + std::to_string(s) + "-p" + std::to_string(part++) + "-" +
+                sha256_hex(data);
+      out.messages.push_back(
+          outgoing_message{events_subject(s), std::move(data), std::move(id)});
+      out.event_counts.push_back(count);
       data.clear();
+      count = 0;
     };
-    for (auto& text : list) {
+    for (size_t k = start[s]; k < start[s] + per_slot[s]; ++k) {
+      text.clear();
+      append_event_json(text, *ordered[k]);
       if (!data.empty() && data.size() + text.size() + 2 > max_bytes) flush();
       data += data.empty() ? '[' : ',';
       data += text;
+      ++count;
     }
     if (!data.empty()) flush();
   }
   return out;
+}
+
+std::vector<outgoing_message>
+event_messages(const std::vector<stock_event>& events, uint32_t slots,
+               size_t* repeated, size_t max_bytes) {
+  auto split = split_batch(events, slots, max_bytes);
+  if (repeated != nullptr) *repeated = split.repeated;
+  return std::move(split.messages);
 }
 
 outcome<std::vector<stock_event>> decode_events(const std::string& data) {
@@ -172,11 +191,6 @@ outcome<std::vector<stock_event>> decode_events(const std::string& data) {
                      x.what()};
   }
   return out;
-}
-
-size_t count_events(const std::string& data) {
-  auto body = json::parse(data, nullptr, false);
-  return body.is_array() ? body.size() : 0;
 }
 
 std::string encode(const product_state& state) {

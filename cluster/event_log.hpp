@@ -67,22 +67,33 @@ stream_spec state_stream_spec(int replicas);
 
 // -- messages -----------------------------------------------------------------
 
-/// The messages ingesting `events` publishes: per slot (`slot_of(product)`)
-/// in batch order, a slot's events cut into parts of at most `max_bytes`
-/// of JSON (NATS refuses messages over 1 MB by default). Each msg-id is
-/// derived from the slot, the part and a SHA-256 of the message's content,
-/// so that resending the same batch stores nothing twice. Events whose id
-/// appeared earlier in the batch are left out (as one node counts them as
-/// duplicates); their number goes to `*repeated`.
+/// The messages of one ingested batch.
+struct batch_messages {
+  /// Per slot (`slot_of(product)`, slots in ascending order), the slot's
+  /// events in batch order, cut into parts of at most `max_bytes` of JSON
+  /// (NATS refuses messages over 1 MB by default). Each msg-id is derived
+  /// from the slot, the part and a SHA-256 of the message's content, so
+  /// that resending the same batch stores nothing twice.
+  std::vector<outgoing_message> messages;
+  /// The number of events each message holds.
+  std::vector<size_t> event_counts;
+  /// Events left out because their id appeared earlier in the batch (one
+  /// node counts them as duplicates too).
+  size_t repeated = 0;
+};
+
+/// The messages ingesting `events` publishes (see batch_messages).
+batch_messages split_batch(const std::vector<stock_event>& events,
+                           uint32_t slots, size_t max_bytes = 256 * 1024);
+
+/// `split_batch(events, slots, max_bytes).messages`, with the number of
+/// events left out as repeats in `*repeated`.
 std::vector<outgoing_message>
 event_messages(const std::vector<stock_event>& events, uint32_t slots,
                size_t* repeated, size_t max_bytes = 256 * 1024);
 
 /// The events of one events-stream message; `seq` of each is 0.
 outcome<std::vector<stock_event>> decode_events(const std::string& data);
-
-/// The number of events a message holds (for the ingest answer).
-size_t count_events(const std::string& data);
 
 // -- state --------------------------------------------------------------------
 

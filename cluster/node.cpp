@@ -202,14 +202,13 @@ void node::request_loop() {
 }
 
 outcome<ingest_answer> node::ingest(const std::vector<stock_event>& events) {
-  size_t repeated = 0;
-  auto messages = event_messages(events, options_.slots, &repeated);
-  auto acks = js_->publish_batch(messages, options_.publish_timeout);
+  auto split = split_batch(events, options_.slots);
+  auto acks = js_->publish_batch(split.messages, options_.publish_timeout);
   if (!acks) return acks.err();
   ingest_answer answer;
-  answer.duplicates = repeated;
-  for (size_t i = 0; i < messages.size(); ++i) {
-    auto n = count_events(messages[i].data);
+  answer.duplicates = split.repeated;
+  for (size_t i = 0; i < split.messages.size(); ++i) {
+    auto n = split.event_counts[i];
     auto& ack = (*acks)[i];
     (ack.duplicate ? answer.duplicates : answer.accepted) += n;
     answer.last_seq = std::max(answer.last_seq, ack.sequence);

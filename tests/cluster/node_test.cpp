@@ -4,6 +4,10 @@
 // fencing.
 #include "cluster/node.hpp"
 
+#include <algorithm>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -143,6 +147,70 @@ TEST(cluster_node, a_batch_posted_to_one_node_is_read_on_another) {
   auto stale = b->ingest({on_hand("v0", "P5", 1, 1)});
   ASSERT_TRUE(stale) << stale.err().message;
   EXPECT_EQ(read_on_hand(*a, "P5"), 105);
+}
+
+TEST(cluster_node,
+     ingests_in_flight_together_on_one_node_get_their_own_answers) {
+  START_NATS(nats, 3);
+  auto o = options_for(nats, "n1");
+  o.request_threads = 4;
+  auto started = node::start(o);
+  ASSERT_TRUE(started) << started.err().message;
+  auto& n = **started;
+  // Batch k: 40 events, +1 each on products K<k>-0 to K<k>-9, the first k
+  // of them repeated at its end; the last batch resends batch 0 whole.
+  constexpr int batches = 7;
+  std::vector<std::vector<stock_event>> sent;
+  for (int k = 0; k < batches; ++k) {
+    std::vector<stock_event> b;
+    for (int j = 0; j < 40; ++j)
+      b.push_back(delta("k" + std::to_string(k) + "-" + std::to_string(j),
+                        "K" + std::to_string(k) + "-" + std::to_string(j % 10),
+                        1));
+    for (int j = 0; j < k; ++j)
+      b.push_back(b[static_cast<size_t>(j)]);
+    sent.push_back(std::move(b));
+  }
+  sent.push_back(sent[0]);
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<std::optional<outcome<ingest_answer>>> answers(sent.size());
+  for (size_t k = 0; k < sent.size(); ++k)
+    n.ingest_async(sent[k], [&, k](outcome<ingest_answer> a) {
+      std::lock_guard<std::mutex> guard{m};
+      answers[k].emplace(std::move(a));
+      cv.notify_all();
+    });
+  {
+    std::unique_lock<std::mutex> lock{m};
+    ASSERT_TRUE(cv.wait_for(lock, 30s, [&] {
+      return std::all_of(answers.begin(), answers.end(), [](auto& a) {
+        return a.has_value();
+      });
+    }));
+  }
+  std::set<uint64_t> last_seqs;
+  for (int k = 1; k < batches; ++k) {
+    auto& a = *answers[static_cast<size_t>(k)];
+    ASSERT_TRUE(a) << "batch " << k << ": " << a.err().message;
+    EXPECT_EQ(a->accepted, 40u) << "batch " << k;
+    EXPECT_EQ(a->duplicates, static_cast<size_t>(k)) << "batch " << k;
+    EXPECT_TRUE(last_seqs.insert(a->last_seq).second) << "batch " << k;
+  }
+  // Batch 0 and its resend, in flight together: one stored it, the other
+  // met its msg-ids.
+  auto& first = *answers[0];
+  auto& resent = *answers[batches];
+  ASSERT_TRUE(first && resent);
+  EXPECT_EQ(first->accepted + resent->accepted, 40u);
+  EXPECT_EQ(first->duplicates + resent->duplicates, 40u);
+  EXPECT_EQ(first->last_seq, resent->last_seq);
+  // Every product got its 4 events once.
+  for (int k = 0; k < batches; ++k)
+    for (int p = 0; p < 10; ++p)
+      EXPECT_EQ(
+          read_on_hand(n, "K" + std::to_string(k) + "-" + std::to_string(p)), 4)
+          << "K" << k << "-" << p;
 }
 
 TEST(cluster_node, a_resent_batch_applies_once_within_and_beyond_the_window) {

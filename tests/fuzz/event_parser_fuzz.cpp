@@ -190,11 +190,40 @@ void check_refusal(std::string_view body, const batch_error& err,
     check(err.field.has_value(), body, "422 on an object without a field");
 }
 
+/// The fast path for plain batches (api/plain_batch.hpp) must answer as
+/// the full parser does: the same events or the same refusal.
+void check_same_as_in_full(
+    std::string_view body,
+    const std::variant<std::vector<stock_event>, batch_error>& result) {
+  auto full = parse_events_in_full(body, format, known);
+  check(result.index() == full.index(), body,
+        "the fast path and the full parser disagree on accepting");
+  if (auto* a = std::get_if<batch_error>(&result)) {
+    auto& b = std::get<batch_error>(full);
+    check(a->status == b.status && a->message == b.message &&
+              a->index == b.index && a->field == b.field &&
+              a->offset == b.offset,
+          body, "the fast path and the full parser refuse differently");
+    return;
+  }
+  auto& x = std::get<std::vector<stock_event>>(result);
+  auto& y = std::get<std::vector<stock_event>>(full);
+  check(x.size() == y.size(), body, "the fast path read another count");
+  for (size_t i = 0; i < x.size(); ++i)
+    check(x[i].id == y[i].id && x[i].product == y[i].product &&
+              x[i].warehouse == y[i].warehouse && x[i].fields == y[i].fields &&
+              x[i].on_hand == y[i].on_hand && x[i].delta == y[i].delta &&
+              x[i].reserved == y[i].reserved && x[i].version == y[i].version &&
+              x[i].at == y[i].at,
+          body, "the fast path read event " + std::to_string(i) + " otherwise");
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view body{reinterpret_cast<const char*>(data), size};
   auto result = parse_events(body, format, known);
+  check_same_as_in_full(body, result);
   auto ref = parse_reference(body);
   if (auto* err = std::get_if<batch_error>(&result)) {
     check_refusal(body, *err, ref);
