@@ -31,13 +31,26 @@ void directory_state::record(product_update&& update) {
 
 bool directory_state::all_applied() const {
   for (auto& b : batches)
-    if (b.outstanding > 0) return false;
+    if (!b.applied) return false;
   return true;
+}
+
+bool directory_state::awaiting(const live_product& p) const {
+  for (auto& b : batches)
+    if (b.id == p.last_batch) return !b.applied;
+  return false;
+}
+
+batch_results_ptr directory_state::start_batch(size_t products) {
+  auto id = next_batch++;
+  auto results = std::make_shared<batch_results>(id, products);
+  batches.push_back({id, dispatched_seq, results, false});
+  return results;
 }
 
 uint64_t directory_state::completed_checkpoint() {
   auto result = checkpoint;
-  while (!batches.empty() && batches.front().outstanding == 0) {
+  while (!batches.empty() && batches.front().applied) {
     result = batches.front().last_seq;
     batches.pop_front();
   }
@@ -92,35 +105,39 @@ void directory_state::start(pointer ptr, directory_config config) {
 
 void directory_state::dispatch(std::vector<stock_event>& events, bool replay) {
   if (events.empty()) return;
-  auto id = next_batch++;
   dispatched_seq = std::max(dispatched_seq, events.back().seq);
   // Group by product, keeping log order within each product. Live
   // entries are nodes: their addresses survive rehashing.
   std::vector<live_product*> touched;
+  touched.reserve(events.size());
   for (auto& e : events) {
     auto& p = product_for(e.product);
     if (p.events.empty()) touched.push_back(&p);
     p.events.push_back(std::move(e));
   }
-  batches.push_back({id, dispatched_seq, touched.size()});
+  auto results = start_batch(touched.size());
   for (auto* p : touched) {
     ++p->sent;
+    p->last_batch = results->batch();
     if (replay)
-      self->send(p->handle, atom::replay_v, cfg.conf, id, std::move(p->events));
+      self->send(p->handle, atom::replay_v, cfg.conf, results,
+                 std::move(p->events));
     else
-      self->send(p->handle, atom::apply_v, cfg.conf, id, std::move(p->events));
+      self->send(p->handle, atom::apply_v, cfg.conf, results,
+                 std::move(p->events));
     p->events.clear();
   }
 }
 
-void directory_state::on_applied(uint64_t id, product_update&& update) {
-  record(std::move(update));
+void directory_state::on_applied(uint64_t id) {
   for (auto& b : batches)
     if (b.id == id) {
-      if (--b.outstanding == 0) {
-        notify();
-        schedule_commit();
-      }
+      for (auto& update : b.results->take())
+        record(std::move(update));
+      b.applied = true;
+      b.results.reset();
+      notify();
+      schedule_commit();
       return;
     }
 }
@@ -138,7 +155,7 @@ void directory_state::on_idle(const std::string& code, uint64_t activity) {
   // uncommitted one stops after the next commit, which is due within the
   // commit interval (committing per idle product would mean one commit per
   // product when a catalog goes quiet).
-  if (uncommitted.count(code) != 0) {
+  if (uncommitted.count(code) != 0 || awaiting(i->second)) {
     stop_after_commit.emplace_back(code, activity);
     schedule_commit();
     return;
@@ -174,11 +191,11 @@ void directory_state::reload(config_ptr conf, shop_map shops) {
   cfg.shops = std::move(shops);
   // Live products recompute at once, as one batch.
   if (!live.empty()) {
-    auto id = next_batch++;
-    batches.push_back({id, dispatched_seq, live.size()});
+    auto results = start_batch(live.size());
     for (auto& [code, p] : live) {
       ++p.sent;
-      self->send(p.handle, atom::refresh_v, cfg.conf, id);
+      p.last_batch = results->batch();
+      self->send(p.handle, atom::refresh_v, cfg.conf, results);
     }
   }
   // Stored products recompute in the background, a chunk at a time.
@@ -333,8 +350,10 @@ void directory_state::flush() {
       self->send(handle, atom::pending_v, std::vector<view_change>{});
   for (auto& [code, activity] : stop_after_commit) {
     auto i = live.find(code);
-    // Still idle since it reported so?
-    if (i != live.end() && i->second.sent == activity) stop_product(i);
+    // Still idle since it reported so, and its last result recorded (else
+    // it reports idle again later)?
+    if (i != live.end() && i->second.sent == activity && !awaiting(i->second))
+      stop_product(i);
   }
   stop_after_commit.clear();
   if (batches.empty()) {
@@ -390,8 +409,8 @@ directory(directory_actor::stateful_pointer<directory_state> self,
       [=](atom::replay, std::vector<stock_event>& events) {
         self->state.dispatch(events, true);
       },
-      [=](atom::applied, uint64_t id, product_update& update) {
-        self->state.on_applied(id, std::move(update));
+      [=](atom::applied, uint64_t id) {
+        self->state.on_applied(id);
       },
       [=](atom::commit, uint64_t generation) {
         self->state.on_commit_timer(generation);

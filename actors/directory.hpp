@@ -46,13 +46,17 @@ struct directory_state {
     uint64_t sent = 0;
     /// Events of the batch being dispatched (empty between batches).
     std::vector<stock_event> events;
+    /// The last batch it was sent (0: none): its result is recorded only
+    /// once that whole batch has reported.
+    uint64_t last_batch = 0;
   };
 
-  /// A dispatched batch: how many products still have to report.
+  /// A dispatched batch: whether all its products reported, and where.
   struct batch {
     uint64_t id = 0;
     uint64_t last_seq = 0;
-    size_t outstanding = 0;
+    batch_results_ptr results;
+    bool applied = false;
   };
 
   pointer self = nullptr;
@@ -108,8 +112,8 @@ struct directory_state {
   /// products as one dispatched batch.
   void dispatch(std::vector<stock_event>& events, bool replay);
 
-  /// A product's result for dispatched batch `id`.
-  void on_applied(uint64_t id, product_update&& update);
+  /// Every product of dispatched batch `id` reported: records the results.
+  void on_applied(uint64_t id);
 
   /// The commit timer set at generation `gen` fired.
   void on_commit_timer(uint64_t gen);
@@ -166,6 +170,13 @@ struct directory_state {
 
   /// Returns whether every dispatched batch has been applied.
   bool all_applied() const;
+
+  /// Returns whether `p`'s last batch has yet to report (its result is not
+  /// recorded yet).
+  bool awaiting(const live_product& p) const;
+
+  /// Starts a batch of `products` products; returns where they report.
+  batch_results_ptr start_batch(size_t products);
 
   /// Advances over completed batches; returns the checkpoint they allow.
   uint64_t completed_checkpoint();

@@ -66,6 +66,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(shelfsync, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(shelfsync, (std::vector<shelfsync::view_change>))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::shop_status))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::config_ptr))
+  CAF_ADD_TYPE_ID(shelfsync, (shelfsync::batch_results_ptr))
   CAF_ADD_TYPE_ID(shelfsync, (shelfsync::resync_page))
 
   // -- message types: Shopify -------------------------------------------------

@@ -26,14 +26,17 @@ using event_log_actor = caf::typed_actor<
 /// A PRODUCT: owns the stock and the shop views of exactly one product code.
 /// Spawned on first use, stopped when idle; its state lives in the store.
 using product_actor = caf::typed_actor<
-    // Applies events of one dispatched batch; reports a product_update.
-    caf::reacts_to<atom::apply, config_ptr, uint64_t, std::vector<stock_event>>,
+    // Applies events of one dispatched batch; adds a product_update to the
+    // batch's results.
+    caf::reacts_to<atom::apply, config_ptr, batch_results_ptr,
+                   std::vector<stock_event>>,
     // Applies replayed events like apply, and reports every view, changed or
     // not (see the directory's replay).
-    caf::reacts_to<atom::replay, config_ptr, uint64_t,
+    caf::reacts_to<atom::replay, config_ptr, batch_results_ptr,
                    std::vector<stock_event>>,
-    // Recomputes every view under a new config; reports a product_update.
-    caf::reacts_to<atom::refresh, config_ptr, uint64_t>,
+    // Recomputes every view under a new config; adds a product_update to the
+    // batch's results.
+    caf::reacts_to<atom::refresh, config_ptr, batch_results_ptr>,
     // Reads the current stock and views.
     caf::replies_to<atom::get>::with<product_record>,
     // Idle check (timer self-send carrying the activity count it was set at).
@@ -74,8 +77,9 @@ using directory_actor = caf::typed_actor<
     // product's recorded view: every product a replay touches reports its
     // view at its latest sequence number, even where it seems unchanged.
     caf::reacts_to<atom::replay, std::vector<stock_event>>,
-    // A product's result for dispatched batch N.
-    caf::reacts_to<atom::applied, uint64_t, product_update>,
+    // Every product of dispatched batch N added its result to the batch's
+    // results (sent by the last one).
+    caf::reacts_to<atom::applied, uint64_t>,
     // Commit timer (self-send carrying its generation).
     caf::reacts_to<atom::commit, uint64_t>,
     // A product saw no message since its activity count N.

@@ -1,8 +1,12 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
@@ -33,8 +37,8 @@ struct product_update {
   /// The product's record, already encoded for the store: the product
   /// actors do the encoding, in parallel, not the directory.
   std::string record;
-  /// Per shop id, the view that changed.
-  std::map<std::string, view_change> changes;
+  /// The views that changed, with their shop ids (in config order).
+  std::vector<std::pair<std::string, view_change>> changes;
 };
 
 /// @relates product_update
@@ -43,6 +47,44 @@ typename Inspector::result_type inspect(Inspector& f, product_update& x) {
   return f(caf::meta::type_name("product_update"), x.product, x.record,
            x.changes);
 }
+
+/// The products' results of one dispatched batch, collected without a
+/// message per product: each product of the batch adds its update, and the
+/// one that adds the last tells the directory (one message per batch, not
+/// one per product). Shared by the directory and the batch's products.
+class batch_results {
+ public:
+  batch_results(uint64_t batch, size_t products)
+      : batch_(batch), outstanding_(products) {
+    updates_.reserve(products);
+  }
+
+  /// The dispatched batch these results belong to.
+  uint64_t batch() const { return batch_; }
+
+  /// Adds one product's result; returns true for the batch's last product.
+  bool add(product_update&& update) {
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      updates_.push_back(std::move(update));
+    }
+    return outstanding_.fetch_sub(1, std::memory_order_acq_rel) == 1;
+  }
+
+  /// Takes the results added so far (all of them once `add` returned true).
+  std::vector<product_update> take() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return std::move(updates_);
+  }
+
+ private:
+  uint64_t batch_;
+  std::mutex mtx_;
+  std::vector<product_update> updates_;
+  std::atomic<size_t> outstanding_;
+};
+
+using batch_results_ptr = std::shared_ptr<batch_results>;
 
 /// A page of a resync: the newest views one shop should show for a run of
 /// stored products, in product code order.
@@ -95,3 +137,6 @@ typename Inspector::result_type inspect(Inspector& f, shop_status& x) {
 // A config is shared read-only between actors of one process and never sent
 // to another node.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(shelfsync::config_ptr)
+// A batch's results are shared between the directory and the batch's
+// products in one process.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(shelfsync::batch_results_ptr)

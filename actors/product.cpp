@@ -32,23 +32,38 @@ product_update product_state::refresh(const config& conf) {
 
 void product_state::recompute(const config& conf, product_update& out,
                               bool restate) {
+  out.changes.reserve(conf.shops.size());
   for (auto& shop : conf.shops) {
-    auto view = compute_view(shop, record);
     auto i = record.views.find(shop.id);
-    if (!view) {
+    if (!shop.stock_sync) {
       // Stock sync off: keep no view, so that switching it back on sends.
       if (i != record.views.end()) record.views.erase(i);
       continue;
     }
-    if (!restate && i != record.views.end() && i->second == *view) continue;
-    out.changes.emplace(shop.id,
-                        view_change{cfg.code, record.applied_seq, *view});
-    record.views[shop.id] = std::move(*view);
+    auto changed = true;
+    if (i == record.views.end()) {
+      i = record.views.emplace(shop.id, shop_view{}).first;
+      update_view(shop, record, i->second);
+    } else {
+      changed = update_view(shop, record, i->second);
+    }
+    if (!changed && !restate) continue;
+    out.changes.emplace_back(
+        shop.id, view_change{cfg.code, record.applied_seq, i->second, 0});
   }
   // Views of shops that left the config go with them.
   for (auto i = record.views.begin(); i != record.views.end();)
     i = conf.find_shop(i->first) ? std::next(i) : record.views.erase(i);
+  // One allocation for the encoded record, not one per doubling.
+  out.record.reserve(encoded_size + 32);
   encode(record, out.record);
+  encoded_size = out.record.size();
+}
+
+void product_state::report(batch_results& results, product_update&& update) {
+  ++activity;
+  if (results.add(std::move(update)))
+    caf::anon_send(cfg.directory, atom::applied_v, results.batch());
 }
 
 product_actor::behavior_type
@@ -63,27 +78,22 @@ product(product_actor::stateful_pointer<product_state> self,
              "cannot load: " + to_string(found.error()));
     self->quit(found.error());
   } else {
-    self->delayed_send(self, st.cfg.idle_after, atom::idle_check_v, st.activity);
+    self->delayed_send(self, st.cfg.idle_after, atom::idle_check_v,
+                       st.activity);
   }
   return {
-      [=](atom::apply, const config_ptr& conf, uint64_t batch,
+      [=](atom::apply, const config_ptr& conf, const batch_results_ptr& results,
           const std::vector<stock_event>& events) {
-        auto& st = self->state;
-        ++st.activity;
-        self->send(st.cfg.directory, atom::applied_v, batch,
-                   st.apply(*conf, events));
+        self->state.report(*results, self->state.apply(*conf, events));
       },
-      [=](atom::replay, const config_ptr& conf, uint64_t batch,
+      [=](atom::replay, const config_ptr& conf,
+          const batch_results_ptr& results,
           const std::vector<stock_event>& events) {
-        auto& st = self->state;
-        ++st.activity;
-        self->send(st.cfg.directory, atom::applied_v, batch,
-                   st.apply(*conf, events, true));
+        self->state.report(*results, self->state.apply(*conf, events, true));
       },
-      [=](atom::refresh, const config_ptr& conf, uint64_t batch) {
-        auto& st = self->state;
-        ++st.activity;
-        self->send(st.cfg.directory, atom::applied_v, batch, st.refresh(*conf));
+      [=](atom::refresh, const config_ptr& conf,
+          const batch_results_ptr& results) {
+        self->state.report(*results, self->state.refresh(*conf));
       },
       [=](atom::get) {
         ++self->state.activity;
@@ -93,7 +103,8 @@ product(product_actor::stateful_pointer<product_state> self,
         auto& st = self->state;
         if (seen == st.activity)
           self->send(st.cfg.directory, atom::idle_v, st.cfg.code, st.activity);
-        self->delayed_send(self, st.cfg.idle_after, atom::idle_check_v, st.activity);
+        self->delayed_send(self, st.cfg.idle_after, atom::idle_check_v,
+                           st.activity);
       },
       [=](atom::stop) {
         self->quit();

@@ -24,6 +24,8 @@ struct product_state {
   product_record record;
   /// Messages received; the idle timer compares it with its own snapshot.
   uint64_t activity = 0;
+  /// The size of the record as last encoded.
+  size_t encoded_size = 256;
   static inline const char* name = "product";
 
   /// Applies `events`, recomputes the views of every shop under `conf`, and
@@ -34,6 +36,10 @@ struct product_state {
 
   /// Recomputes the views under `conf` without new events.
   product_update refresh(const config& conf);
+
+  /// Counts a message handled and adds `update` to its batch's results,
+  /// telling the directory when it completes the batch.
+  void report(batch_results& results, product_update&& update);
 
  private:
   void recompute(const config& conf, product_update& out, bool restate);

@@ -20,4 +20,10 @@ int64_t apply_rules(const stock_rules& rules, int64_t available);
 std::optional<shop_view> compute_view(const shop_config& shop,
                                       const product_record& rec);
 
+/// Sets `view` to what `compute_view` gives for `shop` with stock sync on,
+/// and returns whether that changed it. A view that keeps its locations (the
+/// usual case) is updated in place, without allocating.
+bool update_view(const shop_config& shop, const product_record& rec,
+                 shop_view& view);
+
 } // namespace shelfsync

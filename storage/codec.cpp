@@ -3,11 +3,20 @@
 namespace shelfsync::codec {
 
 void writer::u64(uint64_t x) {
+  if (x < 0x80) {
+    out_.push_back(static_cast<char>(x));
+    return;
+  }
+  // Encoded aside, then appended at once (one capacity check, not one per
+  // byte).
+  char buf[10];
+  size_t n = 0;
   while (x >= 0x80) {
-    out_.push_back(static_cast<char>((x & 0x7f) | 0x80));
+    buf[n++] = static_cast<char>((x & 0x7f) | 0x80);
     x >>= 7;
   }
-  out_.push_back(static_cast<char>(x));
+  buf[n++] = static_cast<char>(x);
+  out_.append(buf, n);
 }
 
 void writer::str(std::string_view x) {

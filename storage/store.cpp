@@ -961,34 +961,48 @@ caf::expected<std::string> store::scan_product_bytes(
 size_t store::put_index_keys(rocksdb::WriteBatch& batch, uint64_t checkpoint) {
   // The caller holds indexing_mtx_, and the append adds at the end: the
   // elements collected here stay in place until the commit removes them.
-  std::vector<const unindexed_event*> due;
+  // What the keys need is copied side by side (views of the elements), so
+  // that sorting compares without going through a pointer each time.
+  struct due_event {
+    std::string_view id;
+    std::string_view product;
+    uint64_t seq;
+  };
+  std::vector<due_event> due;
   {
     std::lock_guard<std::mutex> unindexed{unindexed_mtx_};
     for (auto& e : unindexed_) {
       if (e.seq > checkpoint) break;
-      due.push_back(&e);
+      if (due.empty()) due.reserve(unindexed_.size());
+      due.push_back({e.id, e.product, e.seq});
     }
   }
   if (due.empty()) return 0;
   // Each kind as one sorted run: the memtable inserts a run of neighbours
   // much faster than scattered keys, and a commit's run is long.
-  std::sort(due.begin(), due.end(), [](auto* x, auto* y) {
-    return x->id < y->id;
+  std::sort(due.begin(), due.end(), [](auto& x, auto& y) {
+    return x.id < y.id;
   });
   std::string key;
   std::string value;
-  for (auto* e : due) {
+  for (auto& e : due) {
     key.assign(1, keys::event_id);
-    key.append(e->id);
+    key.append(e.id);
     value.clear();
-    codec::append_big_endian(value, e->seq);
+    codec::append_big_endian(value, e.seq);
     batch.Put(key, value);
   }
-  std::sort(due.begin(), due.end(), [](auto* x, auto* y) {
-    return x->product != y->product ? x->product < y->product : x->seq < y->seq;
+  std::sort(due.begin(), due.end(), [](auto& x, auto& y) {
+    return x.product != y.product ? x.product < y.product : x.seq < y.seq;
   });
-  for (auto* e : due)
-    batch.Put(keys::product_log_key(e->product, e->seq), rocksdb::Slice{});
+  for (auto& e : due) {
+    // keys::product_log_key, built in one buffer for the whole run.
+    key.assign(1, keys::by_product);
+    key.append(e.product);
+    key.push_back('\0');
+    codec::append_big_endian(key, e.seq);
+    batch.Put(key, rocksdb::Slice{});
+  }
   return due.size();
 }
 
