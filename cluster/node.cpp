@@ -77,6 +77,15 @@ status node::open() {
   auto js = jetstream::connect(o.connect);
   if (!js) return js.err();
   js_ = std::move(*js);
+  // The appliers write over a connection of their own: their pipelined
+  // batches (thousands of writes) would otherwise queue ahead of the lease
+  // renewals and ingest's publishes on the one socket, and a renewal late
+  // by that loses the lease.
+  auto apply_connect = o.connect;
+  apply_connect.name += "-apply";
+  auto apply_js = jetstream::connect(apply_connect);
+  if (!apply_js) return apply_js.err();
+  apply_js_ = std::move(*apply_js);
   auto events = retry_until(o.start_timeout, [&] {
     return js_->ensure_stream(
         events_stream_spec(o.replicas, o.duplicate_window));
@@ -492,7 +501,7 @@ void node::apply_loop(slot_worker& w) {
   auto may_write = [&] {
     return !w.stop && ticks(steady::now()) < deadlines_[slot];
   };
-  auto cp = load_checkpoint(*js_, slot);
+  auto cp = load_checkpoint(*apply_js_, slot);
   if (!cp) {
     say("cannot read its checkpoint: " + cp.err().message);
     std::this_thread::sleep_for(milliseconds{200});
@@ -514,10 +523,10 @@ void node::apply_loop(slot_worker& w) {
   } else {
     so.Config.DeliverPolicy = js_DeliverAll;
   }
-  js_subscription sub{*js_};
+  js_subscription sub{*apply_js_};
   jsErrCode jerr{};
   auto subject = events_subject(slot);
-  natsStatus s = js_SubscribeSync(&sub.p, js_->context(), subject.c_str(),
+  natsStatus s = js_SubscribeSync(&sub.p, apply_js_->context(), subject.c_str(),
                                   nullptr, &so, &jerr);
   if (s != NATS_OK) {
     say(detail::from_nats("cannot read " + subject, s, jerr).message);
@@ -561,7 +570,7 @@ void node::apply_loop(slot_worker& w) {
       std::vector<cas_message> batch;
       for (auto i : left)
         batch.push_back(writes[i]);
-      auto results = cas_write_batch(*js_, batch);
+      auto results = cas_write_batch(*apply_js_, batch);
       std::vector<size_t> again;
       std::string failure;
       for (size_t k = 0; k < left.size(); ++k) {
@@ -600,7 +609,7 @@ void node::apply_loop(slot_worker& w) {
       std::vector<claim_request> batch;
       for (auto i : left)
         batch.push_back(claims[i]);
-      auto results = claim_ids(*js_, batch);
+      auto results = claim_ids(*apply_js_, batch);
       std::vector<size_t> again;
       std::string failure;
       for (size_t k = 0; k < left.size(); ++k) {
@@ -626,7 +635,7 @@ void node::apply_loop(slot_worker& w) {
   auto load_cached =
       [&](const std::string& code) -> std::optional<cached_product> {
     for (;;) {
-      auto loaded = load_product(*js_, slot, code);
+      auto loaded = load_product(*apply_js_, slot, code);
       if (loaded) {
         cached_product c;
         if (*loaded)
@@ -634,7 +643,7 @@ void node::apply_loop(slot_worker& w) {
         else
           c.state.value.product = code;
         auto ids =
-            product_ids::load(*js_, slot, code, c.state.value.id_segments,
+            product_ids::load(*apply_js_, slot, code, c.state.value.id_segments,
                               c.state.value.applied_seq);
         if (ids) {
           c.ids = std::move(*ids);
@@ -831,7 +840,7 @@ void node::apply_loop(slot_worker& w) {
     if (!apply_unit(unit)) return;
     uint64_t written = 0;
     bool ok = write([&] {
-      auto r = store_checkpoint(*js_, slot, last, cp_seq);
+      auto r = store_checkpoint(*apply_js_, slot, last, cp_seq);
       if (r) written = *r;
       return r;
     });

@@ -206,6 +206,9 @@ class node {
 
   node_options options_;
   std::unique_ptr<jetstream> js_;
+  /// The appliers' connection (apply_loop), apart from the leases' and the
+  /// requests'.
+  std::unique_ptr<jetstream> apply_js_;
   std::unique_ptr<lease_bucket> bucket_;
   std::unique_ptr<lease> membership_;
   /// Per slot: its lease (used by the ownership thread only).
