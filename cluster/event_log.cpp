@@ -2,6 +2,7 @@
 
 #include <map>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -175,6 +176,18 @@ event_messages(const std::vector<stock_event>& events, uint32_t slots,
   auto split = split_batch(events, slots, max_bytes);
   if (repeated != nullptr) *repeated = split.repeated;
   return std::move(split.messages);
+}
+
+std::vector<product_events>
+events_by_product(const std::vector<stock_event>& events) {
+  std::vector<product_events> out;
+  std::unordered_map<std::string_view, size_t> index;
+  for (auto& e : events) {
+    auto [at, first] = index.try_emplace(e.product, out.size());
+    if (first) out.push_back(product_events{e.product, {}});
+    out[at->second].events.push_back(&e);
+  }
+  return out;
 }
 
 outcome<std::vector<stock_event>> decode_events(const std::string& data) {

@@ -100,6 +100,15 @@ event_messages(const std::vector<stock_event>& events, uint32_t slots,
 /// The events of one events-stream message; `seq` of each is 0.
 outcome<std::vector<stock_event>> decode_events(const std::string& data);
 
+/// A message's events per product: the products in the order they first
+/// appear, each with its events in message order.
+struct product_events {
+  std::string product;
+  std::vector<const stock_event*> events;
+};
+std::vector<product_events>
+events_by_product(const std::vector<stock_event>& events);
+
 // -- state --------------------------------------------------------------------
 
 /// A product as the cluster keeps it.

@@ -139,14 +139,8 @@ verify_cluster_states(jetstream& js, uint32_t slots,
     auto read = read_slot_log(js, slot, 0, cp->value, [&](log_message& m) {
       ++report.messages;
       report.events += m.events.size();
-      std::vector<std::string> order;
-      std::map<std::string, std::vector<const stock_event*>> by_product;
-      for (auto& e : m.events) {
-        auto& list = by_product[e.product];
-        if (list.empty()) order.push_back(e.product);
-        list.push_back(&e);
-      }
-      for (auto& code : order) {
+      for (auto& of_product : events_by_product(m.events)) {
+        auto& code = of_product.product;
         auto [i, first] = rebuilt.try_emplace(code);
         auto& p = i->second;
         if (first) {
@@ -173,7 +167,7 @@ verify_cluster_states(jetstream& js, uint32_t slots,
         // make this as slow as the log is long); any other id, only when
         // its claim is the product's.
         failed = apply_message(
-            p.state, p.ids, m.seq, by_product[code],
+            p.state, p.ids, m.seq, of_product.events,
             [&](const stock_event& e) -> outcome<bool> {
               if (p.stored_ids && p.stored_ids->contains(e.id)) return true;
               return claimed_for(js, e.id, code, m.seq);

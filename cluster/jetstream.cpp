@@ -246,6 +246,17 @@ struct async_batch {
   std::unique_ptr<batch_state> state = std::make_unique<batch_state>();
   std::vector<msg_ptr> msgs;
   std::vector<std::string> subjects;
+
+  /// Adds a message to `subject` with one header set.
+  natsStatus add(const std::string& subject, const std::string& data,
+                 const char* header, const std::string& value) {
+    subjects.push_back(subject);
+    auto& msg = msgs.emplace_back();
+    natsStatus s = natsMsg_Create(&msg.p, subject.c_str(), nullptr, data.data(),
+                                  static_cast<int>(data.size()));
+    if (s == NATS_OK) s = natsMsgHeader_Set(msg.p, header, value.c_str());
+    return s;
+  }
 };
 
 /// Publishes every message of `batch` asynchronously on a JetStream context
@@ -366,13 +377,7 @@ jetstream::publish_batch(const std::vector<outgoing_message>& messages,
   }
   for (size_t i = 0; i < messages.size(); ++i) {
     auto& m = messages[i];
-    batch.subjects.push_back(m.subject);
-    auto& msg = batch.msgs.emplace_back();
-    natsStatus s =
-        natsMsg_Create(&msg.p, m.subject.c_str(), nullptr, m.data.data(),
-                       static_cast<int>(m.data.size()));
-    if (s == NATS_OK)
-      s = natsMsgHeader_Set(msg.p, msg_id_header, m.msg_id.c_str());
+    natsStatus s = batch.add(m.subject, m.data, msg_id_header, m.msg_id);
     if (s != NATS_OK) return detail::from_nats("publishing to " + m.subject, s);
   }
   if (auto ran = publish_async(nc_, timeout_, batch, timeout); !ran)
@@ -422,17 +427,10 @@ jetstream::publish_cas_batch(const std::vector<cas_message>& messages,
       return all(error{errc::invalid, "publishing a CAS batch: message " +
                                           std::to_string(i) +
                                           " repeats the subject " + m.subject});
-    batch.subjects.push_back(m.subject);
-    auto& msg = batch.msgs.emplace_back();
-    natsStatus s =
-        natsMsg_Create(&msg.p, m.subject.c_str(), nullptr, m.data.data(),
-                       static_cast<int>(m.data.size()));
-    // Set here rather than through jsPubOptions, which leaves out 0 ("the
-    // subject has no message yet").
-    if (s == NATS_OK)
-      s = natsMsgHeader_Set(
-          msg.p, expected_subject_seq_header,
-          std::to_string(m.expected_last_subject_seq).c_str());
+    // The header is set here rather than through jsPubOptions, which leaves
+    // out 0 ("the subject has no message yet").
+    natsStatus s = batch.add(m.subject, m.data, expected_subject_seq_header,
+                             std::to_string(m.expected_last_subject_seq));
     if (s != NATS_OK)
       return all(detail::from_nats("publishing to " + m.subject, s));
   }

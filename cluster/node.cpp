@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 
@@ -556,78 +558,63 @@ void node::apply_loop(slot_worker& w) {
     return false;
   };
 
-  // Writes every one of `writes` by compare-and-set, pipelined, retrying
-  // those that failed while the lease holds: their new subject sequences
-  // in order, or nothing when it must stop (the lease is lost, or a
-  // conflict: another owner wrote first).
-  auto write_all = [&](const std::vector<cas_message>& writes)
-      -> std::optional<std::vector<uint64_t>> {
-    std::vector<uint64_t> seqs(writes.size(), 0);
-    std::vector<size_t> left(writes.size());
+  // Sends every one of `items` through `send` (one pipelined batch, one
+  // result per item), sending again those that failed while the lease
+  // holds: their results in order, or nothing when it must stop (the lease
+  // is lost, or a conflict: another owner wrote first).
+  auto settle_all = [&](const auto& items, auto send, const char* what) {
+    using item = typename std::decay_t<decltype(items)>::value_type;
+    using result = std::decay_t<decltype(*send(items)[0])>;
+    std::optional<std::vector<result>> done{std::vector<result>(items.size())};
+    std::vector<size_t> left(items.size());
     std::iota(left.begin(), left.end(), size_t{0});
     while (!left.empty()) {
-      if (!may_write()) return std::nullopt;
-      std::vector<cas_message> batch;
+      if (!may_write()) return decltype(done){};
+      std::vector<item> batch;
       for (auto i : left)
-        batch.push_back(writes[i]);
-      auto results = cas_write_batch(*apply_js_, batch);
+        batch.push_back(items[i]);
+      auto results = send(batch);
       std::vector<size_t> again;
       std::string failure;
       for (size_t k = 0; k < left.size(); ++k) {
         auto& r = results[k];
         if (r) {
-          seqs[left[k]] = *r;
+          (*done)[left[k]] = *r;
           continue;
         }
         if (r.err().code == errc::conflict) {
           say("write refused, another owner wrote first; stopping: " +
               r.err().message);
-          return std::nullopt;
+          return decltype(done){};
         }
         if (again.empty()) failure = r.err().message;
         again.push_back(left[k]);
       }
       left = std::move(again);
       if (left.empty()) break;
-      say_retry(std::to_string(left.size()) +
-                " writes failed, the first: " + failure);
+      say_retry(std::to_string(left.size()) + " " + what +
+                " failed, the first: " + failure);
       std::this_thread::sleep_for(milliseconds{100});
     }
-    return seqs;
+    return done;
   };
-
-  // Claims every one of `claims` (pipelined), retrying those that failed
-  // while the lease holds: per claim, whether its event takes effect; or
-  // nothing when the lease is lost.
-  auto claim_all = [&](const std::vector<claim_request>& claims)
-      -> std::optional<std::vector<bool>> {
-    std::vector<bool> applies(claims.size(), false);
-    std::vector<size_t> left(claims.size());
-    std::iota(left.begin(), left.end(), size_t{0});
-    while (!left.empty()) {
-      if (!may_write()) return std::nullopt;
-      std::vector<claim_request> batch;
-      for (auto i : left)
-        batch.push_back(claims[i]);
-      auto results = claim_ids(*apply_js_, batch);
-      std::vector<size_t> again;
-      std::string failure;
-      for (size_t k = 0; k < left.size(); ++k) {
-        auto& r = results[k];
-        if (r) {
-          applies[left[k]] = *r;
-          continue;
-        }
-        if (again.empty()) failure = r.err().message;
-        again.push_back(left[k]);
-      }
-      left = std::move(again);
-      if (left.empty()) break;
-      say_retry(std::to_string(left.size()) +
-                " id claims failed, the first: " + failure);
-      std::this_thread::sleep_for(milliseconds{100});
-    }
-    return applies;
+  // Compare-and-set writes: their new subject sequences.
+  auto write_all = [&](const std::vector<cas_message>& writes) {
+    return settle_all(
+        writes,
+        [&](const std::vector<cas_message>& b) {
+          return cas_write_batch(*apply_js_, b);
+        },
+        "writes");
+  };
+  // Id claims: per claim, whether its event takes effect.
+  auto claim_all = [&](const std::vector<claim_request>& claims) {
+    return settle_all(
+        claims,
+        [&](const std::vector<claim_request>& b) {
+          return claim_ids(*apply_js_, b);
+        },
+        "id claims");
   };
 
   // A product's state and ids as the cluster holds them, read while the
@@ -696,15 +683,8 @@ void node::apply_loop(slot_worker& w) {
     std::vector<claim_request> claims;
     std::unordered_map<std::string, size_t> claim_index;
     for (auto& m : unit) {
-      // The message's events per product, in order.
-      std::vector<std::string> order;
-      std::map<std::string, std::vector<const stock_event*>> by_product;
-      for (auto& e : m.events) {
-        auto& list = by_product[e.product];
-        if (list.empty()) order.push_back(e.product);
-        list.push_back(&e);
-      }
-      for (auto& code : order) {
+      for (auto& of_product : events_by_product(m.events)) {
+        auto& code = of_product.product;
         auto i = cache.find(code);
         if (i == cache.end()) {
           auto loaded = load_cached(code);
@@ -717,7 +697,7 @@ void node::apply_loop(slot_worker& w) {
         auto [k, first] = work_of.try_emplace(code, work.size());
         if (first)
           work.push_back(product_work{&i->first, &cached, cached.state.value});
-        shares.push_back(share{k->second, m.seq, std::move(by_product[code])});
+        shares.push_back(share{k->second, m.seq, std::move(of_product.events)});
         for (auto* e : shares.back().events) {
           if (cached.ids.contains(e->id)) continue;
           if (claim_index.emplace(e->id, claims.size()).second)
