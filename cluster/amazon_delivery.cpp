@@ -25,6 +25,9 @@ const amazon::operation create_feed_budgets[] = {
     amazon::operation::create_feed,
     amazon::operation::json_listings_feed_submission};
 
+/// How far a node's clock may be from another's or Amazon's.
+constexpr int64_t clock_margin_ms = 5 * 60 * 1000;
+
 int64_t window_ms(const amazon::rate_spec& spec) {
   return static_cast<int64_t>(spec.burst / spec.rate * 1000);
 }
@@ -58,6 +61,15 @@ class amazon_channel final : public channel_delivery {
   /// delivery records; drops it from the memo. False when the driver must
   /// stop or the feed's values must be sent again (from the checkpoint).
   bool follow(size_t index);
+  /// Polls getFeed until the feed ended; nullopt when the driver must stop.
+  std::optional<amazon::feed_info> until_ended(const std::string& feed_id);
+  /// Waits until the wall clock reaches `when_ms`; false when the driver
+  /// must stop.
+  bool pause_until(int64_t when_ms);
+  /// For a feed recorded as being created whose createFeed answer was lost:
+  /// waits until no feed that may be it is still to be processed; false
+  /// when the driver must stop.
+  bool await_unknown_feed(const feed_memo_entry& entry);
   /// Applies the verdict on `sku` to its delivery record.
   bool settle(const feed_memo_sku& s, const std::string& failed,
               bool delivered);
@@ -254,16 +266,9 @@ bool amazon_channel::wait_for_budget() {
 bool amazon_channel::follow(size_t index) {
   auto entry = memo_.value.feeds[index];
   if (entry.feed_id.empty()) {
-    // createFeed was called but its answer never came: the feed may exist
-    // and be processed later, so no newer value goes out until it would be
-    // done. Without `creating` createFeed was never called.
-    auto until = entry.creating
-                     ? entry.created_ms + d_.options->unknown_feed_wait.count()
-                     : 0;
-    while (wall_ms() < until) {
-      if (!d_.may_write()) return false;
-      d_.pause(milliseconds{200});
-    }
+    // Without `creating` createFeed was never called; with it, a feed may
+    // exist without its id, and it ends before anything newer goes out.
+    if (entry.creating && !await_unknown_feed(entry)) return false;
     if (entry.creating)
       d_.say("a feed recorded at " + std::to_string(entry.created_ms) +
              " ms has no feed id (createFeed's answer was lost); its values "
@@ -273,17 +278,9 @@ bool amazon_channel::follow(size_t index) {
     // Its products are still pending: read again from the checkpoint.
     return write_memo();
   }
-  amazon::feed_info info;
-  for (;;) {
-    auto got = call<amazon::feed_info>("getFeed", [&] {
-      return client_->get_feed(entry.feed_id);
-    });
-    if (!got) return false;
-    info = *got;
-    if (info.terminal()) break;
-    d_.pause(d_.shop.amazon.feed_poll);
-    if (!d_.may_write()) return false;
-  }
+  auto ended = until_ended(entry.feed_id);
+  if (!ended) return false;
+  auto& info = *ended;
   std::vector<amazon::sku_outcome> outcomes;
   if (info.status == amazon::processing_status::done &&
       !info.result_feed_document_id.empty()) {
@@ -323,6 +320,56 @@ bool amazon_channel::follow(size_t index) {
            true);
     d_.pause(milliseconds{1000});
     return false;
+  }
+  return true;
+}
+
+std::optional<amazon::feed_info>
+amazon_channel::until_ended(const std::string& feed_id) {
+  for (;;) {
+    auto got = call<amazon::feed_info>("getFeed", [&] {
+      return client_->get_feed(feed_id);
+    });
+    if (!got || got->terminal()) return got;
+    d_.pause(d_.shop.amazon.feed_poll);
+    if (!d_.may_write()) return std::nullopt;
+  }
+}
+
+bool amazon_channel::pause_until(int64_t when_ms) {
+  while (wall_ms() < when_ms) {
+    if (!d_.may_write()) return false;
+    d_.pause(std::min(milliseconds{when_ms - wall_ms()}, milliseconds{200}));
+  }
+  return true;
+}
+
+bool amazon_channel::await_unknown_feed(const feed_memo_entry& entry) {
+  // A createFeed the former owner sent before its lease ran out has reached
+  // Amazon within a connect and a request timeout.
+  auto& o = *d_.options;
+  if (!pause_until(wall_ms() + (o.connect_timeout + o.request_timeout).count() +
+                   1000))
+    return false;
+  // Then getFeeds shows the seller's feeds not yet processed, created since
+  // shortly before the recording (the clocks of nodes and Amazon differ):
+  // the lost one is among them if it exists, and each is followed to its
+  // end. Feeds of other senders only make this wait longer.
+  auto open = call<std::vector<amazon::feed_info>>("getFeeds", [&] {
+    return client_->list_feeds(entry.created_ms - clock_margin_ms,
+                               {amazon::processing_status::in_queue,
+                                amazon::processing_status::in_progress});
+  });
+  if (!open) {
+    if (!d_.may_write()) return false;
+    // No list: wait as long as such a feed could take.
+    return pause_until(entry.created_ms + o.unknown_feed_wait.count());
+  }
+  for (auto& f : *open) {
+    d_.say("feed " + f.feed_id + " (" + std::string{to_string(f.status)} +
+           ") may be the one whose createFeed answer was lost; waiting for "
+           "its end");
+    if (!until_ended(f.feed_id)) return false;
   }
   return true;
 }

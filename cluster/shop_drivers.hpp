@@ -32,8 +32,10 @@ struct shop_drivers_options {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds request_timeout{5000};
   /// An Amazon feed recorded in the memo whose createFeed answer was lost
-  /// may exist and be processed later: a new owner waits this long from its
-  /// recording before it sends newer values.
+  /// may exist and be processed later. A new owner asks getFeeds for the
+  /// feeds still to be processed and waits for their end; only when
+  /// getFeeds is refused does it wait this long from the recording before
+  /// it sends newer values.
   std::chrono::milliseconds unknown_feed_wait{std::chrono::minutes{5}};
   /// How often the drivers are started and stopped as slots come and go.
   std::chrono::milliseconds watch_every{100};

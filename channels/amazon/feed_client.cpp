@@ -1,5 +1,6 @@
 #include "channels/amazon/feed_client.hpp"
 
+#include <ctime>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -80,6 +81,35 @@ std::string string_field(const json& doc, const char* key) {
 
 /// Percent-encodes one path segment (feed and document ids are opaque).
 std::string path_segment(std::string_view text) { return form_encode(text); }
+
+/// A Feed object of getFeed or getFeeds; nullopt without a known
+/// processingStatus.
+std::optional<feed_info> parse_feed(const json& doc) {
+  auto status = parse_processing_status(string_field(doc, "processingStatus"));
+  if (!status) return std::nullopt;
+  feed_info out;
+  out.feed_id = string_field(doc, "feedId");
+  out.feed_type = string_field(doc, "feedType");
+  out.status = *status;
+  out.created_time = string_field(doc, "createdTime");
+  out.processing_start_time = string_field(doc, "processingStartTime");
+  out.processing_end_time = string_field(doc, "processingEndTime");
+  out.result_feed_document_id = string_field(doc, "resultFeedDocumentId");
+  if (auto it = doc.find("marketplaceIds"); it != doc.end() && it->is_array())
+    for (auto& m : *it)
+      if (m.is_string()) out.marketplace_ids.push_back(m.get<std::string>());
+  return out;
+}
+
+/// ISO 8601 in UTC with seconds, as SP-API takes date-times.
+std::string iso_time(int64_t epoch_ms) {
+  std::time_t secs = static_cast<std::time_t>(epoch_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return text;
+}
 
 } // namespace
 
@@ -252,22 +282,45 @@ call_result<feed_info> feed_client::get_feed(const std::string& feed_id) {
   if (!res) return res.error();
   auto doc = parse_object(res.value());
   if (!doc) return malformed("getFeed", res.value(), "body is not JSON");
-  feed_info out;
-  out.feed_id = string_field(*doc, "feedId");
-  out.feed_type = string_field(*doc, "feedType");
-  out.created_time = string_field(*doc, "createdTime");
-  out.processing_start_time = string_field(*doc, "processingStartTime");
-  out.processing_end_time = string_field(*doc, "processingEndTime");
-  out.result_feed_document_id = string_field(*doc, "resultFeedDocumentId");
-  if (auto it = doc->find("marketplaceIds"); it != doc->end() && it->is_array())
-    for (auto& m : *it)
-      if (m.is_string()) out.marketplace_ids.push_back(m.get<std::string>());
-  auto status = parse_processing_status(string_field(*doc, "processingStatus"));
-  if (!status)
+  auto feed = parse_feed(*doc);
+  if (!feed)
     return malformed("getFeed", res.value(),
                      "processingStatus missing or unknown");
-  out.status = *status;
-  return out;
+  return std::move(*feed);
+}
+
+call_result<std::vector<feed_info>>
+feed_client::list_feeds(int64_t created_since_ms,
+                        const std::vector<processing_status>& statuses) {
+  std::string query = "feedTypes=JSON_LISTINGS_FEED&pageSize=100&createdSince=" +
+                      form_encode(iso_time(created_since_ms));
+  if (!statuses.empty()) {
+    std::string list;
+    for (auto st : statuses)
+      list += (list.empty() ? "" : ",") + std::string{to_string(st)};
+    query += "&processingStatuses=" + form_encode(list);
+  }
+  std::vector<feed_info> out;
+  for (;;) {
+    auto res = call(operation::get_feeds, http::verb::get,
+                    "/feeds/2021-06-30/feeds?" + query, {});
+    if (!res) return res.error();
+    auto doc = parse_object(res.value());
+    auto feeds = doc ? doc->find("feeds") : json::iterator{};
+    if (!doc || feeds == doc->end() || !feeds->is_array())
+      return malformed("getFeeds", res.value(), "no feeds array");
+    for (auto& f : *feeds) {
+      auto feed = f.is_object() ? parse_feed(f) : std::nullopt;
+      if (!feed)
+        return malformed("getFeeds", res.value(),
+                         "a feed without a known processingStatus");
+      out.push_back(std::move(*feed));
+    }
+    auto next = string_field(*doc, "nextToken");
+    if (next.empty()) return out;
+    // With nextToken, it is the only parameter (the model says so).
+    query = "nextToken=" + form_encode(next);
+  }
 }
 
 call_result<done> feed_client::cancel_feed(const std::string& feed_id) {

@@ -134,6 +134,14 @@ class feed_client {
   /// getFeed: GET /feeds/2021-06-30/feeds/{feedId}.
   call_result<feed_info> get_feed(const std::string& feed_id);
 
+  /// getFeeds: GET /feeds/2021-06-30/feeds, every page, for the
+  /// JSON_LISTINGS_FEED feeds created at or after `created_since_ms`
+  /// (milliseconds since the Unix epoch; Amazon serves 90 days back), of
+  /// the given statuses (every status when empty).
+  call_result<std::vector<feed_info>>
+  list_feeds(int64_t created_since_ms,
+             const std::vector<processing_status>& statuses = {});
+
   /// cancelFeed: DELETE /feeds/2021-06-30/feeds/{feedId} (IN_QUEUE only).
   call_result<done> cancel_feed(const std::string& feed_id);
 

@@ -1,5 +1,9 @@
 // The simulated Feeds API 2021-06-30, the presigned document URLs, feed
 // processing, and patchListingsItem.
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+
 #include "channels/amazon/gzip.hpp"
 #include "simulators/amazon/state.hpp"
 
@@ -32,6 +36,52 @@ http::response invalid_input(std::string_view details) {
 http::response not_found(std::string_view what) {
   return sp_error(http::status::not_found, "NotFound",
                   "The requested resource was not found.", what);
+}
+
+/// A comma-separated query value's items; none for "".
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  while (from < text.size()) {
+    auto comma = text.find(',', from);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > from) out.push_back(text.substr(from, comma - from));
+    from = comma + 1;
+  }
+  return out;
+}
+
+std::optional<long> parse_number(const std::string& text) {
+  if (text.empty() || text.size() > 9 ||
+      text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stol(text);
+}
+
+/// "2026-12-04T21:52:52Z", with or without fractions of a second.
+std::optional<std::chrono::system_clock::time_point>
+parse_iso_time(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
+                  &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+                  &consumed) != 6)
+    return std::nullopt;
+  std::string rest = text.substr(static_cast<size_t>(consumed));
+  double fraction = 0;
+  if (!rest.empty() && rest[0] == '.') {
+    auto digits = rest.find_first_not_of("0123456789", 1);
+    if (digits == 1 || digits == std::string::npos) return std::nullopt;
+    fraction = std::stod("0" + rest.substr(0, digits));
+    rest = rest.substr(digits);
+  }
+  if (rest != "Z") return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  auto secs = ::timegm(&tm);
+  return std::chrono::system_clock::from_time_t(secs) +
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             std::chrono::duration<double>{fraction});
 }
 
 std::string header_value(const http::request& req, std::string_view name) {
@@ -244,12 +294,7 @@ void simulator::state::advance_locked() {
     if (!f.finished && t >= f.end) finish(f);
 }
 
-http::response simulator::state::get_feed(sim::seller_state& s,
-                                          const std::string& id) {
-  auto it = feed_index.find(id);
-  if (it == feed_index.end() || feeds[it->second].seller != s.account.seller_id)
-    return not_found("No feed with id " + id + ".");
-  auto& f = feeds[it->second];
+nlohmann::json simulator::state::feed_json(const sim::feed& f) const {
   auto status = status_of(f);
   json answer = {{"feedId", f.id},
                  {"feedType", "JSON_LISTINGS_FEED"},
@@ -263,8 +308,92 @@ http::response simulator::state::get_feed(sim::seller_state& s,
     answer["processingEndTime"] = iso_time(f.end);
   if (!f.result_document.empty())
     answer["resultFeedDocumentId"] = f.result_document;
-  return sp_json(http::status::ok, answer,
+  return answer;
+}
+
+http::response simulator::state::get_feed(sim::seller_state& s,
+                                          const std::string& id) {
+  auto it = feed_index.find(id);
+  if (it == feed_index.end() || feeds[it->second].seller != s.account.seller_id)
+    return not_found("No feed with id " + id + ".");
+  return sp_json(http::status::ok, feed_json(feeds[it->second]),
                  cfg.rates[static_cast<size_t>(operation::get_feed)].rate);
+}
+
+http::response simulator::state::get_feeds(sim::seller_state& s,
+                                           const sim::parsed_target& target) {
+  auto query = target.query;
+  size_t offset = 0;
+  if (auto token = query.find("nextToken"); token != query.end()) {
+    if (query.size() != 1)
+      return invalid_input("nextToken must be the only parameter when given.");
+    auto page = feed_pages.find(token->second);
+    if (page == feed_pages.end())
+      return invalid_input("nextToken is not a token this API gave.");
+    offset = page->second.offset;
+    query = page->second.query;
+  }
+  auto types = split_list(query["feedTypes"]);
+  if (types.empty() || types.size() > 10)
+    return invalid_input("feedTypes is required: 1 to 10 feed types.");
+  size_t page_size = 10;
+  if (auto p = query.find("pageSize"); p != query.end()) {
+    auto n = parse_number(p->second);
+    if (!n || *n < 1 || *n > 100)
+      return invalid_input("pageSize must be 1 to 100.");
+    page_size = static_cast<size_t>(*n);
+  }
+  std::vector<processing_status> statuses;
+  for (auto& name : split_list(query["processingStatuses"])) {
+    auto st = parse_processing_status(name);
+    if (!st) return invalid_input("processingStatuses: unknown " + name + ".");
+    statuses.push_back(*st);
+  }
+  auto markets = split_list(query["marketplaceIds"]);
+  // createdSince defaults to 90 days ago, createdUntil to now.
+  auto since = now() - std::chrono::hours{24 * 90};
+  auto until = now();
+  for (auto [name, bound] : {std::pair{"createdSince", &since},
+                             std::pair{"createdUntil", &until}}) {
+    auto given = query.find(name);
+    if (given == query.end()) continue;
+    auto wall = parse_iso_time(given->second);
+    if (!wall)
+      return invalid_input(std::string{name} + " is not an ISO 8601 date-time.");
+    *bound = steady_origin + std::chrono::duration_cast<rate_clock::duration>(
+                                 *wall - wall_origin);
+  }
+  // Newest first (the model does not say which order).
+  std::vector<const sim::feed*> matching;
+  for (auto f = feeds.rbegin(); f != feeds.rend(); ++f) {
+    if (f->seller != s.account.seller_id || f->created < since ||
+        f->created > until)
+      continue;
+    if (std::find(types.begin(), types.end(), "JSON_LISTINGS_FEED") ==
+        types.end())
+      continue;
+    if (!statuses.empty() && std::find(statuses.begin(), statuses.end(),
+                                       status_of(*f)) == statuses.end())
+      continue;
+    if (!markets.empty() &&
+        std::none_of(markets.begin(), markets.end(), [&](auto& m) {
+          return std::find(f->marketplaces.begin(), f->marketplaces.end(),
+                           m) != f->marketplaces.end();
+        }))
+      continue;
+    matching.push_back(&*f);
+  }
+  json answer = {{"feeds", json::array()}};
+  for (size_t i = offset; i < matching.size() && i < offset + page_size; ++i)
+    answer["feeds"].push_back(feed_json(*matching[i]));
+  if (offset + page_size < matching.size()) {
+    if (feed_pages.size() >= 1000) feed_pages.clear();
+    auto token = random_text(40);
+    feed_pages[token] = {query, offset + page_size};
+    answer["nextToken"] = token;
+  }
+  return sp_json(http::status::ok, answer,
+                 cfg.rates[static_cast<size_t>(operation::get_feeds)].rate);
 }
 
 http::response simulator::state::cancel_feed(sim::seller_state& s,
@@ -341,6 +470,8 @@ sim::routed_operation sim::route(http::verb method, const std::string& path) {
       out.op = operation::create_feed_document;
     } else if (rest == "feeds" && method == http::verb::post) {
       out.op = operation::create_feed;
+    } else if (rest == "feeds" && method == http::verb::get) {
+      out.op = operation::get_feeds;
     } else if (rest.rfind("feeds/", 0) == 0 && rest.size() > 6) {
       out.arg = percent_decode(rest.substr(6));
       if (method == http::verb::get)
@@ -385,6 +516,8 @@ http::response simulator::state::sp_api(const sim::parsed_target& target,
     return create_feed(*seller, req);
   case operation::get_feed:
     return get_feed(*seller, arg);
+  case operation::get_feeds:
+    return get_feeds(*seller, target);
   case operation::cancel_feed:
     return cancel_feed(*seller, arg);
   case operation::get_feed_document:

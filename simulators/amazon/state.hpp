@@ -159,6 +159,12 @@ struct simulator::state {
   std::map<std::string, sim::document> documents;
   std::vector<sim::feed> feeds;
   std::map<std::string, size_t> feed_index;
+  /// getFeeds' nextToken: the filters and where the next page starts.
+  struct feeds_page {
+    std::map<std::string, std::string> query;
+    size_t offset = 0;
+  };
+  std::map<std::string, feeds_page> feed_pages;
   sim_faults faults;
   /// Draws the random faults (seeded from faults.random_seed).
   std::mt19937_64 fault_rng{0};
@@ -214,6 +220,11 @@ struct simulator::state {
   http::response create_feed(sim::seller_state& s, const http::request& req);
   /// GET /feeds/2021-06-30/feeds/{id}.
   http::response get_feed(sim::seller_state& s, const std::string& id);
+  /// GET /feeds/2021-06-30/feeds.
+  http::response get_feeds(sim::seller_state& s,
+                           const sim::parsed_target& target);
+  /// The Feed object of getFeed and getFeeds.
+  nlohmann::json feed_json(const sim::feed& f) const;
   /// DELETE /feeds/2021-06-30/feeds/{id}.
   http::response cancel_feed(sim::seller_state& s, const std::string& id);
   /// GET /feeds/2021-06-30/documents/{id}.

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "channels/amazon/feed.hpp"
+#include "channels/amazon/feed_client.hpp"
 #include "channels/shopify/client.hpp"
 #include "cluster/shop_state.hpp"
 #include "cluster/slots.hpp"
@@ -502,9 +504,10 @@ class cluster_amazon : public ::testing::Test {
     member m;
     m.n = std::move(*n);
     shop_drivers_options o;
+    o.connect_timeout = 500ms;
     o.request_timeout = 3000ms;
     // A feed whose createFeed answer was lost (a move mid-call) holds the
-    // seller for this long instead of minutes.
+    // seller for this long instead of minutes when getFeeds is refused.
     o.unknown_feed_wait = unknown_feed_wait;
     o.log = [id](const std::string& line) {
       if (std::getenv("CLUSTER_TEST_LOG") != nullptr)
@@ -654,42 +657,123 @@ TEST_F(cluster_amazon, a_new_owner_follows_the_feed_in_flight_before_sending) {
   EXPECT_EQ(driver_of_seller(), &survivor);
 }
 
-TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_holds_newer_values) {
-  START_NATS(nats, 1);
-  members_guard guard{members};
-  // A former owner called createFeed and died before the answer: the memo
-  // names a feed being created, without its id.
+namespace {
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A memo as a former owner leaves it when it called createFeed and died
+/// before the answer: a feed being created for `code`, without its id.
+void leave_a_lost_create_feed(const nats_servers& nats,
+                              const std::string& code, int64_t at_ms) {
   auto raw = connect_to(nats.urls());
   ASSERT_TRUE(raw);
   ASSERT_TRUE(ensure_stream_when_ready(*raw, state_stream_spec(1)));
-  auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
   feed_memo memo;
   feed_memo_entry lost;
   lost.creating = true;
-  lost.created_ms = now_ms;
-  lost.skus.push_back({code(0), 1, 1});
+  lost.created_ms = at_ms;
+  lost.skus.push_back({code, 1, 1});
   memo.feeds.push_back(lost);
-  memo.create_times_ms.push_back(now_ms);
+  memo.create_times_ms.push_back(at_ms);
   ASSERT_TRUE(store_feed_memo(*raw, "amazon-us", memo, 0));
+}
 
+/// The index of the first request from a node (its User-Agent names it)
+/// matching, from `from` on; -1 when none.
+long first_request(const std::vector<amazon::sim_request_view>& requests,
+                   size_t from, const std::string& method,
+                   const std::string& path) {
+  for (size_t i = from; i < requests.size(); ++i)
+    if (requests[i].method == method && requests[i].path == path &&
+        requests[i].user_agent.find("Node=") != std::string::npos)
+      return static_cast<long>(i);
+  return -1;
+}
+
+const std::string feeds_path = "/feeds/2021-06-30/feeds";
+
+} // namespace
+
+TEST_F(cluster_amazon, a_lost_create_feed_amazon_never_saw_holds_values_briefly) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  ASSERT_NO_FATAL_FAILURE(leave_a_lost_create_feed(nats, code(0), wall_now_ms()));
   auto started = std::chrono::steady_clock::now();
-  auto& m = start(nats, "n1", 1500ms);
+  // getFeeds answers: the fallback wait of minutes is never used.
+  auto& m = start(nats, "n1", 10min);
   ASSERT_TRUE(m.n->ingest({delta("u0", code(0), "WH-A", 5)}));
   ASSERT_TRUE(eventually(
       [&] {
         return listed(1)[code(0)] == 5;
       },
       20s));
-  // Nothing was created before the lost feed would have been done.
-  auto waited = std::chrono::steady_clock::now() - started;
-  EXPECT_GE(waited, 1400ms);
+  // Not before a createFeed on its way would have landed (a connect and a
+  // request timeout), and after getFeeds found no feed to wait for.
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 4s);
+  auto requests = sim->requests();
+  auto listed_at = first_request(requests, 0, "GET", feeds_path);
+  auto created_at = first_request(requests, 0, "POST", feeds_path);
+  EXPECT_GE(listed_at, 0) << "getFeeds was not asked";
+  EXPECT_GT(created_at, listed_at) << "a feed was created before getFeeds";
   EXPECT_EQ(sim->feeds().size(), 1u);
-  auto after = load_feed_memo(*raw, "amazon-us");
+  auto after = load_feed_memo(m.n->js(), "amazon-us");
   ASSERT_TRUE(after) << after.err().message;
   EXPECT_EQ(after->value.create_times_ms.size(), 2u)
       << "the budget counts the lost call too";
+}
+
+TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_ends_before_newer) {
+  START_NATS(nats, 1);
+  members_guard guard{members};
+  auto recorded = wall_now_ms();
+  // The former owner's createFeed reached Amazon: its feed (an older value)
+  // waits in the queue for 8 s, longer than a new owner waits for a
+  // createFeed on its way.
+  sim->set_processing_delay(8000ms, 300ms);
+  amazon::lwa_client lwa{*http::parse_url(server->base_url() + "/auth/o2/token"),
+                         {seller.client_id, seller.client_secret,
+                          seller.refresh_token}};
+  amazon::feed_client_options fo;
+  fo.endpoint = *http::parse_url(server->base_url());
+  fo.marketplace_ids = {"ATVPDKIKX0DER"};
+  amazon::feed_client former{fo, lwa};
+  amazon::feed_options opts;
+  opts.seller_id = seller.seller_id;
+  auto old = amazon::build_listings_feeds({{code(0), 1, {}}}, opts);
+  ASSERT_EQ(old.feeds.size(), 1u);
+  auto lost_id = former.submit_feed(old.feeds[0].body);
+  ASSERT_TRUE(lost_id) << amazon::to_string(lost_id.error());
+  sim->set_processing_delay(100ms, 300ms);
+  ASSERT_NO_FATAL_FAILURE(leave_a_lost_create_feed(nats, code(0), recorded));
+
+  auto& m = start(nats, "n1", 10min);
+  ASSERT_TRUE(m.n->ingest({delta("u0", code(0), "WH-A", 5)}));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return listed(1)[code(0)] == 5;
+      },
+      20s));
+  expect_never_backwards(1);
+  auto l = sim->listing(seller.seller_id, code(0));
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->history, (std::vector<int64_t>{1, 5}));
+  // The new owner followed the lost feed to its end, then created its own.
+  auto requests = sim->requests();
+  long followed_to = -1;
+  for (size_t i = 0; i < requests.size(); ++i)
+    if (requests[i].method == "GET" &&
+        requests[i].path == feeds_path + "/" + lost_id.value() &&
+        requests[i].user_agent.find("Node=") != std::string::npos)
+      followed_to = static_cast<long>(i);
+  auto created_at = first_request(requests, 0, "POST", feeds_path);
+  EXPECT_GE(followed_to, 0) << "the lost feed was never asked for";
+  EXPECT_GT(created_at, followed_to)
+      << "a feed was created while the lost one was still queued";
+  EXPECT_EQ(sim->feeds().size(), 2u);
 }
 
 TEST_F(cluster_amazon, a_resync_asked_on_the_other_node_sends_every_view) {

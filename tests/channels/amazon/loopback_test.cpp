@@ -1,5 +1,6 @@
 // The real Feeds client against the real simulator over loopback HTTP.
 #include <atomic>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -220,6 +221,76 @@ TEST_F(loopback, feed_goes_through_to_done_and_quantities_land) {
   EXPECT_EQ(feeds["feeds"][0]["processingStatus"], "DONE");
   EXPECT_EQ(feeds["feeds"][0]["messages"], 3);
   EXPECT_TRUE(feeds["feeds"][0]["validationIssues"].empty());
+}
+
+TEST_F(loopback, get_feeds_lists_every_page_by_creation_time_and_status) {
+  auto cfg = config();
+  for (auto op : {operation::create_feed_document, operation::create_feed,
+                  operation::json_listings_feed_submission,
+                  operation::get_feeds})
+    cfg.rates[static_cast<size_t>(op)] = {1000, 1000};
+  start(cfg);
+  auto wall_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto before = wall_ms() - 2000;
+  auto done = client->submit_feed(build({{"L-0", 1}}).body);
+  ASSERT_TRUE(done);
+  wait_terminal(done.value());
+  // 104 more stay queued: more than one page of 100.
+  sim->set_processing_delay(60s, 20ms);
+  std::set<std::string> queued;
+  for (int i = 1; i <= 104; ++i) {
+    auto id = client->submit_feed(build({{"L-" + std::to_string(i), i}}).body);
+    ASSERT_TRUE(id) << i << ": " << to_string(id.error());
+    queued.insert(id.value());
+  }
+  auto all = client->list_feeds(before);
+  ASSERT_TRUE(all) << to_string(all.error());
+  EXPECT_EQ(all->size(), 105u);
+  auto open = client->list_feeds(
+      before, {processing_status::in_queue, processing_status::in_progress});
+  ASSERT_TRUE(open) << to_string(open.error());
+  std::set<std::string> listed;
+  for (auto& f : open.value()) {
+    EXPECT_EQ(f.status, processing_status::in_queue) << f.feed_id;
+    EXPECT_EQ(f.feed_type, "JSON_LISTINGS_FEED");
+    listed.insert(f.feed_id);
+  }
+  EXPECT_EQ(listed, queued) << "every queued feed once, the done one not";
+  auto later = client->list_feeds(wall_ms() + 60'000);
+  ASSERT_TRUE(later);
+  EXPECT_TRUE(later->empty()) << "createdSince after every feed";
+
+  // What the model requires is refused with InvalidInput.
+  auto no_token = raw(http::make_request(http::verb::get,
+                                         "/feeds/2021-06-30/feeds"));
+  EXPECT_EQ(no_token.result_int(), 403) << "getFeeds needs a token";
+  auto with_token = [&](std::string query) {
+    auto req = http::make_request(http::verb::get,
+                                  "/feeds/2021-06-30/feeds?" + query);
+    req.set("x-amz-access-token", lwa->access_token().value());
+    return raw(std::move(req));
+  };
+  EXPECT_EQ(with_token("pageSize=5").result_int(), 400)
+      << "feedTypes is required";
+  EXPECT_EQ(with_token("feedTypes=JSON_LISTINGS_FEED&pageSize=101")
+                .result_int(),
+            400);
+  EXPECT_EQ(with_token("feedTypes=JSON_LISTINGS_FEED&createdSince=yesterday")
+                .result_int(),
+            400);
+  auto first = json::parse(
+      with_token("feedTypes=JSON_LISTINGS_FEED&pageSize=2").body());
+  ASSERT_TRUE(first.contains("nextToken"));
+  EXPECT_EQ(first["feeds"].size(), 2u);
+  EXPECT_EQ(with_token("feedTypes=JSON_LISTINGS_FEED&nextToken=" +
+                       first["nextToken"].get<std::string>())
+                .result_int(),
+            400)
+      << "nextToken must come alone";
 }
 
 TEST_F(loopback, per_sku_errors_come_back_classified_with_amazons_code) {
