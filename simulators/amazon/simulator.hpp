@@ -123,7 +123,7 @@ struct sim_request_view {
 
 /// A faithful in-process simulation of the parts of Amazon shelfsync uses:
 /// LWA's token endpoint, Feeds API 2021-06-30 (createFeedDocument, the
-/// presigned upload, createFeed, getFeed, cancelFeed, getFeedDocument, the
+/// presigned upload, createFeed, getFeed, getFeeds, cancelFeed, getFeedDocument, the
 /// report download), patchListingsItem, per-seller token buckets, fault
 /// injection and inspection endpoints under /_sim/amazon/. Thread-safe.
 class simulator {
