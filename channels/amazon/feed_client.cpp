@@ -292,8 +292,9 @@ call_result<feed_info> feed_client::get_feed(const std::string& feed_id) {
 call_result<std::vector<feed_info>>
 feed_client::list_feeds(int64_t created_since_ms,
                         const std::vector<processing_status>& statuses) {
-  std::string query = "feedTypes=JSON_LISTINGS_FEED&pageSize=100&createdSince=" +
-                      form_encode(iso_time(created_since_ms));
+  std::string query =
+      "feedTypes=JSON_LISTINGS_FEED&pageSize=100&createdSince=" +
+      form_encode(iso_time(created_since_ms));
   if (!statuses.empty()) {
     std::string list;
     for (auto st : statuses)

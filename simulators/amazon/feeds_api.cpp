@@ -353,13 +353,14 @@ http::response simulator::state::get_feeds(sim::seller_state& s,
   // createdSince defaults to 90 days ago, createdUntil to now.
   auto since = now() - std::chrono::hours{24 * 90};
   auto until = now();
-  for (auto [name, bound] : {std::pair{"createdSince", &since},
-                             std::pair{"createdUntil", &until}}) {
+  for (auto [name, bound] :
+       {std::pair{"createdSince", &since}, std::pair{"createdUntil", &until}}) {
     auto given = query.find(name);
     if (given == query.end()) continue;
     auto wall = parse_iso_time(given->second);
     if (!wall)
-      return invalid_input(std::string{name} + " is not an ISO 8601 date-time.");
+      return invalid_input(std::string{name} +
+                           " is not an ISO 8601 date-time.");
     *bound = steady_origin + std::chrono::duration_cast<rate_clock::duration>(
                                  *wall - wall_origin);
   }
@@ -377,8 +378,8 @@ http::response simulator::state::get_feeds(sim::seller_state& s,
       continue;
     if (!markets.empty() &&
         std::none_of(markets.begin(), markets.end(), [&](auto& m) {
-          return std::find(f->marketplaces.begin(), f->marketplaces.end(),
-                           m) != f->marketplaces.end();
+          return std::find(f->marketplaces.begin(), f->marketplaces.end(), m) !=
+                 f->marketplaces.end();
         }))
       continue;
     matching.push_back(&*f);

@@ -123,9 +123,10 @@ struct sim_request_view {
 
 /// A faithful in-process simulation of the parts of Amazon shelfsync uses:
 /// LWA's token endpoint, Feeds API 2021-06-30 (createFeedDocument, the
-/// presigned upload, createFeed, getFeed, getFeeds, cancelFeed, getFeedDocument, the
-/// report download), patchListingsItem, per-seller token buckets, fault
-/// injection and inspection endpoints under /_sim/amazon/. Thread-safe.
+/// presigned upload, createFeed, getFeed, getFeeds, cancelFeed,
+/// getFeedDocument, the report download), patchListingsItem, per-seller token
+/// buckets, fault injection and inspection endpoints under /_sim/amazon/.
+/// Thread-safe.
 class simulator {
  public:
   explicit simulator(simulator_config cfg);

@@ -667,8 +667,8 @@ int64_t wall_now_ms() {
 
 /// A memo as a former owner leaves it when it called createFeed and died
 /// before the answer: a feed being created for `code`, without its id.
-void leave_a_lost_create_feed(const nats_servers& nats,
-                              const std::string& code, int64_t at_ms) {
+void leave_a_lost_create_feed(const nats_servers& nats, const std::string& code,
+                              int64_t at_ms) {
   auto raw = connect_to(nats.urls());
   ASSERT_TRUE(raw);
   ASSERT_TRUE(ensure_stream_when_ready(*raw, state_stream_spec(1)));
@@ -698,10 +698,12 @@ const std::string feeds_path = "/feeds/2021-06-30/feeds";
 
 } // namespace
 
-TEST_F(cluster_amazon, a_lost_create_feed_amazon_never_saw_holds_values_briefly) {
+TEST_F(cluster_amazon,
+       a_lost_create_feed_amazon_never_saw_holds_values_briefly) {
   START_NATS(nats, 1);
   members_guard guard{members};
-  ASSERT_NO_FATAL_FAILURE(leave_a_lost_create_feed(nats, code(0), wall_now_ms()));
+  ASSERT_NO_FATAL_FAILURE(
+      leave_a_lost_create_feed(nats, code(0), wall_now_ms()));
   auto started = std::chrono::steady_clock::now();
   // getFeeds answers: the fallback wait of minutes is never used.
   auto& m = start(nats, "n1", 10min);
@@ -734,9 +736,9 @@ TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_ends_before_newer) {
   // waits in the queue for 8 s, longer than a new owner waits for a
   // createFeed on its way.
   sim->set_processing_delay(8000ms, 300ms);
-  amazon::lwa_client lwa{*http::parse_url(server->base_url() + "/auth/o2/token"),
-                         {seller.client_id, seller.client_secret,
-                          seller.refresh_token}};
+  amazon::lwa_client lwa{
+      *http::parse_url(server->base_url() + "/auth/o2/token"),
+      {seller.client_id, seller.client_secret, seller.refresh_token}};
   amazon::feed_client_options fo;
   fo.endpoint = *http::parse_url(server->base_url());
   fo.marketplace_ids = {"ATVPDKIKX0DER"};

@@ -11,8 +11,8 @@
 #include "channels/amazon/feed_client.hpp"
 #include "channels/amazon/lwa.hpp"
 #include "channels/amazon/report.hpp"
-#include "simulators/amazon/simulator.hpp"
 #include "net/client.hpp"
+#include "simulators/amazon/simulator.hpp"
 
 using namespace shelfsync;
 using namespace shelfsync::amazon;
@@ -225,9 +225,9 @@ TEST_F(loopback, feed_goes_through_to_done_and_quantities_land) {
 
 TEST_F(loopback, get_feeds_lists_every_page_by_creation_time_and_status) {
   auto cfg = config();
-  for (auto op : {operation::create_feed_document, operation::create_feed,
-                  operation::json_listings_feed_submission,
-                  operation::get_feeds})
+  for (auto op :
+       {operation::create_feed_document, operation::create_feed,
+        operation::json_listings_feed_submission, operation::get_feeds})
     cfg.rates[static_cast<size_t>(op)] = {1000, 1000};
   start(cfg);
   auto wall_ms = [] {
@@ -265,25 +265,25 @@ TEST_F(loopback, get_feeds_lists_every_page_by_creation_time_and_status) {
   EXPECT_TRUE(later->empty()) << "createdSince after every feed";
 
   // What the model requires is refused with InvalidInput.
-  auto no_token = raw(http::make_request(http::verb::get,
-                                         "/feeds/2021-06-30/feeds"));
+  auto no_token =
+      raw(http::make_request(http::verb::get, "/feeds/2021-06-30/feeds"));
   EXPECT_EQ(no_token.result_int(), 403) << "getFeeds needs a token";
   auto with_token = [&](std::string query) {
-    auto req = http::make_request(http::verb::get,
-                                  "/feeds/2021-06-30/feeds?" + query);
+    auto req =
+        http::make_request(http::verb::get, "/feeds/2021-06-30/feeds?" + query);
     req.set("x-amz-access-token", lwa->access_token().value());
     return raw(std::move(req));
   };
   EXPECT_EQ(with_token("pageSize=5").result_int(), 400)
       << "feedTypes is required";
-  EXPECT_EQ(with_token("feedTypes=JSON_LISTINGS_FEED&pageSize=101")
-                .result_int(),
-            400);
+  EXPECT_EQ(
+      with_token("feedTypes=JSON_LISTINGS_FEED&pageSize=101").result_int(),
+      400);
   EXPECT_EQ(with_token("feedTypes=JSON_LISTINGS_FEED&createdSince=yesterday")
                 .result_int(),
             400);
-  auto first = json::parse(
-      with_token("feedTypes=JSON_LISTINGS_FEED&pageSize=2").body());
+  auto first =
+      json::parse(with_token("feedTypes=JSON_LISTINGS_FEED&pageSize=2").body());
   ASSERT_TRUE(first.contains("nextToken"));
   EXPECT_EQ(first["feeds"].size(), 2u);
   EXPECT_EQ(with_token("feedTypes=JSON_LISTINGS_FEED&nextToken=" +
