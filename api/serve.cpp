@@ -62,6 +62,7 @@ start_cluster_node(const config& conf) {
       std::chrono::duration_cast<std::chrono::milliseconds>(c.lease_ttl) / 3;
   o.renew_every =
       std::chrono::duration_cast<std::chrono::milliseconds>(c.lease_ttl) / 6;
+  o.apply_yield = c.apply_yield;
   o.log = [](const std::string& line) {
     log_line(log_level::info, "cluster", line);
   };

@@ -103,6 +103,8 @@ stream_spec events_stream_spec(int replicas,
   spec.subjects = {"shelfsync.events.*"};
   spec.replicas = replicas;
   spec.duplicate_window = duplicate_window;
+  // The appliers read their slot's messages by direct gets (node.cpp).
+  spec.allow_direct = true;
   return spec;
 }
 

@@ -1,6 +1,7 @@
 #include "cluster/jetstream.hpp"
 
 #include <condition_variable>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -171,6 +172,7 @@ status jetstream::ensure_stream(const stream_spec& spec) {
     cfg.MaxMsgsPerSubject = spec.max_msgs_per_subject;
   if (spec.duplicate_window.count() > 0)
     cfg.Duplicates = millis(spec.duplicate_window) * 1000000;
+  cfg.AllowDirect = spec.allow_direct;
   jsStreamInfo* info = nullptr;
   jsErrCode jerr{};
   natsStatus s = js_AddStream(&info, js_, &cfg, nullptr, &jerr);
@@ -233,6 +235,33 @@ outcome<stored_message> jetstream::last_msg(const std::string& stream,
       natsMsg_GetSubject(msg.p), natsMsg_GetSequence(msg.p),
       std::string(data != nullptr ? data : "",
                   static_cast<size_t>(natsMsg_GetDataLength(msg.p)))};
+}
+
+outcome<std::optional<stored_message>>
+jetstream::next_msg(const std::string& stream, const std::string& subject,
+                    uint64_t from) {
+  jsDirectGetMsgOptions get;
+  jsDirectGetMsgOptions_Init(&get);
+  get.Sequence = from;
+  get.NextBySubject = subject.c_str();
+  msg_ptr msg;
+  natsStatus s = js_DirectGetMsg(&msg.p, js_, stream.c_str(), nullptr, &get);
+  if (s == NATS_NOT_FOUND) return std::optional<stored_message>{};
+  if (s != NATS_OK)
+    return detail::from_nats("reading the next message of " + subject +
+                                 " in stream " + stream,
+                             s);
+  // A direct get names the message's sequence in a header.
+  const char* seq = nullptr;
+  if (natsMsgHeader_Get(msg.p, "Nats-Sequence", &seq) != NATS_OK ||
+      seq == nullptr)
+    return error{errc::failure,
+                 "a direct get of " + subject + " came without its sequence"};
+  const char* data = natsMsg_GetData(msg.p);
+  return std::optional<stored_message>{stored_message{
+      subject, std::strtoull(seq, nullptr, 10),
+      std::string(data != nullptr ? data : "",
+                  static_cast<size_t>(natsMsg_GetDataLength(msg.p)))}};
 }
 
 // -- batches ------------------------------------------------------------------

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct stream_spec {
   /// How long a `Nats-Msg-Id` is remembered for deduplication; 0 leaves the
   /// server's default (2 minutes).
   std::chrono::milliseconds duplicate_window{0};
+  /// Every replica answers direct gets (`next_msg`).
+  bool allow_direct = false;
 };
 
 /// The server's answer to one stored message.
@@ -109,6 +112,14 @@ class jetstream {
   /// `errc::not_found` when the subject has none.
   outcome<stored_message> last_msg(const std::string& stream,
                                    const std::string& subject);
+
+  /// The first message of `subject` in `stream` at or after sequence
+  /// `from`, by a direct get (the stream must allow them): any replica
+  /// answers, one that lags as of where it is, so a message may show up a
+  /// little late but never out of order. Nothing when there is none yet.
+  outcome<std::optional<stored_message>>
+  next_msg(const std::string& stream, const std::string& subject,
+           uint64_t from);
 
   /// Publishes every message asynchronously and waits for every
   /// acknowledgement, at most `timeout` in all. Returns the acks in the

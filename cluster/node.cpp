@@ -216,7 +216,10 @@ void node::request_loop() {
 
 outcome<ingest_answer> node::ingest(const std::vector<stock_event>& events) {
   auto split = split_batch(events, options_.slots);
+  ++ingests_running_;
   auto acks = js_->publish_batch(split.messages, options_.publish_timeout);
+  last_ingest_end_ = steady::now().time_since_epoch().count();
+  --ingests_running_;
   if (!acks) return acks.err();
   ingest_answer answer;
   answer.duplicates = split.repeated;
@@ -513,28 +516,12 @@ void node::apply_loop(slot_worker& w) {
   uint64_t cp_seq = cp->subject_seq;
   applied_[slot] = applied;
 
-  // An ordered consumer from the checkpoint on (never a durable consumer:
-  // its hand-over redelivers out of order).
-  jsSubOptions so;
-  jsSubOptions_Init(&so);
-  so.Ordered = true;
-  so.Stream = events_stream.c_str();
-  if (applied > 0) {
-    so.Config.DeliverPolicy = js_DeliverByStartSequence;
-    so.Config.OptStartSeq = applied + 1;
-  } else {
-    so.Config.DeliverPolicy = js_DeliverAll;
-  }
-  js_subscription sub{*apply_js_};
-  jsErrCode jerr{};
+  // The slot's messages are read by direct gets from the checkpoint on,
+  // when the applier wants them: a consumer per slot would be woken by
+  // every message stored in the stream, which costs the servers more than
+  // the ingest itself (measured: bench/cluster_bench), and a durable one
+  // redelivers out of order on hand-over.
   auto subject = events_subject(slot);
-  natsStatus s = js_SubscribeSync(&sub.p, apply_js_->context(), subject.c_str(),
-                                  nullptr, &so, &jerr);
-  if (s != NATS_OK) {
-    say(detail::from_nats("cannot read " + subject, s, jerr).message);
-    std::this_thread::sleep_for(milliseconds{200});
-    return;
-  }
 
   // Products of this slot as last written by this applier, with their ids.
   struct cached_product {
@@ -767,54 +754,78 @@ void node::apply_loop(slot_worker& w) {
   };
 
   // Messages are applied in units: the next one, waited for, and those
-  // already delivered to this client behind it, up to these limits. Under
-  // load a unit writes each product and the checkpoint once for many
-  // messages; when the slot is quiet a unit is one message.
+  // stored behind it, up to these limits. Under load a unit writes each
+  // product and the checkpoint once for many messages; when the slot is
+  // quiet a unit is one message.
   constexpr size_t unit_messages = 64;
-  constexpr size_t unit_events = 8192;
+  constexpr size_t unit_events = 2048;
+  // While nothing new comes, the next read waits a little longer, up to
+  // this (the latency a read-your-writes read may gain on a quiet slot).
+  constexpr milliseconds idle_poll_max{20};
+  // Whether this node is answering ingests (one that ended in the last
+  // 20 ms counts: a client sends its next batch right after an answer).
+  auto ingesting = [&] {
+    return ingests_running_ > 0 ||
+           steady::now() - steady::time_point{steady::duration{
+                               last_ingest_end_.load()}} <
+               milliseconds{20};
+  };
+  auto idle_poll = milliseconds{1};
+  // Whether the last read found nothing new: the slot had caught up.
+  bool caught_up = false;
   while (!w.stop) {
     std::vector<message> unit;
     size_t events_in_unit = 0;
     uint64_t last = applied;
     bool read_failed = false;
-    // Takes the next message into the unit, waiting at most `wait` ms;
-    // false when there is none (or reading failed).
-    auto take = [&](int64_t wait) {
-      natsMsg* raw = nullptr;
-      s = natsSubscription_NextMsg(&raw, sub.p, wait);
-      if (s == NATS_TIMEOUT) return false;
-      if (s != NATS_OK) {
-        say_retry(detail::from_nats("reading " + subject, s).message);
+    // Reads the slot's next message into the unit; false when there is
+    // none yet (or reading failed).
+    auto take = [&] {
+      auto got = apply_js_->next_msg(events_stream, subject, last + 1);
+      if (!got) {
+        say_retry("reading " + subject + ": " + got.err().message);
         read_failed = true;
         return false;
       }
-      std::unique_ptr<natsMsg, void (*)(natsMsg*)> msg{raw, natsMsg_Destroy};
-      jsMsgMetaData* meta = nullptr;
-      if (natsMsg_GetMetaData(&meta, msg.get()) != NATS_OK) return true;
-      uint64_t seq = meta->Sequence.Stream;
-      jsMsgMetaData_Destroy(meta);
-      if (seq <= last) return true;
-      last = seq;
-      std::string data(natsMsg_GetData(msg.get()),
-                       static_cast<size_t>(natsMsg_GetDataLength(msg.get())));
-      auto events = decode_events(data);
+      if (!*got) return false;
+      auto& m = **got;
+      last = m.sequence;
+      auto events = decode_events(m.data);
       if (!events) {
         // Cannot happen for messages this engine wrote; skipping it keeps
         // the slot moving and says so.
-        say("message " + std::to_string(seq) +
+        say("message " + std::to_string(m.sequence) +
             " skipped: " + events.err().message);
         return true;
       }
       events_in_unit += events->size();
-      unit.push_back(message{seq, std::move(*events)});
+      unit.push_back(message{m.sequence, std::move(*events)});
       return true;
     };
-    if (take(200))
-      while (unit.size() < unit_messages && events_in_unit < unit_events &&
-             take(0)) {
+    if (!take()) {
+      if (read_failed) {
+        std::this_thread::sleep_for(milliseconds{200});
+      } else {
+        caught_up = true;
+        std::this_thread::sleep_for(idle_poll);
+        idle_poll = std::min(idle_poll * 2, idle_poll_max);
       }
-    if (read_failed && unit.empty())
-      std::this_thread::sleep_for(milliseconds{200});
+      continue;
+    }
+    idle_poll = milliseconds{1};
+    // Ingest first: when the slot had caught up and this node answers
+    // ingests, the unit waits (reading nothing), so that a burst is stored
+    // before it is applied, in fewer and larger units. A slot behind does
+    // not wait: it would never catch up under steady load.
+    if (caught_up) {
+      auto yield_until = steady::now() + options_.apply_yield;
+      while (!w.stop && ingesting() && steady::now() < yield_until)
+        std::this_thread::sleep_for(milliseconds{5});
+    }
+    caught_up = false;
+    while (unit.size() < unit_messages && events_in_unit < unit_events &&
+           take()) {
+    }
     if (last <= applied) continue;
     if (!may_write()) return;
     if (!apply_unit(unit)) return;

@@ -42,6 +42,11 @@ struct node_options {
   /// The events stream's deduplication window; 0: the server's 2 minutes.
   /// Fixed when the stream is created (tests shorten it).
   std::chrono::milliseconds duplicate_window{0};
+  /// While this node answers ingests, an applier whose slot had caught up
+  /// holds its next unit back (reading nothing) for at most this long from
+  /// the unit's first message, so that a burst is stored first and applied
+  /// in fewer, larger units after it. 0: units start at once.
+  std::chrono::milliseconds apply_yield{500};
   /// Threads that run ingests and reads (blocking JetStream calls).
   size_t request_threads = 4;
   /// How long `start` keeps trying to create the streams and the bucket
@@ -228,6 +233,10 @@ class node {
   /// When this node joined (ms since the Unix epoch), as its lease says.
   int64_t joined_ms_ = 0;
 
+  /// Ingests running now, and when the last one ended (steady ticks): the
+  /// appliers yield to them (`apply_yield`).
+  std::atomic<int> ingests_running_{0};
+  std::atomic<int64_t> last_ingest_end_{0};
   std::atomic<uint64_t> renewals_{0};
   std::atomic<uint64_t> failed_renewals_{0};
   std::atomic<bool> stopping_flag_{false};

@@ -140,6 +140,8 @@ void read_cluster(const json& value, const std::string& path,
   }
   if (auto ttl = r.integer("lease_ttl_seconds", presence::optional, 2, 300))
     out.lease_ttl = std::chrono::seconds{*ttl};
+  if (auto y = r.integer("apply_yield_ms", presence::optional, 0, 5000))
+    out.apply_yield = std::chrono::milliseconds{*y};
   r.finish();
 }
 

@@ -58,6 +58,11 @@ struct cluster_config {
   /// bucket's max age, so it is fixed when the cluster is first created and
   /// must be the same on every node.
   std::chrono::seconds lease_ttl{6};
+  /// From `node.cluster.apply_yield_ms` (0 to 5000): while this node answers
+  /// ingests, how long an applier that had caught up holds its next unit
+  /// back, so that a burst is stored first and then applied in larger
+  /// units. 0 applies at once.
+  std::chrono::milliseconds apply_yield{500};
 };
 
 /// Settings of this engine process.

@@ -5,6 +5,7 @@
 #include "cluster/node.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -403,6 +404,54 @@ TEST(cluster_event_messages, one_message_per_slot_part_with_ids_from_content) {
     changed.insert(m.msg_id);
   EXPECT_NE(changed, ids);
   EXPECT_EQ(changed.size(), ids.size());
+}
+
+TEST(cluster_node, a_caught_up_applier_waits_while_its_node_ingests) {
+  START_NATS(nats, 3);
+  auto o = options_for(nats, "n1");
+  o.apply_yield = 4000ms;
+  auto started = node::start(o);
+  ASSERT_TRUE(started) << started.err().message;
+  auto& n = **started;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return all_slots_owned({&n});
+      },
+      10s));
+  // Another client keeps this node ingesting (two senders, so that no gap
+  // of 20 ms ends it).
+  std::atomic<bool> stop{false};
+  std::atomic<int> sent{0};
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 2; ++t)
+    senders.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i)
+        if (n.ingest({delta("bg-" + std::to_string(t) + "-" + std::to_string(i),
+                            "BG-" + std::to_string(i % 50), 1)}))
+          ++sent;
+    });
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return sent > 20;
+      },
+      5s));
+  auto answer = n.ingest({delta("held-1", "HELD", 7)});
+  ASSERT_TRUE(answer) << answer.err().message;
+  auto slot = slot_of("HELD", slot_count);
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_LT(n.slots()[slot].applied_seq, answer->last_seq)
+      << "the slot was applied while its node ingested";
+  stop = true;
+  for (auto& t : senders)
+    t.join();
+  // The ingests ended: the unit goes at once, not after the 4 s.
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return n.slots()[slot].applied_seq >= answer->last_seq;
+      },
+      2000ms))
+      << "not applied after the ingests ended";
+  EXPECT_EQ(read_on_hand(n, "HELD"), 7);
 }
 
 TEST(cluster_node, a_product_written_past_the_checkpoint_is_not_applied_again) {

@@ -133,6 +133,26 @@ TEST(cluster_config, slots_are_bounded) {
       "$.node.cluster.slots", "from 1 to 4096"));
 }
 
+TEST(cluster_config, apply_yield_is_0_to_5000_ms) {
+  EXPECT_EQ(parse_config(base().dump()).value->node.cluster->apply_yield,
+            std::chrono::milliseconds{500});
+  for (int bad : {-1, 5001}) {
+    auto doc = base();
+    doc["node"]["cluster"]["apply_yield_ms"] = bad;
+    auto r = parse_config(doc.dump());
+    ASSERT_FALSE(r);
+    ASSERT_EQ(r.problems.size(), 1u) << all(r);
+    EXPECT_EQ(r.problems[0].path, "$.node.cluster.apply_yield_ms");
+    EXPECT_NE(r.problems[0].message.find("from 0 to 5000"), std::string::npos)
+        << all(r);
+  }
+  auto doc = base();
+  doc["node"]["cluster"]["apply_yield_ms"] = 0;
+  auto r = parse_config(doc.dump());
+  ASSERT_TRUE(r) << all(r);
+  EXPECT_EQ(r.value->node.cluster->apply_yield, std::chrono::milliseconds{0});
+}
+
 TEST(cluster_config, lease_ttl_is_2_to_300_seconds) {
   EXPECT_EQ(parse_config(base().dump()).value->node.cluster->lease_ttl,
             std::chrono::seconds{6});
