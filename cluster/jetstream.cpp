@@ -178,6 +178,21 @@ status jetstream::ensure_stream(const stream_spec& spec) {
   natsStatus s = js_AddStream(&info, js_, &cfg, nullptr, &jerr);
   jsStreamInfo_Destroy(info);
   if (s == NATS_OK) return done{};
+  if (jerr == JSStreamNameExistErr && spec.allow_direct) {
+    // Made before direct gets were asked for: a stream that is the same in
+    // every other respect (created again without them, it is accepted) has
+    // them turned on, and nothing else changes.
+    cfg.AllowDirect = false;
+    jsErrCode same{};
+    if (js_AddStream(&info, js_, &cfg, nullptr, &same) == NATS_OK) {
+      jsStreamInfo_Destroy(info);
+      info = nullptr;
+      cfg.AllowDirect = true;
+      s = js_UpdateStream(&info, js_, &cfg, nullptr, &jerr);
+      jsStreamInfo_Destroy(info);
+      if (s == NATS_OK) return done{};
+    }
+  }
   auto e = detail::from_nats("creating stream " + spec.name, s, jerr);
   if (jerr == JSStreamNameExistErr)
     e = error{errc::invalid,

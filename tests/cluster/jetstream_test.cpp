@@ -145,6 +145,36 @@ TEST(jetstream, ensure_stream_accepts_the_same_config_and_refuses_another) {
   EXPECT_EQ(refused.err().code, errc::invalid) << refused.err().message;
 }
 
+TEST(jetstream, direct_gets_read_a_subject_forward_and_are_turned_on_in_place) {
+  START_NATS(nats, 1);
+  auto js = connect_to(nats.urls());
+  ASSERT_TRUE(js);
+  // A stream made without direct gets, as an older node made it.
+  ASSERT_TRUE(js->ensure_stream(event_stream()));
+  ASSERT_TRUE(js->publish_batch(batch(40, "d"), 5s));
+  auto direct = event_stream();
+  direct.allow_direct = true;
+  ASSERT_TRUE(js->ensure_stream(direct)) << "turned on in place";
+  // Slot 3's messages are 4, 20 and 36 (batch() puts message i in slot
+  // i % 16, sequences from 1).
+  std::vector<uint64_t> seen;
+  for (uint64_t from = 1;;) {
+    auto next = js->next_msg("EVENTS", "events.slot.3", from);
+    ASSERT_TRUE(next) << next.err().message;
+    if (!*next) break;
+    EXPECT_EQ((*next)->subject, "events.slot.3");
+    seen.push_back((*next)->sequence);
+    from = (*next)->sequence + 1;
+  }
+  EXPECT_EQ(seen, (std::vector<uint64_t>{4, 20, 36}));
+  // Anything else about the stream is still never changed.
+  auto other = direct;
+  other.subjects = {"other.>"};
+  auto refused = js->ensure_stream(other);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.err().code, errc::invalid) << refused.err().message;
+}
+
 TEST(jetstream, a_resent_batch_is_stored_once) {
   START_NATS(nats, 1);
   auto js = connect_to(nats.urls());
