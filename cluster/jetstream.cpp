@@ -263,9 +263,8 @@ jetstream::next_msg(const std::string& stream, const std::string& subject,
   natsStatus s = js_DirectGetMsg(&msg.p, js_, stream.c_str(), nullptr, &get);
   if (s == NATS_NOT_FOUND) return std::optional<stored_message>{};
   if (s != NATS_OK)
-    return detail::from_nats("reading the next message of " + subject +
-                                 " in stream " + stream,
-                             s);
+    return detail::from_nats(
+        "reading the next message of " + subject + " in stream " + stream, s);
   // A direct get names the message's sequence in a header.
   const char* seq = nullptr;
   if (natsMsgHeader_Get(msg.p, "Nats-Sequence", &seq) != NATS_OK ||

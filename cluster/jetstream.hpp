@@ -117,9 +117,9 @@ class jetstream {
   /// `from`, by a direct get (the stream must allow them): any replica
   /// answers, one that lags as of where it is, so a message may show up a
   /// little late but never out of order. Nothing when there is none yet.
-  outcome<std::optional<stored_message>>
-  next_msg(const std::string& stream, const std::string& subject,
-           uint64_t from);
+  outcome<std::optional<stored_message>> next_msg(const std::string& stream,
+                                                  const std::string& subject,
+                                                  uint64_t from);
 
   /// Publishes every message asynchronously and waits for every
   /// acknowledgement, at most `timeout` in all. Returns the acks in the
