@@ -90,10 +90,31 @@ nats_servers::nats_servers(int count) : binary_(binary()) {
   }
   dir_ = pattern;
   servers_.resize(count);
-  for (auto& s : servers_) {
-    s.client_port = free_port();
-    s.cluster_port = free_port();
+  for (int attempt = 1;; ++attempt) {
+    for (auto& s : servers_) {
+      s.client_port = free_port();
+      s.cluster_port = free_port();
+    }
+    write_configs();
+    int started = 0;
+    while (started < count && start(started))
+      ++started;
+    if (started == count) return;
+    // Another process (a test running beside this one) took a port between
+    // its pick and the server's bind: new ports, at most 3 times in all.
+    if (attempt == 3 ||
+        error_.find("address already in use") == std::string::npos)
+      return;
+    for (int i = 0; i < started; ++i)
+      stop(i);
+    for (auto& s : servers_)
+      fs::remove(s.log_path);
+    error_.clear();
   }
+}
+
+void nats_servers::write_configs() {
+  int count = static_cast<int>(servers_.size());
   for (int i = 0; i < count; ++i) {
     auto& s = servers_[i];
     auto store = dir_ + "/" + name(i);
@@ -113,8 +134,6 @@ nats_servers::nats_servers(int count) : binary_(binary()) {
       conf << "  ]\n}\n";
     }
   }
-  for (int i = 0; i < count; ++i)
-    if (!start(i)) return;
 }
 
 nats_servers::~nats_servers() {

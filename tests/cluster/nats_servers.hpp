@@ -66,6 +66,8 @@ class nats_servers {
   };
 
   bool start(int i);
+  /// Writes every server's config from its ports.
+  void write_configs();
 
   std::string dir_;
   std::string binary_;
