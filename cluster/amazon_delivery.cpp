@@ -8,6 +8,7 @@
 #include "channels/amazon/rate_limit.hpp"
 #include "channels/amazon/report.hpp"
 #include "cluster/shop_delivery.hpp"
+#include "core/clock.hpp"
 #include "core/shop_view.hpp"
 
 namespace shelfsync::cluster {
@@ -30,12 +31,6 @@ constexpr int64_t clock_margin_ms = 5 * 60 * 1000;
 
 int64_t window_ms(const amazon::rate_spec& spec) {
   return static_cast<int64_t>(spec.burst / spec.rate * 1000);
-}
-
-int64_t wall_ms() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 class amazon_channel final : public channel_delivery {

@@ -218,7 +218,7 @@ outcome<ingest_answer> node::ingest(const std::vector<stock_event>& events) {
   auto split = split_batch(events, options_.slots);
   ++ingests_running_;
   auto acks = js_->publish_batch(split.messages, options_.publish_timeout);
-  last_ingest_end_ = steady::now().time_since_epoch().count();
+  last_ingest_end_ = ticks(steady::now());
   --ingests_running_;
   if (!acks) return acks.err();
   ingest_answer answer;

@@ -17,6 +17,7 @@
 #include "channels/shopify/client.hpp"
 #include "cluster/shop_state.hpp"
 #include "cluster/slots.hpp"
+#include "core/clock.hpp"
 #include "simulators/amazon/simulator.hpp"
 #include "simulators/shopify/simulator.hpp"
 #include "tests/cluster/node_test_support.hpp"
@@ -518,6 +519,21 @@ class cluster_amazon : public ::testing::Test {
     return members.back();
   }
 
+  /// Starts n1 with the fallback wait for a lost createFeed set to
+  /// minutes (so that only getFeeds can end it sooner), sends `quantity`
+  /// for code(0) and waits until the seller lists it.
+  member& start_and_list(const nats_servers& nats, int64_t quantity) {
+    auto& m = start(nats, "n1", 10min);
+    EXPECT_TRUE(m.n->ingest({delta("u0", code(0), "WH-A", quantity)}));
+    EXPECT_TRUE(eventually(
+        [&] {
+          return listed(1)[code(0)] == quantity;
+        },
+        20s))
+        << "the seller does not list " << quantity;
+    return m;
+  }
+
   member* driver_of_seller() {
     for (auto& m : members)
       for (auto& s : m.drivers->status())
@@ -659,12 +675,6 @@ TEST_F(cluster_amazon, a_new_owner_follows_the_feed_in_flight_before_sending) {
 
 namespace {
 
-int64_t wall_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 /// A memo as a former owner leaves it when it called createFeed and died
 /// before the answer: a feed being created for `code`, without its id.
 void leave_a_lost_create_feed(const nats_servers& nats, const std::string& code,
@@ -702,17 +712,11 @@ TEST_F(cluster_amazon,
        a_lost_create_feed_amazon_never_saw_holds_values_briefly) {
   START_NATS(nats, 1);
   members_guard guard{members};
-  ASSERT_NO_FATAL_FAILURE(
-      leave_a_lost_create_feed(nats, code(0), wall_now_ms()));
+  ASSERT_NO_FATAL_FAILURE(leave_a_lost_create_feed(nats, code(0), wall_ms()));
   auto started = std::chrono::steady_clock::now();
   // getFeeds answers: the fallback wait of minutes is never used.
-  auto& m = start(nats, "n1", 10min);
-  ASSERT_TRUE(m.n->ingest({delta("u0", code(0), "WH-A", 5)}));
-  ASSERT_TRUE(eventually(
-      [&] {
-        return listed(1)[code(0)] == 5;
-      },
-      20s));
+  auto& m = start_and_list(nats, 5);
+  ASSERT_FALSE(HasFailure());
   // Not before a createFeed on its way would have landed (a connect and a
   // request timeout), and after getFeeds found no feed to wait for.
   EXPECT_GE(std::chrono::steady_clock::now() - started, 4s);
@@ -731,7 +735,7 @@ TEST_F(cluster_amazon,
 TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_ends_before_newer) {
   START_NATS(nats, 1);
   members_guard guard{members};
-  auto recorded = wall_now_ms();
+  auto recorded = wall_ms();
   // The former owner's createFeed reached Amazon: its feed (an older value)
   // waits in the queue for 8 s, longer than a new owner waits for a
   // createFeed on its way.
@@ -752,13 +756,8 @@ TEST_F(cluster_amazon, a_feed_whose_create_answer_was_lost_ends_before_newer) {
   sim->set_processing_delay(100ms, 300ms);
   ASSERT_NO_FATAL_FAILURE(leave_a_lost_create_feed(nats, code(0), recorded));
 
-  auto& m = start(nats, "n1", 10min);
-  ASSERT_TRUE(m.n->ingest({delta("u0", code(0), "WH-A", 5)}));
-  ASSERT_TRUE(eventually(
-      [&] {
-        return listed(1)[code(0)] == 5;
-      },
-      20s));
+  auto& m = start_and_list(nats, 5);
+  ASSERT_FALSE(HasFailure());
   expect_never_backwards(1);
   auto l = sim->listing(seller.seller_id, code(0));
   ASSERT_TRUE(l);
